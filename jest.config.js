@@ -1,0 +1,15 @@
+/** Unit tests live beside the code (src/**\/*.spec.ts); e2e tests (HTTP contract, fake WeChat on loopback) in test/. */
+const common = {
+  rootDir: __dirname,
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  // isolatedModules (in tsconfig.json) makes ts-jest transpile only; `npm run lint` runs the type check.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
+  testEnvironment: 'node',
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+  ],
+};

@@ -1,0 +1,44 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { LoggerModule } from 'nestjs-pino';
+import { CommonModule } from './common/common.module';
+import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import { KvThrottlerStorage } from './common/throttle/kv-throttler.storage';
+import { KvStore } from './common/store/kv-store';
+import { AppConfig } from './config/app-config';
+import { AppConfigModule } from './config/app-config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { pinoHttpOptions } from './logging';
+import { TokenModule } from './token/token.module';
+import { UsersModule } from './users/users.module';
+import { WechatAuthModule } from './wechat-auth/wechat-auth.module';
+
+@Module({})
+export class AppModule {
+  /** Built from an already validated configuration, so the sandbox can be mounted (or not) at module level. */
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        LoggerModule.forRoot({ pinoHttp: pinoHttpOptions(config) }),
+        CommonModule,
+        DatabaseModule,
+        ThrottlerModule.forRootAsync({
+          inject: [KvStore],
+          useFactory: (store: KvStore) => ({
+            throttlers: [{ name: 'auth', ttl: 60_000, limit: config.loginRateLimitPerMinute }],
+            storage: new KvThrottlerStorage(store),
+          }),
+        }),
+        UsersModule,
+        TokenModule,
+        WechatAuthModule.forRoot({ sandbox: config.wechat.sandbox }),
+        HealthModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

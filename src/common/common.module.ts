@@ -1,0 +1,26 @@
+import { Global, Module, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { Clock } from './clock/clock';
+import { SystemClock } from './clock/system-clock';
+import { Random } from './random/random';
+import { createKvStore } from './store/create-kv-store';
+import { KvStore } from './store/kv-store';
+import { RedisKvStore } from './store/redis-kv-store';
+
+/** Side effects every feature may use: time, randomness and the shared store. */
+@Global()
+@Module({
+  providers: [
+    { provide: Clock, useClass: SystemClock },
+    Random,
+    { provide: KvStore, inject: [AppConfig, Clock], useFactory: createKvStore },
+  ],
+  exports: [Clock, Random, KvStore],
+})
+export class CommonModule implements OnApplicationShutdown {
+  constructor(private readonly store: KvStore) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.store instanceof RedisKvStore) await this.store.client.quit().catch(() => undefined);
+  }
+}

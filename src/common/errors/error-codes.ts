@@ -1,0 +1,38 @@
+/**
+ * Every failure the API can answer with: one stable machine code, its HTTP
+ * status and a short message safe to show to a client. Nothing else builds
+ * error bodies (see AllExceptionsFilter).
+ */
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 400, message: 'The request body or parameters are invalid.' },
+  MALFORMED_REQUEST: { status: 400, message: 'The request could not be parsed.' },
+  UNKNOWN_APPID: { status: 400, message: 'This appid is not configured on the server.' },
+  UNAUTHORIZED: { status: 401, message: 'A valid access token is required.' },
+  WX_CODE_INVALID: { status: 401, message: 'The login code is invalid or expired; call wx.login again.' },
+  WX_CODE_USED: { status: 401, message: 'The login code has already been used; call wx.login again.' },
+  REFRESH_TOKEN_INVALID: { status: 401, message: 'The refresh token is invalid, expired or revoked.' },
+  REFRESH_TOKEN_REUSED: {
+    status: 401,
+    message: 'The refresh token was already used; the whole session has been revoked. Log in again.',
+  },
+  WX_USER_BLOCKED: { status: 403, message: 'WeChat blocked this login as high risk.' },
+  USER_DISABLED: { status: 403, message: 'This account is disabled.' },
+  FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
+  WX_RATE_LIMITED: { status: 429, message: 'WeChat login quota reached for this minute; retry shortly.' },
+  INTERNAL_ERROR: { status: 500, message: 'Unexpected server error.' },
+  WX_UNAVAILABLE: { status: 503, message: 'WeChat is unavailable; retry shortly.' },
+  WX_RETRY_LOGIN: {
+    status: 503,
+    message: 'WeChat may have consumed this code; call wx.login again and retry.',
+  },
+  WX_MISCONFIGURED: { status: 503, message: 'The WeChat login is misconfigured on the server.' },
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry shortly.' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'The service is unavailable; retry shortly.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,113 @@
+import { HttpException } from '@nestjs/common';
+import { QueryFailedError, TypeORMError } from 'typeorm';
+import { AppException } from './app.exception';
+import { ERRORS, type ErrorCode } from './error-codes';
+
+export interface ErrorResponse {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  headers: Record<string, string>;
+  details?: unknown;
+  /** Whether this is our fault (log at error level with the cause). */
+  unexpected: boolean;
+}
+
+const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+// Driver error codes that mean "the database is not answering right now", not "bad query".
+const TRANSIENT_DB_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_LOCK_DEADLOCK',
+  'ER_SERVER_SHUTDOWN',
+  'ER_QUERY_INTERRUPTED',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+]);
+
+const STATUS_CODES: Record<number, ErrorCode> = {
+  400: 'MALFORMED_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+function driverCode(e: unknown): string | undefined {
+  const err = e as { code?: unknown; driverError?: { code?: unknown }; errno?: unknown };
+  const code = err?.driverError?.code ?? err?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function fromCode(code: ErrorCode, extra: Partial<ErrorResponse> = {}): ErrorResponse {
+  const status = ERRORS[code].status;
+  const headers: Record<string, string> = {};
+  if (status === 503 || status === 429) headers['retry-after'] = String(DEFAULT_RETRY_AFTER_SECONDS);
+  return {
+    status,
+    code,
+    message: extra.message ?? ERRORS[code].message,
+    details: extra.details,
+    unexpected: extra.unexpected ?? false,
+    headers: { ...headers, ...extra.headers },
+  };
+}
+
+/**
+ * Maps anything thrown to the public error shape. Unknown errors become a
+ * generic 500 without their message: no stack, SQL, driver names or upstream text leaks.
+ */
+export function toErrorResponse(exception: unknown): ErrorResponse {
+  if (exception instanceof AppException) {
+    const { retryAfter, headers, details } = exception.extras;
+    return fromCode(exception.code, {
+      message: exception.message,
+      details,
+      headers: {
+        ...(retryAfter !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfter))) } : {}),
+        ...headers,
+      },
+    });
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'MALFORMED_REQUEST');
+    return fromCode(code, { unexpected: status >= 500 && code === 'INTERNAL_ERROR' });
+  }
+  if (
+    exception instanceof QueryFailedError ||
+    exception instanceof TypeORMError ||
+    isDriverConnectionError(exception)
+  ) {
+    const transient =
+      isDriverConnectionError(exception) || TRANSIENT_DB_CODES.has(driverCode(exception) ?? '');
+    return transient
+      ? fromCode('DATABASE_UNAVAILABLE', { unexpected: true })
+      : fromCode('INTERNAL_ERROR', { unexpected: true });
+  }
+  // Fastify's own errors (body parsing, size limits, media type) carry a statusCode and an FST_ code.
+  const fst = exception as { statusCode?: unknown; code?: unknown };
+  if (typeof fst?.statusCode === 'number' && typeof fst.code === 'string' && fst.code.startsWith('FST_')) {
+    const status = fst.statusCode;
+    if (status < 500) return fromCode(STATUS_CODES[status] ?? 'MALFORMED_REQUEST');
+  }
+  return fromCode('INTERNAL_ERROR', { unexpected: true });
+}
+
+function isDriverConnectionError(e: unknown): boolean {
+  const code = driverCode(e);
+  return code !== undefined && TRANSIENT_DB_CODES.has(code) && !(e instanceof HttpException);
+}

@@ -1,0 +1,51 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppException } from '../errors/app.exception';
+import { toErrorResponse } from '../errors/to-error-response';
+
+/** Renders every error as `{ statusCode, code, message, requestId }` (plus `details` for validation). */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    sendError(exception, ctx.getRequest<FastifyRequest>(), ctx.getResponse<FastifyReply>(), this.logger);
+  }
+}
+
+export function sendError(
+  exception: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logger: Logger,
+): void {
+  const res = toErrorResponse(exception);
+  if (res.unexpected) {
+    // The cause goes to the log only (message and stack; never request bodies).
+    const err =
+      exception instanceof Error
+        ? { name: errorName(exception), message: exception.message, stack: exception.stack }
+        : { value: String(exception) };
+    logger.error({ err, code: res.code, requestId: request.id }, 'request failed');
+  }
+  if (reply.sent) return;
+  const headers: Record<string, string> = { ...res.headers, 'cache-control': 'no-store' };
+  // Keep a Retry-After already computed by whoever rejected the request (e.g. the throttler).
+  if (reply.hasHeader('retry-after') && !(exception instanceof AppException)) delete headers['retry-after'];
+  void reply
+    .status(res.status)
+    .headers(headers)
+    .type('application/json; charset=utf-8')
+    .send({
+      statusCode: res.status,
+      code: res.code,
+      message: res.message,
+      requestId: request.id,
+      ...(res.details !== undefined ? { details: res.details } : {}),
+    });
+}
+
+function errorName(e: Error): string {
+  return e.constructor?.name ?? e.name;
+}

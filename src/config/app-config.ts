@@ -1,0 +1,65 @@
+import type { KeyObject } from 'node:crypto';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type DatabaseType = 'better-sqlite3' | 'mysql' | 'mariadb';
+
+export interface DatabaseConfig {
+  type: DatabaseType;
+  /** File path for SQLite; for MySQL/MariaDB the parsed URL parts below. */
+  sqlitePath?: string;
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  database?: string;
+  migrateOnStart: boolean;
+  /** Only ever true in tests (never settable from the environment). */
+  synchronize: boolean;
+}
+
+export interface WechatAppCredentials {
+  appid: string;
+  secret: string;
+}
+
+export interface WechatConfig {
+  /** The app used when a login request names no appid. */
+  defaultAppid: string;
+  apps: ReadonlyMap<string, WechatAppCredentials>;
+  /** Base URL of WeChat's API; in sandbox mode, this service's own /sandbox/wechat. */
+  apiBase: string;
+  sandbox: boolean;
+  connectTimeoutMs: number;
+  timeoutMs: number;
+}
+
+export interface JwtConfig {
+  /** HMAC key as a KeyObject: ~60x cheaper per sign/verify than a string secret. */
+  secret: KeyObject;
+  issuer: string;
+  audience: string;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+}
+
+/**
+ * The whole validated configuration. Built once by `loadConfig` and provided
+ * by DI under this class as token, so consumers get it fully typed.
+ */
+export abstract class AppConfig {
+  abstract readonly env: NodeEnv;
+  abstract readonly port: number;
+  abstract readonly host: string;
+  abstract readonly logLevel: string;
+  abstract readonly trustProxy: boolean;
+  abstract readonly dataDir: string;
+  abstract readonly database: DatabaseConfig;
+  abstract readonly jwt: JwtConfig;
+  /** 32-byte AES-256-GCM key for session_key at rest. */
+  abstract readonly sessionKeyEncryptionKey: Buffer;
+  abstract readonly wechat: WechatConfig;
+  abstract readonly redis: { url?: string; keyPrefix: string };
+  abstract readonly loginRateLimitPerMinute: number;
+  /** Human-readable notes for the start-up log (e.g. generated dev secrets). Never contain secrets. */
+  abstract readonly warnings: readonly string[];
+}

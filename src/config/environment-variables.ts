@@ -1,0 +1,159 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+
+/**
+ * The raw environment, as validated by @nestjs/config at start.
+ * Every field is optional here; defaults and cross-field rules live in `loadConfig`.
+ */
+export class EnvironmentVariables {
+  @IsOptional()
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV?: 'development' | 'production' | 'test';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @IsOptional()
+  @IsString()
+  HOST?: string;
+
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  TRUST_PROXY?: boolean;
+
+  @IsOptional()
+  @IsString()
+  DATA_DIR?: string;
+
+  @IsOptional()
+  @Matches(/^(sqlite|mysql|mariadb):/, {
+    message: 'DATABASE_URL must start with sqlite:, mysql:// or mariadb://',
+  })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  DB_MIGRATE_ON_START?: boolean;
+
+  @IsOptional()
+  @IsString()
+  JWT_SECRET?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  JWT_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  JWT_AUDIENCE?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(30)
+  @Max(86400)
+  ACCESS_TOKEN_TTL?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(300)
+  @Max(31536000)
+  REFRESH_TOKEN_TTL?: number;
+
+  @IsOptional()
+  @IsString()
+  SESSION_KEY_ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'WECHAT_APPID must be 1-64 characters of [A-Za-z0-9_-]' })
+  WECHAT_APPID?: string;
+
+  @IsOptional()
+  @IsString()
+  WECHAT_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/^\s*([A-Za-z0-9_-]{1,64}:[^,\s]+)(\s*,\s*[A-Za-z0-9_-]{1,64}:[^,\s]+)*\s*$/, {
+    message: 'WECHAT_APPS must be a comma-separated list of appid:secret',
+  })
+  WECHAT_APPS?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s?#]+$/, {
+    message: 'WECHAT_API_BASE must be an http(s) URL without query or fragment',
+  })
+  WECHAT_API_BASE?: string;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  WECHAT_SANDBOX?: boolean;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(30000)
+  WECHAT_CONNECT_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(30000)
+  WECHAT_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must start with redis:// or rediss://' })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, {
+    message: 'REDIS_KEY_PREFIX must be 1-64 characters of [A-Za-z0-9:_.-]',
+  })
+  REDIS_KEY_PREFIX?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  LOGIN_RATE_LIMIT?: number;
+}

@@ -1,0 +1,233 @@
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import type { AppConfig, DatabaseConfig, NodeEnv, WechatAppCredentials } from './app-config';
+import { EnvironmentVariables } from './environment-variables';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n - ${problems.join('\n - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The appid the sandbox answers for when no WECHAT_APPID is set. */
+export const SANDBOX_DEFAULT_APPID = 'wxsandbox';
+const SANDBOX_DEFAULT_SECRET = 'sandbox-secret-not-for-production';
+const PLACEHOLDER = /change.?me|placeholder|example|your[-_ ]?secret|^secret|^x+$|^(.)\1+$/i;
+
+/** Validates the raw environment with class-validator (the @nestjs/config `validate` contract). */
+export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+  // Empty strings mean "unset": docker-compose and CI often pass VAR= for optional values.
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== '' && v !== undefined));
+  const env = plainToInstance(EnvironmentVariables, cleaned, { enableImplicitConversion: false });
+  const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
+  if (errors.length > 0) {
+    throw new ConfigError(
+      errors.flatMap((e) => Object.values(e.constraints ?? { invalid: `${e.property} is invalid` })),
+    );
+  }
+  return env;
+}
+
+export function parseDatabaseUrl(
+  url: string | undefined,
+  dataDir: string,
+): Omit<DatabaseConfig, 'migrateOnStart' | 'synchronize'> {
+  if (!url) return { type: 'better-sqlite3', sqlitePath: join(dataDir, 'app.sqlite') };
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    return { type: 'better-sqlite3', sqlitePath: path === ':memory:' ? path : resolve(path) };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Never echo the URL: it carries the database password.
+    throw new ConfigError(['DATABASE_URL is not a valid URL']);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!database)
+    throw new ConfigError(['DATABASE_URL must name a database, e.g. mysql://user:pass@host:3306/app']);
+  return {
+    type: parsed.protocol === 'mariadb:' ? 'mariadb' : 'mysql',
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 3306,
+    username: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
+}
+
+function decodeKey(value: string): Buffer | undefined {
+  const v = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return Buffer.from(v, 'hex');
+  const b = Buffer.from(v, 'base64');
+  return b.length === 32 ? b : undefined;
+}
+
+interface DevSecrets {
+  jwtSecret: string;
+  sessionKeyEncryptionKey: string;
+}
+
+/** Development only: generate secrets once and keep them in the data folder so restarts keep sessions valid. */
+function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
+  const file = join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevSecrets>;
+    if (parsed.jwtSecret && parsed.sessionKeyEncryptionKey) return parsed as DevSecrets;
+  }
+  const secrets: DevSecrets = {
+    jwtSecret: randomBytes(48).toString('base64url'),
+    sessionKeyEncryptionKey: randomBytes(32).toString('base64'),
+  };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secrets;
+}
+
+function parseApps(list: string | undefined): WechatAppCredentials[] {
+  if (!list) return [];
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const i = pair.indexOf(':');
+      return { appid: pair.slice(0, i), secret: pair.slice(i + 1) };
+    });
+}
+
+/**
+ * Turns the environment into the typed configuration, applying defaults and
+ * the cross-field rules (production refuses weak secrets and the sandbox).
+ * Throws ConfigError listing every problem; messages never contain secret values.
+ */
+export function loadConfig(
+  raw: Record<string, string | undefined>,
+  opts: { synchronize?: boolean } = {},
+): AppConfig {
+  const env = validateEnv(raw);
+  const nodeEnv: NodeEnv = env.NODE_ENV ?? 'development';
+  const isProd = nodeEnv === 'production';
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const dataDir = resolve(env.DATA_DIR ?? './data');
+  const port = env.PORT ?? 3000;
+
+  // Development without secrets gets generated ones (kept in the data folder); tests get ephemeral ones.
+  let devSecrets: DevSecrets | undefined;
+  const devSecret = (): DevSecrets => {
+    if (!devSecrets) {
+      devSecrets =
+        nodeEnv === 'test'
+          ? {
+              jwtSecret: randomBytes(48).toString('base64url'),
+              sessionKeyEncryptionKey: randomBytes(32).toString('base64'),
+            }
+          : loadOrCreateDevSecrets(dataDir);
+    }
+    return devSecrets;
+  };
+
+  let jwtSecret = env.JWT_SECRET;
+  if (jwtSecret === undefined) {
+    if (isProd) problems.push('JWT_SECRET is required in production (at least 32 random bytes)');
+    else {
+      jwtSecret = devSecret().jwtSecret;
+      if (nodeEnv === 'development')
+        warnings.push(`JWT_SECRET not set: using a generated one kept in ${dataDir}`);
+    }
+  } else if (Buffer.byteLength(jwtSecret) < 32) {
+    problems.push('JWT_SECRET must be at least 32 bytes');
+  } else if (isProd && PLACEHOLDER.test(jwtSecret)) {
+    problems.push('JWT_SECRET looks like a placeholder; generate one, e.g. `openssl rand -base64 48`');
+  }
+
+  let encKey: Buffer | undefined;
+  if (env.SESSION_KEY_ENCRYPTION_KEY === undefined) {
+    if (isProd)
+      problems.push('SESSION_KEY_ENCRYPTION_KEY is required in production (32 bytes, base64 or hex)');
+    else encKey = decodeKey(devSecret().sessionKeyEncryptionKey);
+  } else {
+    encKey = decodeKey(env.SESSION_KEY_ENCRYPTION_KEY);
+    if (!encKey)
+      problems.push('SESSION_KEY_ENCRYPTION_KEY must be 32 bytes, as base64 (44 chars) or hex (64 chars)');
+  }
+
+  const sandbox = env.WECHAT_SANDBOX ?? (!isProd && env.WECHAT_SECRET === undefined);
+  if (sandbox && isProd) problems.push('WECHAT_SANDBOX cannot be enabled when NODE_ENV=production');
+
+  const apps = new Map<string, WechatAppCredentials>();
+  const defaultAppid = env.WECHAT_APPID ?? (sandbox ? SANDBOX_DEFAULT_APPID : undefined);
+  const defaultSecret = env.WECHAT_SECRET ?? (sandbox ? SANDBOX_DEFAULT_SECRET : undefined);
+  if (!defaultAppid || !defaultSecret) {
+    problems.push('WECHAT_APPID and WECHAT_SECRET are required unless WECHAT_SANDBOX=true');
+  } else {
+    apps.set(defaultAppid, { appid: defaultAppid, secret: defaultSecret });
+  }
+  for (const app of parseApps(env.WECHAT_APPS)) apps.set(app.appid, app);
+
+  const apiBase = (
+    env.WECHAT_API_BASE ?? (sandbox ? `http://127.0.0.1:${port}/sandbox/wechat` : 'https://api.weixin.qq.com')
+  ).replace(/\/+$/, '');
+  if (sandbox && nodeEnv === 'development')
+    warnings.push(`WeChat sandbox enabled: logins go to ${apiBase}, not to WeChat`);
+
+  let database: DatabaseConfig | undefined;
+  try {
+    database = {
+      ...parseDatabaseUrl(env.DATABASE_URL, dataDir),
+      migrateOnStart: env.DB_MIGRATE_ON_START ?? true,
+      synchronize: opts.synchronize === true && nodeEnv === 'test',
+    };
+  } catch (e) {
+    problems.push(...(e instanceof ConfigError ? e.problems : ['DATABASE_URL is invalid']));
+  }
+
+  if (problems.length > 0 || !jwtSecret || !encKey || !database || !defaultAppid)
+    throw new ConfigError(problems);
+
+  return {
+    env: nodeEnv,
+    port,
+    host: env.HOST ?? '0.0.0.0',
+    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    trustProxy: env.TRUST_PROXY ?? false,
+    dataDir,
+    database,
+    jwt: {
+      secret: createSecretKey(Buffer.from(jwtSecret, 'utf8')),
+      issuer: env.JWT_ISSUER ?? 'wechat-auth',
+      audience: env.JWT_AUDIENCE ?? 'miniprogram',
+      accessTtlSeconds: env.ACCESS_TOKEN_TTL ?? 900,
+      refreshTtlSeconds: env.REFRESH_TOKEN_TTL ?? 30 * 24 * 3600,
+    },
+    sessionKeyEncryptionKey: encKey,
+    wechat: {
+      defaultAppid,
+      apps,
+      apiBase,
+      sandbox,
+      connectTimeoutMs: env.WECHAT_CONNECT_TIMEOUT_MS ?? 1000,
+      timeoutMs: env.WECHAT_TIMEOUT_MS ?? 3000,
+    },
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'wxauth:' },
+    loginRateLimitPerMinute: env.LOGIN_RATE_LIMIT ?? 30,
+    warnings,
+  };
+}
+
+/** Just the database part, for the migration CLI (no secrets needed, none generated). */
+export function databaseConfigFromEnv(raw: Record<string, string | undefined>): DatabaseConfig {
+  const env = validateEnv(raw);
+  return {
+    ...parseDatabaseUrl(env.DATABASE_URL, resolve(env.DATA_DIR ?? './data')),
+    migrateOnStart: false,
+    synchronize: false,
+  };
+}

@@ -1,0 +1,31 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { PRINCIPAL } from '../common/auth/current-user.decorator';
+import { IS_PUBLIC } from '../common/auth/public.decorator';
+import { AccessTokenService, invalidToken } from './access-token.service';
+
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
+
+/**
+ * Global guard (APP_GUARD): every route needs a valid access token in
+ * `Authorization: Bearer …` unless marked @Public(). No database read.
+ */
+@Injectable()
+export class JwtAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: AccessTokenService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]))
+      return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest & Record<string, unknown>>();
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? BEARER.exec(header) : null;
+    if (!match) throw invalidToken();
+    request[PRINCIPAL] = await this.tokens.verify(match[1]);
+    return true;
+  }
+}

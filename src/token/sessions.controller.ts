@@ -1,0 +1,63 @@
+import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe } from '@nestjs/common';
+import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthPrincipal } from '../common/auth/auth-principal';
+import { CurrentUser } from '../common/auth/current-user.decorator';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { AppException } from '../common/errors/app.exception';
+import { SessionResponse } from './dto/session.response';
+import type { RefreshToken } from './refresh-token.entity';
+import { TokenService } from './token.service';
+
+// An id that is not a UUID cannot name a session: answer like any unknown one.
+const uuidPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException('NOT_FOUND') });
+
+/**
+ * The caller's login sessions (devices). The example of object-level
+ * ownership: every query is scoped to the caller, so another user's session
+ * id answers 404 exactly like one that does not exist.
+ */
+@ApiTags('sessions')
+@ApiBearerAuth()
+@Controller('sessions')
+export class SessionsController {
+  constructor(private readonly tokens: TokenService) {}
+
+  @Get()
+  @ApiOperation({ summary: "List the caller's active sessions." })
+  @ApiOkResponse({ type: [SessionResponse] })
+  @ApiErrors('UNAUTHORIZED', 'DATABASE_UNAVAILABLE')
+  async list(@CurrentUser() principal: AuthPrincipal): Promise<SessionResponse[]> {
+    const rows = await this.tokens.listSessions(principal.userId);
+    return rows.map((r) => toResponse(r, principal));
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: "One of the caller's sessions." })
+  @ApiOkResponse({ type: SessionResponse })
+  @ApiErrors('UNAUTHORIZED', 'NOT_FOUND', 'DATABASE_UNAVAILABLE')
+  async get(
+    @CurrentUser() principal: AuthPrincipal,
+    @Param('id', uuidPipe) id: string,
+  ): Promise<SessionResponse> {
+    return toResponse(await this.tokens.getSession(principal.userId, id), principal);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: "Revoke one of the caller's sessions (sign a device out)." })
+  @ApiNoContentResponse({ description: 'Revoked.' })
+  @ApiErrors('UNAUTHORIZED', 'NOT_FOUND', 'DATABASE_UNAVAILABLE')
+  async revoke(@CurrentUser() principal: AuthPrincipal, @Param('id', uuidPipe) id: string): Promise<void> {
+    await this.tokens.revokeSession(principal.userId, id);
+  }
+}
+
+function toResponse(row: RefreshToken, principal: AuthPrincipal): SessionResponse {
+  return {
+    id: row.familyId,
+    appid: row.appid,
+    lastRefreshedAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    current: row.familyId === principal.sessionId,
+  };
+}

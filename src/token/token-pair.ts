@@ -1,0 +1,9 @@
+export interface TokenPair {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Seconds. */
+  expiresIn: number;
+  refreshToken: string;
+  /** Seconds. */
+  refreshExpiresIn: number;
+}

@@ -1,0 +1,74 @@
+import { Body, Controller, Get, Header, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthPrincipal } from '../common/auth/auth-principal';
+import { CurrentUser } from '../common/auth/current-user.decorator';
+import { Public } from '../common/auth/public.decorator';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { LogoutRequest } from './dto/logout.request';
+import { RefreshRequest } from './dto/refresh.request';
+import { SessionInfoResponse } from './dto/session-info.response';
+import { TokenPairResponse } from './dto/token-pair.response';
+import { TokenService } from './token.service';
+
+@ApiTags('auth')
+@Controller('auth')
+export class TokenController {
+  constructor(private readonly tokens: TokenService) {}
+
+  @Public()
+  @UseGuards(ThrottlerGuard)
+  @Post('refresh')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Exchange a refresh token for a new pair.',
+    description:
+      'Rotates: the presented refresh token stops working and the answer carries its successor. Presenting a token that was ' +
+      'already rotated revokes the whole session (REFRESH_TOKEN_REUSED): keep only the newest one.',
+  })
+  @ApiOkResponse({ type: TokenPairResponse })
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'REFRESH_TOKEN_INVALID',
+    'REFRESH_TOKEN_REUSED',
+    'USER_DISABLED',
+    'RATE_LIMITED',
+    'DATABASE_UNAVAILABLE',
+  )
+  refresh(@Body() body: RefreshRequest): Promise<TokenPairResponse> {
+    return this.tokens.refresh(body.refreshToken);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Revoke a session.',
+    description:
+      'Revokes the session of `refreshToken`, or the current session when it is omitted, or every session with `all: true`. ' +
+      'Access tokens already issued stay valid until they expire (at most ACCESS_TOKEN_TTL).',
+  })
+  @ApiNoContentResponse({ description: 'Revoked (also when there was nothing to revoke).' })
+  @ApiErrors('VALIDATION_FAILED', 'UNAUTHORIZED', 'DATABASE_UNAVAILABLE')
+  async logout(@CurrentUser() principal: AuthPrincipal, @Body() body: LogoutRequest = {}): Promise<void> {
+    await this.tokens.logout(principal, body ?? {});
+  }
+
+  @Get('session')
+  @ApiBearerAuth()
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Am I still logged in? Answered from the verified access token alone, without a database read.',
+  })
+  @ApiOkResponse({ type: SessionInfoResponse })
+  @ApiErrors('UNAUTHORIZED')
+  session(@CurrentUser() principal: AuthPrincipal): SessionInfoResponse {
+    return {
+      userId: principal.userId,
+      appid: principal.appid,
+      roles: principal.roles,
+      expiresAt: new Date(principal.expiresAt * 1000).toISOString(),
+    };
+  }
+}

@@ -1,0 +1,19 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class MeResponse {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ type: String, nullable: true, example: '小程序用户' })
+  nickname: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  avatarUrl: string | null;
+
+  /** Masked: only the first 3 and last 4 digits are shown. */
+  @ApiProperty({ type: String, nullable: true, example: '138****5678' })
+  phone: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  createdAt: string;
+}

@@ -1,0 +1,49 @@
+import { Body, Controller, Header, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { AuthGuard } from '@nestjs/passport';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../common/auth/public.decorator';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { TokenService } from '../token/token.service';
+import { LoginRequest } from './dto/login.request';
+import { LoginResponse } from './dto/login.response';
+import type { WechatLogin } from './wechat-auth.service';
+
+@ApiTags('auth')
+@Controller('auth/wechat')
+export class WechatAuthController {
+  constructor(private readonly tokens: TokenService) {}
+
+  @Public()
+  // Throttle first: a flood of codes must not reach WeChat (its quota is per app, per minute).
+  @UseGuards(ThrottlerGuard, AuthGuard('wechat'))
+  @Post('login')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Log in with a wx.login() code.',
+    description:
+      'Exchanges the code at WeChat (jscode2session), finds or creates the user and starts a session. ' +
+      "WeChat's session_key stays on the server. Errors with 503 carry Retry-After.",
+  })
+  @ApiOkResponse({ type: LoginResponse })
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'UNKNOWN_APPID',
+    'WX_CODE_INVALID',
+    'WX_CODE_USED',
+    'WX_USER_BLOCKED',
+    'USER_DISABLED',
+    'RATE_LIMITED',
+    'WX_RATE_LIMITED',
+    'WX_UNAVAILABLE',
+    'WX_MISCONFIGURED',
+    'DATABASE_UNAVAILABLE',
+  )
+  // The body is validated by the strategy (guards run before pipes); @Body is here for the contract.
+  async login(@Body() _body: LoginRequest, @Req() request: { user: WechatLogin }): Promise<LoginResponse> {
+    const { user, appid, isNew } = request.user;
+    const pair = await this.tokens.issue(user, appid);
+    return { ...pair, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
+  }
+}

@@ -1,0 +1,430 @@
+import { createHmac } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { FakeWechat } from './support/fake-wechat';
+import { createTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
+
+const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
+
+describe('login → guarded API (e2e)', () => {
+  let wechat: FakeWechat;
+  let db: TestDatabase;
+  let t: TestApp;
+  const bodies: string[] = [];
+
+  const http = () => request(t.server);
+  const record = <T extends { text: string }>(res: T): T => {
+    bodies.push(res.text ?? '');
+    return res;
+  };
+  const login = async (code: string, extra: Record<string, unknown> = {}) =>
+    record(
+      await http()
+        .post('/auth/wechat/login')
+        .send({ code, ...extra }),
+    );
+
+  beforeAll(async () => {
+    wechat = await new FakeWechat({ ...APPS, wxapp_bad: 'the-real-secret' }).start();
+    db = await createTestDatabase();
+    t = await createTestApp({
+      databaseUrl: db.url,
+      wechatApiBase: wechat.baseUrl,
+      env: {
+        WECHAT_APPS: 'wxapp_two:secret-two,wxapp_bad:wrong-secret,wxapp_gone:whatever',
+        WECHAT_TIMEOUT_MS: '400',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+    await wechat?.stop();
+  });
+
+  it('logs in, reads /users/me and /auth/session, refreshes, detects reuse and logs out', async () => {
+    const first = await login(wechat.mint({ openid: 'o-flow' }));
+    expect(first.status).toBe(200);
+    expect(first.headers['cache-control']).toBe('no-store');
+    expect(first.body).toMatchObject({
+      tokenType: 'Bearer',
+      expiresIn: 900,
+      refreshExpiresIn: 30 * 24 * 3600,
+    });
+    expect(first.body.user).toEqual({ id: expect.any(String), nickname: null, avatarUrl: null, isNew: true });
+    const { accessToken, refreshToken } = first.body;
+    const userId = first.body.user.id;
+
+    const header = JSON.parse(Buffer.from(accessToken.split('.')[0], 'base64url').toString());
+    expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+    const claims = jwt.decode(accessToken) as jwt.JwtPayload;
+    expect(claims).toMatchObject({ sub: userId, appid: 'wxapp_one', iss: 'wechat-auth', aud: 'miniprogram' });
+    expect(claims.jti).toEqual(expect.any(String));
+    expect(claims.exp! - claims.iat!).toBe(900);
+
+    const me = record(await http().get('/users/me').set('authorization', `Bearer ${accessToken}`));
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({
+      id: userId,
+      nickname: null,
+      avatarUrl: null,
+      phone: null,
+      createdAt: expect.any(String),
+    });
+
+    const session = record(await http().get('/auth/session').set('authorization', `Bearer ${accessToken}`));
+    expect(session.status).toBe(200);
+    expect(session.body).toEqual({
+      userId,
+      appid: 'wxapp_one',
+      roles: ['user'],
+      expiresAt: new Date(claims.exp! * 1000).toISOString(),
+    });
+
+    const again = await login(wechat.mint({ openid: 'o-flow' }));
+    expect(again.status).toBe(200);
+    expect(again.body.user).toMatchObject({ id: userId, isNew: false });
+
+    const refreshed = record(await http().post('/auth/refresh').send({ refreshToken }));
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.headers['cache-control']).toBe('no-store');
+    expect(refreshed.body.user).toBeUndefined();
+    expect(refreshed.body.refreshToken).not.toBe(refreshToken);
+    const newest = refreshed.body.refreshToken;
+
+    // The rotated token presented again: the whole family dies, the newest one too.
+    const reused = record(await http().post('/auth/refresh').send({ refreshToken }));
+    expect(reused.status).toBe(401);
+    expect(reused.body.code).toBe('REFRESH_TOKEN_REUSED');
+    const afterReuse = record(await http().post('/auth/refresh').send({ refreshToken: newest }));
+    expect(afterReuse.status).toBe(401);
+    expect(afterReuse.body.code).toBe('REFRESH_TOKEN_INVALID');
+
+    // The second login's session is another family and is unaffected; logout kills it.
+    const logout = record(
+      await http()
+        .post('/auth/logout')
+        .set('authorization', `Bearer ${again.body.accessToken}`)
+        .send({ refreshToken: again.body.refreshToken }),
+    );
+    expect(logout.status).toBe(204);
+    const afterLogout = record(
+      await http().post('/auth/refresh').send({ refreshToken: again.body.refreshToken }),
+    );
+    expect(afterLogout.body.code).toBe('REFRESH_TOKEN_INVALID');
+  });
+
+  it('logout without a body revokes the current session; { all: true } revokes every session', async () => {
+    const a = await login(wechat.mint({ openid: 'o-logout' }));
+    const b = await login(wechat.mint({ openid: 'o-logout' }));
+    const c = await login(wechat.mint({ openid: 'o-logout' }));
+    expect(
+      record(await http().post('/auth/logout').set('authorization', `Bearer ${a.body.accessToken}`)).status,
+    ).toBe(204);
+    expect((await http().post('/auth/refresh').send({ refreshToken: a.body.refreshToken })).status).toBe(401);
+    expect((await http().post('/auth/refresh').send({ refreshToken: b.body.refreshToken })).status).toBe(200);
+
+    expect(
+      record(
+        await http()
+          .post('/auth/logout')
+          .set('authorization', `Bearer ${c.body.accessToken}`)
+          .send({ all: true }),
+      ).status,
+    ).toBe(204);
+    expect((await http().post('/auth/refresh').send({ refreshToken: c.body.refreshToken })).status).toBe(401);
+    const sessions = await http().get('/sessions').set('authorization', `Bearer ${c.body.accessToken}`);
+    expect(sessions.body).toEqual([]);
+  });
+
+  it('a user sees and revokes only their own sessions; others answer 404', async () => {
+    const alice = await login(wechat.mint({ openid: 'o-alice' }));
+    const bob = await login(wechat.mint({ openid: 'o-bob' }));
+    const auth = (r: { body: { accessToken: string } }) => `Bearer ${r.body.accessToken}`;
+
+    const list = record(await http().get('/sessions').set('authorization', auth(alice)));
+    expect(list.status).toBe(200);
+    expect(list.body).toHaveLength(1);
+    expect(list.body[0]).toMatchObject({ appid: 'wxapp_one', current: true });
+    const aliceSession = list.body[0].id;
+
+    expect((await http().get(`/sessions/${aliceSession}`).set('authorization', auth(alice))).status).toBe(
+      200,
+    );
+    const peek = record(await http().get(`/sessions/${aliceSession}`).set('authorization', auth(bob)));
+    expect(peek.status).toBe(404);
+    expect(peek.body.code).toBe('NOT_FOUND');
+    expect((await http().delete(`/sessions/${aliceSession}`).set('authorization', auth(bob))).status).toBe(
+      404,
+    );
+    expect((await http().get('/sessions/not-a-uuid').set('authorization', auth(bob))).status).toBe(404);
+    // Bob's logout with Alice's refresh token must not touch Alice.
+    await http()
+      .post('/auth/logout')
+      .set('authorization', auth(bob))
+      .send({ refreshToken: alice.body.refreshToken });
+    expect((await http().get(`/sessions/${aliceSession}`).set('authorization', auth(alice))).status).toBe(
+      200,
+    );
+
+    expect((await http().delete(`/sessions/${aliceSession}`).set('authorization', auth(alice))).status).toBe(
+      204,
+    );
+    expect((await http().post('/auth/refresh').send({ refreshToken: alice.body.refreshToken })).status).toBe(
+      401,
+    );
+  });
+
+  it('links a second mini program to the same user through unionid', async () => {
+    const one = await login(wechat.mint({ appid: 'wxapp_one', openid: 'o-app1', unionid: 'u-shared' }));
+    const two = await login(wechat.mint({ appid: 'wxapp_two', openid: 'o-app2', unionid: 'u-shared' }), {
+      appid: 'wxapp_two',
+    });
+    expect(one.status).toBe(200);
+    expect(two.status).toBe(200);
+    expect(two.body.user).toMatchObject({ id: one.body.user.id, isNew: false });
+    const claims = jwt.decode(two.body.accessToken) as jwt.JwtPayload;
+    expect(claims.appid).toBe('wxapp_two');
+  });
+
+  it('50 parallel first logins of one openid give one user and one identity', async () => {
+    const codes = Array.from({ length: 50 }, () => wechat.mint({ openid: 'o-race' }));
+    const results = await Promise.all(codes.map((code) => login(code)));
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
+    const ids = new Set(results.map((r) => r.body.user.id));
+    expect(ids.size).toBe(1);
+    expect(results.filter((r) => r.body.user.isNew)).toHaveLength(1);
+    const ds = t.app.get(DataSource);
+    const identities = await ds.query(`SELECT user_id FROM wechat_identities WHERE openid = 'o-race'`);
+    expect(identities).toHaveLength(1);
+    const users = await ds.query(`SELECT id FROM users WHERE id = ?`, [identities[0].user_id]);
+    expect(users).toHaveLength(1);
+  });
+
+  describe('WeChat answers map to stable errors', () => {
+    const scripted = async (answer: Parameters<FakeWechat['script']>[1]) => {
+      const code = wechat.mint();
+      wechat.script(code, answer);
+      return login(code);
+    };
+
+    it.each([
+      [40029, 401, 'WX_CODE_INVALID'],
+      [40163, 401, 'WX_CODE_USED'],
+      [40226, 403, 'WX_USER_BLOCKED'],
+      [45011, 429, 'WX_RATE_LIMITED'],
+      [-1, 503, 'WX_UNAVAILABLE'],
+      [40013, 503, 'WX_MISCONFIGURED'],
+      [40125, 503, 'WX_MISCONFIGURED'],
+      [99999, 503, 'WX_UNAVAILABLE'],
+    ])('errcode %i → %i %s', async (errcode, status, code) => {
+      const res = await scripted({ kind: 'json', body: { errcode, errmsg: `boom rid: 0123abcd-ef` } });
+      expect(res.status).toBe(status);
+      expect(res.body).toEqual({
+        statusCode: status,
+        code,
+        message: expect.any(String),
+        requestId: expect.any(String),
+      });
+      expect(res.text).not.toContain('boom');
+      if (status === 429 || status === 503) expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    });
+
+    it.each([
+      ['HTTP 500', { kind: 'json', body: { errcode: -1 }, status: 500 }],
+      ['HTTP 502 HTML', { kind: 'raw', body: '<html>bad gateway</html>', status: 502 }],
+      ['non-JSON 200', { kind: 'raw', body: '<html>oops</html>' }],
+      ['JSON without openid', { kind: 'json', body: { foo: 1 } }],
+      ['connection reset', { kind: 'reset' }],
+      ['hang past the timeout', { kind: 'hang' }],
+    ] as const)('%s → 503 WX_UNAVAILABLE with Retry-After', async (_name, answer) => {
+      const res = await scripted(answer);
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('WX_UNAVAILABLE');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    });
+
+    it('an unknown code is 401 WX_CODE_INVALID, a reused one 401 WX_CODE_USED', async () => {
+      expect((await login('never-issued')).body.code).toBe('WX_CODE_INVALID');
+      const code = wechat.mint();
+      expect((await login(code)).status).toBe(200);
+      const second = await login(code);
+      expect(second.status).toBe(401);
+      expect(second.body.code).toBe('WX_CODE_USED');
+    });
+
+    it('a wrong AppSecret or an appid WeChat does not know is 503 WX_MISCONFIGURED', async () => {
+      const bad = await login(wechat.mint({ appid: 'wxapp_bad' }), { appid: 'wxapp_bad' });
+      expect(bad.status).toBe(503);
+      expect(bad.body.code).toBe('WX_MISCONFIGURED');
+      const gone = await login('abc', { appid: 'wxapp_gone' });
+      expect(gone.body.code).toBe('WX_MISCONFIGURED');
+    });
+  });
+
+  describe('bad input is a 4xx before any WeChat call', () => {
+    it.each([
+      ['unknown field', { code: 'abc', extra: 1 }],
+      ['missing code', {}],
+      ['empty code', { code: '' }],
+      ['code too long', { code: 'a'.repeat(129) }],
+      ['code with bad characters', { code: 'abc def' }],
+      ['code of the wrong type', { code: 123 }],
+      ['appid of the wrong shape', { code: 'abc', appid: 'a/b' }],
+    ])('%s → 400 VALIDATION_FAILED', async (_name, body) => {
+      const before = wechat.calls.length;
+      const res = record(await http().post('/auth/wechat/login').send(body));
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(wechat.calls.length).toBe(before);
+    });
+
+    it('an unconfigured appid → 400 UNKNOWN_APPID', async () => {
+      const res = await login('abc', { appid: 'wx_nobody' });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('UNKNOWN_APPID');
+    });
+
+    it('malformed JSON, a wrong content type or a huge body → 4xx in the error format', async () => {
+      const bad = await http()
+        .post('/auth/wechat/login')
+        .set('content-type', 'application/json')
+        .send('{"code":');
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({
+        statusCode: 400,
+        code: 'MALFORMED_REQUEST',
+        requestId: expect.any(String),
+      });
+      const form = await http()
+        .post('/auth/wechat/login')
+        .set('content-type', 'text/xml')
+        .send('<code>1</code>');
+      expect(form.status).toBe(415);
+      expect(form.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      const huge = await http()
+        .post('/auth/wechat/login')
+        .send({ code: 'x'.repeat(20000) });
+      expect(huge.status).toBe(413);
+      expect(huge.body.code).toBe('PAYLOAD_TOO_LARGE');
+    });
+
+    it('refresh with garbage → 400 or 401, never 500', async () => {
+      expect((await http().post('/auth/refresh').send({ refreshToken: 'nope' })).body.code).toBe(
+        'REFRESH_TOKEN_INVALID',
+      );
+      expect(
+        (
+          await http()
+            .post('/auth/refresh')
+            .send({ refreshToken: 'x'.repeat(43) })
+        ).body.code,
+      ).toBe('REFRESH_TOKEN_INVALID');
+      expect((await http().post('/auth/refresh').send({})).body.code).toBe('VALIDATION_FAILED');
+      expect((await http().post('/auth/refresh').send({ refreshToken: 'a', more: 1 })).body.code).toBe(
+        'VALIDATION_FAILED',
+      );
+    });
+
+    it('an unknown route → 404 NOT_FOUND in the error format', async () => {
+      const res = await http().get('/nope');
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
+    });
+  });
+
+  describe('the guard rejects every bad token with 401 and WWW-Authenticate', () => {
+    let good: { accessToken: string; user: { id: string } };
+    beforeAll(async () => {
+      good = (await login(wechat.mint({ openid: 'o-guard' }))).body;
+    });
+    const sign = (claims: object, opts: jwt.SignOptions = {}, secret = TEST_JWT_SECRET) =>
+      jwt.sign(
+        { appid: 'wxapp_one', roles: ['user'], sid: '00000000-0000-4000-8000-000000000000', ...claims },
+        secret,
+        {
+          algorithm: 'HS256',
+          issuer: 'wechat-auth',
+          audience: 'miniprogram',
+          subject: good.user.id,
+          jwtid: 'j1',
+          expiresIn: 600,
+          header: { alg: 'HS256', typ: 'at+jwt' },
+          ...opts,
+        },
+      );
+    const noneToken = () => {
+      const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      return `${enc({ alg: 'none', typ: 'at+jwt' })}.${enc({ sub: good.user.id, appid: 'wxapp_one', roles: ['user'], sid: 's', iss: 'wechat-auth', aud: 'miniprogram', iat: now, exp: now + 600, jti: 'j' })}.`;
+    };
+    const hs512 = () => {
+      const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      const head = `${enc({ alg: 'HS512', typ: 'at+jwt' })}.${enc({ sub: good.user.id, appid: 'wxapp_one', roles: ['user'], sid: 's', iss: 'wechat-auth', aud: 'miniprogram', iat: now, exp: now + 600, jti: 'j' })}`;
+      return `${head}.${createHmac('sha512', TEST_JWT_SECRET).update(head).digest('base64url')}`;
+    };
+
+    it('a correctly made token passes (control)', async () => {
+      expect(
+        (
+          await http()
+            .get('/auth/session')
+            .set('authorization', `Bearer ${sign({})}`)
+        ).status,
+      ).toBe(200);
+    });
+
+    it.each([
+      ['no header', undefined],
+      ['not Bearer', () => `Basic ${Buffer.from('a:b').toString('base64')}`],
+      ['garbage', () => 'Bearer not.a.jwt'],
+      ['bad signature', () => `Bearer ${sign({}, {}, 'another-secret-another-secret-another-secret')}`],
+      ['alg none', () => `Bearer ${noneToken()}`],
+      ['other HMAC algorithm', () => `Bearer ${hs512()}`],
+      ['wrong issuer', () => `Bearer ${sign({}, { issuer: 'someone-else' })}`],
+      ['wrong audience', () => `Bearer ${sign({}, { audience: 'other-api' })}`],
+      ['wrong typ', () => `Bearer ${sign({}, { header: { alg: 'HS256', typ: 'JWT' } })}`],
+      ['expired', () => `Bearer ${sign({ iat: Math.floor(Date.now() / 1000) - 3600 }, { expiresIn: 60 })}`],
+      ['missing claims', () => `Bearer ${sign({ appid: undefined, sid: undefined })}`],
+      ['token in the query string only', undefined],
+    ])('%s → 401', async (_name, header) => {
+      let req = http().get(`/users/me${header ? '' : `?access_token=${good.accessToken}`}`);
+      if (header) req = req.set('authorization', header());
+      const res = record(await req);
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('UNAUTHORIZED');
+      expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+    });
+  });
+
+  it('/health answers 200 with the database up', async () => {
+    const res = await http().get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('ok');
+    expect(res.body.info.database.status).toBe('up');
+  });
+
+  it('keeps emoji nicknames (utf8mb4)', async () => {
+    const res = await login(wechat.mint({ openid: 'o-emoji' }));
+    const ds = t.app.get(DataSource);
+    await ds.query('UPDATE users SET nickname = ? WHERE id = ?', ['小明🐼✨', res.body.user.id]);
+    const me = await http().get('/users/me').set('authorization', `Bearer ${res.body.accessToken}`);
+    expect(me.body.nickname).toBe('小明🐼✨');
+  });
+
+  it('never returns a session_key, and stores it only encrypted', async () => {
+    const ds = t.app.get(DataSource);
+    const rows: { session_key_enc: string }[] = await ds.query(
+      'SELECT session_key_enc FROM wechat_identities',
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) expect(r.session_key_enc).toMatch(/^v1\./);
+    const all = bodies.join('\n');
+    expect(all).not.toMatch(/session_?key/i);
+    for (const key of wechat.sessionKeys) expect(all).not.toContain(key);
+  });
+});
