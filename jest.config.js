@@ -10,6 +10,14 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: [
+        '<rootDir>/test/*.e2e-spec.ts',
+        // Several instances sharing state need Redis: part of the MariaDB + Redis tier (npm run test:mysql).
+        ...(process.env.TEST_REDIS === '1' ? ['<rootDir>/test/shared-state/*.e2e-spec.ts'] : []),
+      ],
+    },
   ],
 };

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { CommonModule } from './common/common.module';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
 import { KvThrottlerStorage } from './common/throttle/kv-throttler.storage';
@@ -18,12 +19,16 @@ import { WechatAuthModule } from './wechat-auth/wechat-auth.module';
 @Module({})
 export class AppModule {
   /** Built from an already validated configuration, so the sandbox can be mounted (or not) at module level. */
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, opts: { logDestination?: DestinationStream } = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
-        LoggerModule.forRoot({ pinoHttp: pinoHttpOptions(config) }),
+        LoggerModule.forRoot({
+          pinoHttp: opts.logDestination
+            ? [pinoHttpOptions(config), opts.logDestination]
+            : pinoHttpOptions(config),
+        }),
         CommonModule,
         DatabaseModule,
         ThrottlerModule.forRootAsync({

@@ -3,6 +3,7 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { FakeWechat } from './support/fake-wechat';
+import { findLeaks, tokensIn } from './support/leak-check';
 import { createTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -27,14 +28,18 @@ describe('login → guarded API (e2e)', () => {
     );
 
   beforeAll(async () => {
-    wechat = await new FakeWechat({ ...APPS, wxapp_bad: 'the-real-secret' }).start();
+    wechat = await new FakeWechat({ ...APPS, wxapp_bad: 'the-real-secret', wxapp_quota: 'secret-q' }).start();
     db = await createTestDatabase();
     t = await createTestApp({
       databaseUrl: db.url,
       wechatApiBase: wechat.baseUrl,
+      // One attempt per login and no breaker: each mapping test sees exactly the answer it scripted
+      // (retries, the breaker and the replay guard are covered by resilience.e2e-spec.ts).
       env: {
-        WECHAT_APPS: 'wxapp_two:secret-two,wxapp_bad:wrong-secret,wxapp_gone:whatever',
+        WECHAT_APPS: 'wxapp_two:secret-two,wxapp_bad:wrong-secret,wxapp_gone:whatever,wxapp_quota:secret-q',
         WECHAT_TIMEOUT_MS: '400',
+        WECHAT_MAX_RETRIES: '0',
+        WECHAT_BREAKER_THRESHOLD: '1000',
       },
     });
   });
@@ -205,10 +210,10 @@ describe('login → guarded API (e2e)', () => {
   });
 
   describe('WeChat answers map to stable errors', () => {
-    const scripted = async (answer: Parameters<FakeWechat['script']>[1]) => {
-      const code = wechat.mint();
+    const scripted = async (answer: Parameters<FakeWechat['script']>[1], appid = 'wxapp_one') => {
+      const code = wechat.mint({ appid });
       wechat.script(code, answer);
-      return login(code);
+      return login(code, { appid });
     };
 
     it.each([
@@ -221,7 +226,9 @@ describe('login → guarded API (e2e)', () => {
       [40125, 503, 'WX_MISCONFIGURED'],
       [99999, 503, 'WX_UNAVAILABLE'],
     ])('errcode %i → %i %s', async (errcode, status, code) => {
-      const res = await scripted({ kind: 'json', body: { errcode, errmsg: `boom rid: 0123abcd-ef` } });
+      // 45011 stops the whole app until the next minute: give it an app of its own.
+      const appid = errcode === 45011 ? 'wxapp_quota' : 'wxapp_one';
+      const res = await scripted({ kind: 'json', body: { errcode, errmsg: `boom rid: 0123abcd-ef` } }, appid);
       expect(res.status).toBe(status);
       expect(res.body).toEqual({
         statusCode: status,
@@ -426,5 +433,25 @@ describe('login → guarded API (e2e)', () => {
     const all = bodies.join('\n');
     expect(all).not.toMatch(/session_?key/i);
     for (const key of wechat.sessionKeys) expect(all).not.toContain(key);
+  });
+
+  it('logs carry no AppSecret, session_key, token or raw code; bodies no AppSecret or session_key', () => {
+    expect(t.logs.length).toBeGreaterThan(100);
+    const appSecrets = ['secret-one', 'secret-two', 'wrong-secret', 'secret-q', TEST_JWT_SECRET];
+    const logLeaks = findLeaks(
+      t.logs.map((text, i) => ({ where: `log line ${i}`, text })),
+      {
+        appSecret: appSecrets,
+        sessionKey: wechat.sessionKeys,
+        token: tokensIn(bodies),
+        code: wechat.mintedCodes,
+      },
+    );
+    expect(logLeaks).toEqual([]);
+    const bodyLeaks = findLeaks(
+      bodies.map((text, i) => ({ where: `response ${i}`, text })),
+      { appSecret: appSecrets, sessionKey: wechat.sessionKeys },
+    );
+    expect(bodyLeaks).toEqual([]);
   });
 });

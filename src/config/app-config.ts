@@ -30,7 +30,18 @@ export interface WechatConfig {
   apiBase: string;
   sandbox: boolean;
   connectTimeoutMs: number;
+  /** Per attempt (capped by what is left of the login deadline). */
   timeoutMs: number;
+  /** The whole login answers within this, retries and queueing included. */
+  loginDeadlineMs: number;
+  /** Extra attempts after a retryable failure. */
+  maxRetries: number;
+  /** Consecutive upstream failures that open the circuit breaker of an (appid, endpoint). */
+  breakerThreshold: number;
+  breakerCooldownMs: number;
+  /** Calls to WeChat in flight at once, per instance; more wait in a bounded queue. */
+  maxConcurrency: number;
+  maxQueue: number;
 }
 
 export interface JwtConfig {

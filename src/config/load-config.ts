@@ -155,8 +155,14 @@ export function loadConfig(
     else encKey = decodeKey(devSecret().sessionKeyEncryptionKey);
   } else {
     encKey = decodeKey(env.SESSION_KEY_ENCRYPTION_KEY);
-    if (!encKey)
+    if (!encKey) {
       problems.push('SESSION_KEY_ENCRYPTION_KEY must be 32 bytes, as base64 (44 chars) or hex (64 chars)');
+    } else if (isProd && new Set(encKey).size < 16) {
+      // 32 zero bytes decode fine but protect nothing; a random key has ~30 distinct bytes.
+      problems.push(
+        'SESSION_KEY_ENCRYPTION_KEY looks like a placeholder; generate one: openssl rand -base64 32',
+      );
+    }
   }
 
   const sandbox = env.WECHAT_SANDBOX ?? (!isProd && env.WECHAT_SECRET === undefined);
@@ -215,6 +221,12 @@ export function loadConfig(
       sandbox,
       connectTimeoutMs: env.WECHAT_CONNECT_TIMEOUT_MS ?? 1000,
       timeoutMs: env.WECHAT_TIMEOUT_MS ?? 3000,
+      loginDeadlineMs: env.WECHAT_LOGIN_DEADLINE_MS ?? 8000,
+      maxRetries: env.WECHAT_MAX_RETRIES ?? 2,
+      breakerThreshold: env.WECHAT_BREAKER_THRESHOLD ?? 5,
+      breakerCooldownMs: env.WECHAT_BREAKER_COOLDOWN_MS ?? 30000,
+      maxConcurrency: env.WECHAT_MAX_CONCURRENCY ?? 16,
+      maxQueue: env.WECHAT_MAX_QUEUE ?? 64,
     },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'wxauth:' },
     loginRateLimitPerMinute: env.LOGIN_RATE_LIMIT ?? 30,

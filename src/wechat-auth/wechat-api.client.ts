@@ -34,18 +34,23 @@ export class WechatApiClient {
     @Inject(FETCH) private readonly fetchFn: FetchFn,
   ) {}
 
-  async code2Session(app: WechatAppCredentials, code: string): Promise<Code2SessionResult> {
+  /** One call, no retries; `timeoutMs` defaults to WECHAT_TIMEOUT_MS. */
+  async code2Session(
+    app: WechatAppCredentials,
+    code: string,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<Code2SessionResult> {
     const query = new URLSearchParams({
       appid: app.appid,
       secret: app.secret,
       js_code: code,
       grant_type: 'authorization_code',
     });
-    const body = await this.getJson(`${this.config.wechat.apiBase}/sns/jscode2session?${query}`, {
-      api: 'jscode2session',
-      appid: app.appid,
-      code: codeTag(code),
-    });
+    const body = await this.getJson(
+      `${this.config.wechat.apiBase}/sns/jscode2session?${query}`,
+      { api: 'jscode2session', appid: app.appid, code: codeTag(code) },
+      opts.timeoutMs ?? this.config.wechat.timeoutMs,
+    );
     const { openid, session_key: sessionKey, unionid } = body;
     if (typeof openid !== 'string' || !openid || typeof sessionKey !== 'string' || !sessionKey) {
       this.logger.warn(
@@ -57,14 +62,18 @@ export class WechatApiClient {
     return { openid, sessionKey, ...(typeof unionid === 'string' && unionid ? { unionid } : {}) };
   }
 
-  private async getJson(url: string, logContext: Record<string, string>): Promise<Record<string, unknown>> {
+  private async getJson(
+    url: string,
+    logContext: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<Record<string, unknown>> {
     let response: Response;
     let text: string;
     try {
       response = await this.fetchFn(url, {
         method: 'GET',
         headers: { accept: 'application/json' },
-        signal: AbortSignal.timeout(this.config.wechat.timeoutMs),
+        signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
       });
       text = await response.text();
     } catch (e) {

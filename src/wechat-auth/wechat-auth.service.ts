@@ -1,12 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../common/clock/clock';
 import { AppException } from '../common/errors/app.exception';
 import { AppConfig, type WechatAppCredentials } from '../config/app-config';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
-import { WechatApiClient } from './wechat-api.client';
-import { toAppException } from './wechat-error-mapping';
-import { WechatUpstreamError } from './wechat-upstream.error';
+import { LoginCodeReplayGuard } from './login-code-replay.guard';
+import { ResilientWechatClient } from './resilient-wechat.client';
 
 export interface WechatLogin {
   user: User;
@@ -14,14 +12,14 @@ export interface WechatLogin {
   isNew: boolean;
 }
 
-/** Login logic: which app, the code exchange, then the user. Holds no I/O of its own. */
+/** Login logic: which app, the code exchanged once, then the user. Holds no I/O of its own. */
 @Injectable()
 export class WechatAuthService {
   constructor(
     private readonly config: AppConfig,
-    private readonly client: WechatApiClient,
+    private readonly wechat: ResilientWechatClient,
+    private readonly replayGuard: LoginCodeReplayGuard,
     private readonly users: UsersService,
-    private readonly clock: Clock,
   ) {}
 
   resolveApp(appid: string | undefined): WechatAppCredentials {
@@ -32,12 +30,9 @@ export class WechatAuthService {
 
   async login(appid: string | undefined, code: string): Promise<WechatLogin> {
     const app = this.resolveApp(appid);
-    let session;
-    try {
-      session = await this.client.code2Session(app, code);
-    } catch (e) {
-      throw e instanceof WechatUpstreamError ? toAppException(e, this.clock.now()) : e;
-    }
+    const session = await this.replayGuard.exchangeOnce(app.appid, code, () =>
+      this.wechat.code2Session(app, code),
+    );
     const { user, isNew } = await this.users.resolveIdentity({ appid: app.appid, ...session });
     return { user, appid: app.appid, isNew };
   }

@@ -24,8 +24,9 @@ interface Minted {
  */
 export class FakeWechat {
   readonly calls: { path: string; query: URLSearchParams }[] = [];
-  /** Every session_key handed out, so tests can prove none leaks. */
+  /** Every session_key handed out and every code minted, so tests can prove none leaks. */
   readonly sessionKeys: string[] = [];
+  readonly mintedCodes: string[] = [];
   private readonly codes = new Map<string, Minted>();
   private readonly scripted = new Map<string, FakeAnswer[]>();
   private readonly sockets = new Set<Socket>();
@@ -53,6 +54,7 @@ export class FakeWechat {
   /** Like wx.login(): a fresh code for this WeChat user. */
   mint(user: { openid?: string; unionid?: string; appid?: string } = {}): string {
     const code = randomBytes(16).toString('hex');
+    this.mintedCodes.push(code);
     this.codes.set(code, {
       appid: user.appid ?? Object.keys(this.apps)[0],
       openid: user.openid ?? `o${randomBytes(12).toString('hex')}`,

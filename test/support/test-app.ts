@@ -16,6 +16,8 @@ export const TEST_ENC_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface TestApp {
   app: NestFastifyApplication;
+  /** Every log line the app wrote (JSON), for leak checks. */
+  logs: string[];
   config: AppConfig;
   server: ReturnType<NestFastifyApplication['getHttpServer']>;
   close(): Promise<void>;
@@ -36,7 +38,8 @@ export interface TestAppOptions {
 export function testEnv(opts: TestAppOptions): Record<string, string> {
   return {
     NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Everything is logged (into TestApp.logs, not stdout) so leak checks see every line.
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'debug',
     DATABASE_URL: opts.databaseUrl,
     JWT_SECRET: TEST_JWT_SECRET,
     SESSION_KEY_ENCRYPTION_KEY: TEST_ENC_KEY,
@@ -53,14 +56,16 @@ export function testEnv(opts: TestAppOptions): Record<string, string> {
 
 export async function createTestApp(opts: TestAppOptions): Promise<TestApp> {
   const config = loadConfig(testEnv(opts));
+  const logs: string[] = [];
+  const logDestination = { write: (line: string) => void logs.push(line) };
   let builder = Test.createTestingModule({
-    imports: [AppModule.forRoot(config), ...(opts.extraImports ?? [])],
+    imports: [AppModule.forRoot(config, { logDestination }), ...(opts.extraImports ?? [])],
   });
   if (opts.override) builder = opts.override(builder);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(
     new FastifyAdapter(fastifyOptions(config)),
-    { logger: false },
+    { bufferLogs: true },
   );
   await configureApp(app, config);
   if (opts.listen) await app.listen(config.port, '127.0.0.1');
@@ -68,6 +73,7 @@ export async function createTestApp(opts: TestAppOptions): Promise<TestApp> {
   await app.getHttpAdapter().getInstance().ready();
   return {
     app,
+    logs,
     config,
     server: app.getHttpServer(),
     close: async () => {

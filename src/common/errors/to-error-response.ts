@@ -87,17 +87,14 @@ export function toErrorResponse(exception: unknown): ErrorResponse {
     const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'MALFORMED_REQUEST');
     return fromCode(code, { unexpected: status >= 500 && code === 'INTERNAL_ERROR' });
   }
-  if (
-    exception instanceof QueryFailedError ||
-    exception instanceof TypeORMError ||
-    isDriverConnectionError(exception)
-  ) {
-    const transient =
-      isDriverConnectionError(exception) || TRANSIENT_DB_CODES.has(driverCode(exception) ?? '');
-    return transient
+  if (exception instanceof QueryFailedError || exception instanceof TypeORMError) {
+    return TRANSIENT_DB_CODES.has(driverCode(exception) ?? '')
       ? fromCode('DATABASE_UNAVAILABLE', { unexpected: true })
       : fromCode('INTERNAL_ERROR', { unexpected: true });
   }
+  // A bare connection error (e.g. the mysql2 pool could not connect): a dependency is down, not a bug.
+  if (TRANSIENT_DB_CODES.has(driverCode(exception) ?? ''))
+    return fromCode('SERVICE_UNAVAILABLE', { unexpected: true });
   // Fastify's own errors (body parsing, size limits, media type) carry a statusCode and an FST_ code.
   const fst = exception as { statusCode?: unknown; code?: unknown };
   if (typeof fst?.statusCode === 'number' && typeof fst.code === 'string' && fst.code.startsWith('FST_')) {
@@ -105,9 +102,4 @@ export function toErrorResponse(exception: unknown): ErrorResponse {
     if (status < 500) return fromCode(STATUS_CODES[status] ?? 'MALFORMED_REQUEST');
   }
   return fromCode('INTERNAL_ERROR', { unexpected: true });
-}
-
-function isDriverConnectionError(e: unknown): boolean {
-  const code = driverCode(e);
-  return code !== undefined && TRANSIENT_DB_CODES.has(code) && !(e instanceof HttpException);
 }

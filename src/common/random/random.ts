@@ -14,6 +14,6 @@ export class Random {
 
   /** Uniform float in [0, 1), for jitter. */
   fraction(): number {
-    return randomInt(0, 2 ** 48) / 2 ** 48;
+    return randomInt(2 ** 47) / 2 ** 47;
   }
 }

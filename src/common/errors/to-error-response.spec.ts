@@ -1,0 +1,201 @@
+import {
+  BadGatewayException,
+  BadRequestException,
+  ForbiddenException,
+  HttpException,
+  HttpStatus,
+  InternalServerErrorException,
+  MethodNotAllowedException,
+  NotFoundException,
+  PayloadTooLargeException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
+import { AppException } from './app.exception';
+import { ERRORS } from './error-codes';
+import { toErrorResponse } from './to-error-response';
+
+function queryFailed(code: string, message = 'driver said something with SQL in it'): QueryFailedError {
+  return new QueryFailedError('SELECT * FROM users', [], Object.assign(new Error(message), { code }));
+}
+
+describe('toErrorResponse', () => {
+  describe('AppException', () => {
+    it('uses the code, its status and its message', () => {
+      expect(toErrorResponse(new AppException('NOT_FOUND'))).toEqual({
+        status: 404,
+        code: 'NOT_FOUND',
+        message: ERRORS.NOT_FOUND.message,
+        headers: {},
+        details: undefined,
+        unexpected: false,
+      });
+    });
+
+    it('passes extra headers and details through', () => {
+      const res = toErrorResponse(
+        new AppException('UNAUTHORIZED', {
+          headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+          details: ['code must be a string'],
+        }),
+      );
+      expect(res.status).toBe(401);
+      expect(res.headers).toEqual({ 'www-authenticate': 'Bearer error="invalid_token"' });
+      expect(res.details).toEqual(['code must be a string']);
+    });
+
+    it('keeps a custom message', () => {
+      const res = toErrorResponse(new AppException('VALIDATION_FAILED', {}, 'nickname is too long'));
+      expect(res).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', message: 'nickname is too long' });
+    });
+
+    it('sends retryAfter as whole seconds, at least 1', () => {
+      expect(toErrorResponse(new AppException('RATE_LIMITED', { retryAfter: 2.3 })).headers).toEqual({
+        'retry-after': '3',
+      });
+      expect(toErrorResponse(new AppException('RATE_LIMITED', { retryAfter: 0 })).headers).toEqual({
+        'retry-after': '1',
+      });
+    });
+
+    it('gives 503/429 a default Retry-After that retryAfter overrides', () => {
+      expect(toErrorResponse(new AppException('WX_UNAVAILABLE')).headers).toEqual({ 'retry-after': '5' });
+      expect(toErrorResponse(new AppException('WX_UNAVAILABLE', { retryAfter: 30 })).headers).toEqual({
+        'retry-after': '30',
+      });
+    });
+
+    it('is never "unexpected", even for 5xx codes', () => {
+      expect(toErrorResponse(new AppException('DATABASE_UNAVAILABLE')).unexpected).toBe(false);
+    });
+  });
+
+  describe('Nest HttpException', () => {
+    it.each([
+      [new BadRequestException('raw detail'), 400, 'MALFORMED_REQUEST'],
+      [new UnauthorizedException(), 401, 'UNAUTHORIZED'],
+      [new ForbiddenException(), 403, 'FORBIDDEN'],
+      [new NotFoundException('Cannot GET /nope'), 404, 'NOT_FOUND'],
+      [new MethodNotAllowedException(), 405, 'METHOD_NOT_ALLOWED'],
+      [new PayloadTooLargeException(), 413, 'PAYLOAD_TOO_LARGE'],
+      [new UnsupportedMediaTypeException(), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [new HttpException('Too Many Requests', HttpStatus.TOO_MANY_REQUESTS), 429, 'RATE_LIMITED'],
+      [new ServiceUnavailableException(), 503, 'SERVICE_UNAVAILABLE'],
+      [new HttpException('teapot', HttpStatus.I_AM_A_TEAPOT), 400, 'MALFORMED_REQUEST'],
+    ])('%s → %i %s with the catalogue message', (exception, status, code) => {
+      const res = toErrorResponse(exception);
+      expect(res.status).toBe(status);
+      expect(res.code).toBe(code);
+      expect(res.message).toBe(ERRORS[code as keyof typeof ERRORS].message);
+      expect(res.unexpected).toBe(false);
+    });
+
+    it('maps unlisted 5xx to an unexpected INTERNAL_ERROR', () => {
+      for (const e of [new InternalServerErrorException('boom'), new BadGatewayException('upstream text')]) {
+        expect(toErrorResponse(e)).toMatchObject({
+          status: 500,
+          code: 'INTERNAL_ERROR',
+          message: ERRORS.INTERNAL_ERROR.message,
+          unexpected: true,
+        });
+      }
+    });
+
+    it('adds the default Retry-After to 429 and 503', () => {
+      expect(toErrorResponse(new ServiceUnavailableException()).headers).toEqual({ 'retry-after': '5' });
+      expect(toErrorResponse(new HttpException('slow down', 429)).headers).toEqual({ 'retry-after': '5' });
+    });
+  });
+
+  describe('database errors', () => {
+    it('maps a connection failure to a retryable 503 DATABASE_UNAVAILABLE', () => {
+      const res = toErrorResponse(queryFailed('ECONNREFUSED'));
+      expect(res).toMatchObject({
+        status: 503,
+        code: 'DATABASE_UNAVAILABLE',
+        message: ERRORS.DATABASE_UNAVAILABLE.message,
+        unexpected: true,
+      });
+      expect(res.headers).toEqual({ 'retry-after': '5' });
+    });
+
+    it.each(['SQLITE_BUSY', 'ER_LOCK_DEADLOCK', 'PROTOCOL_CONNECTION_LOST'])(
+      'treats %s as transient',
+      (code) => {
+        expect(toErrorResponse(queryFailed(code)).code).toBe('DATABASE_UNAVAILABLE');
+      },
+    );
+
+    it('maps a bad query to 500 INTERNAL_ERROR without the SQL or driver text', () => {
+      const res = toErrorResponse(queryFailed('ER_PARSE_ERROR', 'You have an error in your SQL syntax'));
+      expect(res).toMatchObject({ status: 500, code: 'INTERNAL_ERROR', unexpected: true });
+      expect(res.message).toBe(ERRORS.INTERNAL_ERROR.message);
+      expect(res.headers).toEqual({});
+    });
+
+    it('maps a bare connection error (not wrapped by TypeORM) to 503 SERVICE_UNAVAILABLE', () => {
+      const e = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), { code: 'ECONNREFUSED' });
+      expect(toErrorResponse(e)).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+    });
+  });
+
+  describe('Fastify errors', () => {
+    it.each([
+      ['FST_ERR_CTP_INVALID_JSON_BODY', 400, 'MALFORMED_REQUEST'],
+      ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, 'MALFORMED_REQUEST'],
+      ['FST_ERR_CTP_BODY_TOO_LARGE', 413, 'PAYLOAD_TOO_LARGE'],
+      ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ])('%s (%i) → %s, expected', (code, statusCode, expected) => {
+      const e = Object.assign(new Error('Fastify internal text'), { code, statusCode });
+      const res = toErrorResponse(e);
+      expect(res).toMatchObject({ status: statusCode, code: expected, unexpected: false });
+      expect(res.message).toBe(ERRORS[expected as keyof typeof ERRORS].message);
+    });
+
+    it('maps an unlisted FST_ 4xx to MALFORMED_REQUEST', () => {
+      const e = Object.assign(new Error('x'), { code: 'FST_ERR_SOMETHING', statusCode: 422 });
+      expect(toErrorResponse(e)).toMatchObject({ status: 400, code: 'MALFORMED_REQUEST' });
+    });
+
+    it('does not trust a statusCode without an FST_ code, nor an FST_ 5xx', () => {
+      const notFastify = Object.assign(new Error('x'), { code: 'EWHATEVER', statusCode: 400 });
+      const fastify5xx = Object.assign(new Error('x'), { code: 'FST_ERR_INTERNAL', statusCode: 500 });
+      expect(toErrorResponse(notFastify)).toMatchObject({
+        status: 500,
+        code: 'INTERNAL_ERROR',
+        unexpected: true,
+      });
+      expect(toErrorResponse(fastify5xx)).toMatchObject({
+        status: 500,
+        code: 'INTERNAL_ERROR',
+        unexpected: true,
+      });
+    });
+  });
+
+  describe('anything else', () => {
+    it('is an unexpected 500 with the generic message, never the error’s own', () => {
+      const res = toErrorResponse(new Error('ENOENT: /etc/secret-config at Object.<anonymous> (main.ts:1)'));
+      expect(res).toEqual({
+        status: 500,
+        code: 'INTERNAL_ERROR',
+        message: ERRORS.INTERNAL_ERROR.message,
+        headers: {},
+        details: undefined,
+        unexpected: true,
+      });
+    });
+
+    it('copes with non-Error throwables', () => {
+      for (const thrown of [undefined, null, 'a string', 42, { message: 'object' }]) {
+        expect(toErrorResponse(thrown)).toMatchObject({
+          status: 500,
+          code: 'INTERNAL_ERROR',
+          unexpected: true,
+        });
+      }
+    });
+  });
+});

@@ -1,0 +1,188 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
+import { FakeClock } from '../common/clock/fake-clock';
+import { AppException } from '../common/errors/app.exception';
+import { Random } from '../common/random/random';
+import type { AppConfig } from '../config/app-config';
+import { ACCESS_TOKEN_TYP, AccessTokenService } from './access-token.service';
+
+const ISSUER = 'wechat-auth';
+const AUDIENCE = 'miniprogram';
+const TTL = 900;
+
+/** The JwtService exactly as TokenModule configures it. */
+function jwtService(secret: KeyObject, issuer = ISSUER, audience = AUDIENCE): JwtService {
+  return new JwtService({
+    secret,
+    signOptions: {
+      algorithm: 'HS256',
+      issuer,
+      audience,
+      header: { alg: 'HS256', typ: ACCESS_TOKEN_TYP },
+    },
+    verifyOptions: { algorithms: ['HS256'], issuer, audience },
+  });
+}
+
+function b64(json: unknown): string {
+  return Buffer.from(JSON.stringify(json)).toString('base64url');
+}
+
+async function expectInvalid(promise: Promise<unknown>): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppException);
+  const e = error as AppException;
+  expect(e.code).toBe('UNAUTHORIZED');
+  expect(e.getStatus()).toBe(401);
+  expect(e.extras.headers).toEqual({ 'www-authenticate': 'Bearer error="invalid_token"' });
+}
+
+describe('AccessTokenService', () => {
+  const secret = createSecretKey(Buffer.from('unit-test-jwt-secret-0123456789-abcdefghij', 'utf8'));
+  const config = {
+    jwt: { secret, issuer: ISSUER, audience: AUDIENCE, accessTtlSeconds: TTL, refreshTtlSeconds: 3600 },
+  } as unknown as AppConfig;
+  const claims = { userId: 'user-1', appid: 'wxapp', roles: ['user', 'admin'], sessionId: 'family-1' };
+
+  let clock: FakeClock;
+  let jwt: JwtService;
+  let service: AccessTokenService;
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    jwt = jwtService(secret);
+    service = new AccessTokenService(jwt, config, clock, new Random());
+  });
+
+  /** Signs with the module's key and options, plus overrides; iat from the fake clock. */
+  function signRaw(payload: Record<string, unknown>, options: Parameters<JwtService['signAsync']>[1] = {}) {
+    return jwt.signAsync({ iat: clock.nowSeconds(), ...payload }, options);
+  }
+
+  const fullPayload = { appid: 'wxapp', roles: ['user'], sid: 'family-1' };
+  const fullOptions = { subject: 'user-1', jwtid: 'jti-1', expiresIn: TTL };
+
+  it('round-trips to the AuthPrincipal', async () => {
+    const token = await service.sign(claims);
+    await expect(service.verify(token)).resolves.toEqual({
+      userId: 'user-1',
+      appid: 'wxapp',
+      roles: ['user', 'admin'],
+      sessionId: 'family-1',
+      expiresAt: clock.nowSeconds() + TTL,
+    });
+  });
+
+  it('signs HS256 with typ at+jwt, iss, aud, a unique jti and iat from the clock', async () => {
+    const a = jwt.decode<{ header: Record<string, unknown>; payload: Record<string, unknown> }>(
+      await service.sign(claims),
+      { complete: true },
+    );
+    const b = jwt.decode<Record<string, unknown>>(await service.sign(claims));
+    expect(a.header).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+    expect(a.payload).toMatchObject({
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: 'user-1',
+      iat: clock.nowSeconds(),
+      exp: clock.nowSeconds() + TTL,
+    });
+    expect(a.payload.jti).toEqual(expect.any(String));
+    expect(a.payload.jti).not.toBe(b.jti);
+  });
+
+  it('expires once the clock reaches exp, without sleeping', async () => {
+    const token = await service.sign(claims);
+    clock.advance((TTL - 1) * 1000);
+    await expect(service.verify(token)).resolves.toMatchObject({ userId: 'user-1' });
+    clock.advance(1000);
+    await expectInvalid(service.verify(token));
+  });
+
+  it('accepts a well-formed token built by hand (sanity check for the negative cases)', async () => {
+    await expect(service.verify(await signRaw(fullPayload, fullOptions))).resolves.toMatchObject({
+      userId: 'user-1',
+      sessionId: 'family-1',
+    });
+  });
+
+  it('rejects another typ (e.g. a plain JWT or an ID token)', async () => {
+    for (const typ of ['JWT', 'id+jwt', undefined]) {
+      const token = await signRaw(fullPayload, { ...fullOptions, header: { alg: 'HS256', typ } });
+      await expectInvalid(service.verify(token));
+    }
+  });
+
+  it('rejects alg none', async () => {
+    const now = clock.nowSeconds();
+    const payload = {
+      ...fullPayload,
+      sub: 'user-1',
+      jti: 'j',
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: now,
+      exp: now + TTL,
+    };
+    await expectInvalid(service.verify(`${b64({ alg: 'none', typ: ACCESS_TOKEN_TYP })}.${b64(payload)}.`));
+  });
+
+  it('rejects a token signed with another secret', async () => {
+    const other = createSecretKey(Buffer.from('another-secret-0123456789-abcdefghijklmnop', 'utf8'));
+    const token = await jwtService(other).signAsync({ iat: clock.nowSeconds(), ...fullPayload }, fullOptions);
+    await expectInvalid(service.verify(token));
+  });
+
+  it('rejects a tampered payload', async () => {
+    const [h, , s] = (await service.sign(claims)).split('.');
+    const forged = b64({ ...fullPayload, roles: ['admin'], sub: 'user-1', iss: ISSUER, aud: AUDIENCE });
+    await expectInvalid(service.verify(`${h}.${forged}.${s}`));
+  });
+
+  it('rejects a wrong issuer or audience', async () => {
+    await expectInvalid(
+      service.verify(await signRaw(fullPayload, { ...fullOptions, issuer: 'someone-else' })),
+    );
+    await expectInvalid(
+      service.verify(await signRaw(fullPayload, { ...fullOptions, audience: 'other-app' })),
+    );
+  });
+
+  it('rejects tokens missing a required claim', async () => {
+    const { subject: _s, ...noSub } = fullOptions;
+    const { jwtid: _j, ...noJti } = fullOptions;
+    const { expiresIn: _e, ...noExp } = fullOptions;
+    const { sid: _sid, ...noSid } = fullPayload;
+    const { appid: _a, ...noAppid } = fullPayload;
+    const { roles: _r, ...noRoles } = fullPayload;
+    const cases: [Record<string, unknown>, object][] = [
+      [fullPayload, noSub],
+      [fullPayload, noJti],
+      [fullPayload, noExp],
+      [noSid, fullOptions],
+      [noAppid, fullOptions],
+      [noRoles, fullOptions],
+    ];
+    for (const [payload, options] of cases)
+      await expectInvalid(service.verify(await signRaw(payload, options)));
+  });
+
+  it('rejects claims of the wrong type', async () => {
+    const cases = [
+      { ...fullPayload, roles: 'user' },
+      { ...fullPayload, roles: ['user', 1] },
+      { ...fullPayload, sid: 42 },
+      { ...fullPayload, appid: null },
+    ];
+    for (const payload of cases) await expectInvalid(service.verify(await signRaw(payload, fullOptions)));
+  });
+
+  it('rejects garbage', async () => {
+    for (const token of ['', 'not-a-jwt', 'a.b.c', `${b64({ alg: 'HS256' })}.${b64({})}.`]) {
+      await expectInvalid(service.verify(token));
+    }
+  });
+});

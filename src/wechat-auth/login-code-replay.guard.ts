@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock/clock';
+import { AppException } from '../common/errors/app.exception';
+import type { ErrorCode } from '../common/errors/error-codes';
+import { KvStore } from '../common/store/kv-store';
+import { AppConfig } from '../config/app-config';
+
+/** A wx.login() code lives 5 minutes: remembering it that long covers every replay WeChat would still accept. */
+const CODE_LIFETIME_MS = 5 * 60 * 1000;
+const POLL_MS = 50;
+/** Outcomes that make the code useless for good; anything else (503s) lets the same code be tried again. */
+const FINAL: ReadonlySet<ErrorCode> = new Set([
+  'WX_CODE_INVALID',
+  'WX_CODE_USED',
+  'WX_USER_BLOCKED',
+  'WX_RETRY_LOGIN',
+]);
+
+const USED = 'used';
+const PENDING = 'pending';
+
+/**
+ * No login code is sent to WeChat twice. Keyed by SHA-256(appid, code):
+ * - concurrent requests with one code on this instance share one exchange (single-flight);
+ * - across instances a `SET NX` claim in the store (Redis when configured) elects one caller,
+ *   the others wait for its outcome;
+ * - once the exchange succeeded, the code answers 401 WX_CODE_USED for its remaining life without a call.
+ * Only the caller that ran the exchange gets its result (and so a session); the others get
+ * WX_CODE_USED, or the same error when the exchange failed.
+ */
+@Injectable()
+export class LoginCodeReplayGuard {
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: KvStore,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  async exchangeOnce<T>(appid: string, code: string, exchange: () => Promise<T>): Promise<T> {
+    const key = `wx:code:${createHash('sha256').update(`${appid}\n${code}`).digest('hex')}`;
+    const running = this.inFlight.get(key);
+    if (running) return follow(running);
+    const leader = this.claimAndRun(key, exchange);
+    this.inFlight.set(key, leader);
+    try {
+      return await leader;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async claimAndRun<T>(key: string, exchange: () => Promise<T>): Promise<T> {
+    const deadline = this.clock.now() + this.config.wechat.loginDeadlineMs;
+    // The pending claim expires by itself if its holder dies mid-call.
+    while (!(await this.store.setIfAbsent(key, PENDING, this.config.wechat.loginDeadlineMs + 1000))) {
+      const state = await this.store.get(key);
+      if (state === USED) throw new AppException('WX_CODE_USED');
+      if (state?.startsWith('error:')) throw new AppException(state.slice('error:'.length) as ErrorCode);
+      if (state === PENDING) {
+        // Another instance is exchanging this code right now: wait for its outcome.
+        if (this.clock.now() + POLL_MS > deadline)
+          throw new AppException('WX_UNAVAILABLE', { retryAfter: 1 });
+        await this.clock.sleep(POLL_MS);
+      }
+      // null: the claim was just released; try to take it.
+    }
+    let result: T;
+    try {
+      result = await exchange();
+    } catch (e) {
+      if (e instanceof AppException && FINAL.has(e.code))
+        await this.store.set(key, `error:${e.code}`, CODE_LIFETIME_MS);
+      else await this.store.delete(key);
+      throw e;
+    }
+    await this.store.set(key, USED, CODE_LIFETIME_MS);
+    return result;
+  }
+}
+
+/** A concurrent duplicate: the same failure, or WX_CODE_USED when the exchange succeeded for the other request. */
+async function follow<T>(running: Promise<unknown>): Promise<T> {
+  try {
+    await running;
+  } catch (e) {
+    throw e instanceof AppException ? new AppException(e.code, e.extras, e.message) : e;
+  }
+  throw new AppException('WX_CODE_USED');
+}

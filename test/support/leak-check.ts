@@ -1,0 +1,27 @@
+/**
+ * Secrets that must never appear in logs or (except where they are the point,
+ * like tokens in a login answer) in response bodies. Returns each hit as
+ * "<where>: <which secret>" so a failure says what leaked without printing it.
+ */
+export function findLeaks(
+  texts: { where: string; text: string }[],
+  secrets: Record<string, string[]>,
+): string[] {
+  const hits: string[] = [];
+  for (const [kind, values] of Object.entries(secrets)) {
+    for (const value of values) {
+      if (value.length < 8) continue; // too short to be a meaningful match
+      for (const { where, text } of texts) if (text.includes(value)) hits.push(`${where}: ${kind}`);
+    }
+  }
+  return [...new Set(hits)];
+}
+
+/** Access and refresh tokens found in response bodies, so the logs can be checked for them. */
+export function tokensIn(bodies: string[]): string[] {
+  const tokens: string[] = [];
+  for (const body of bodies) {
+    for (const m of body.matchAll(/"(accessToken|refreshToken)":"([^"]+)"/g)) tokens.push(m[2]);
+  }
+  return tokens;
+}
