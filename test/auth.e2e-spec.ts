@@ -195,6 +195,22 @@ describe('login → guarded API (e2e)', () => {
     expect(claims.appid).toBe('wxapp_two');
   });
 
+  it('parallel first logins of one person from two apps (shared unionid) end as one user', async () => {
+    const logins = Array.from({ length: 10 }, (_, i) => {
+      const appid = i % 2 ? 'wxapp_two' : 'wxapp_one';
+      const code = wechat.mint({ appid });
+      // Same delay for all, so the ten reach the database together.
+      const body = JSON.stringify({ openid: `o-union-${i}`, session_key: 'dW5pb24tcmFjZS1rZXk=', unionid: 'u-race' });
+      wechat.script(code, { kind: 'slow', ms: 100, then: { kind: 'raw', body } });
+      return login(code, { appid });
+    });
+    const results = await Promise.all(logins);
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(new Set(results.map((r) => r.body.user.id)).size).toBe(1);
+    const rows = await t.app.get(DataSource).query(`SELECT DISTINCT user_id FROM wechat_identities WHERE unionid = 'u-race'`);
+    expect(rows).toHaveLength(1);
+  });
+
   it('50 parallel first logins of one openid give one user and one identity', async () => {
     const codes = Array.from({ length: 50 }, () => wechat.mint({ openid: 'o-race' }));
     const results = await Promise.all(codes.map((code) => login(code)));

@@ -16,6 +16,14 @@ export class TransactionRunner {
     this.serialize = dataSource.options.type === 'better-sqlite3';
   }
 
+  /**
+   * Row locks for a read inside `run` where the driver has them (MySQL/MariaDB).
+   * SQLite needs none: its transactions are already serialized here.
+   */
+  get writeLock(): { mode: 'pessimistic_write' } | undefined {
+    return this.serialize ? undefined : { mode: 'pessimistic_write' };
+  }
+
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.serialize) return this.dataSource.transaction(work);
     const result = this.tail.then(() => this.dataSource.transaction(work));

@@ -22,7 +22,7 @@ export interface ResolvedUser {
   isNew: boolean;
 }
 
-const MAX_ATTEMPTS = 3;
+const MAX_ATTEMPTS = 5;
 
 @Injectable()
 export class UsersService {
@@ -76,6 +76,9 @@ export class UsersService {
         ? await em.findOne(WechatIdentity, {
             where: { unionid: session.unionid },
             order: { createdAt: 'ASC' },
+            // On InnoDB this locks the unionid range (gap lock): two first logins of one person from two
+            // apps cannot both miss each other; one deadlocks and its retry links to the other's user.
+            lock: this.tx.writeLock,
           })
         : null;
       let id = linked?.userId;

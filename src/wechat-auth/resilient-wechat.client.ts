@@ -8,7 +8,7 @@ import { CircuitBreaker } from './upstream/circuit-breaker';
 import { ConcurrencyLimiter, LimiterRejected } from './upstream/concurrency-limiter';
 import { backoffMs, isRetryable, isUpstreamFailure } from './upstream/retry-policy';
 import { type Code2SessionResult, WechatApiClient } from './wechat-api.client';
-import { secondsToNextMinute, toAppException, WX_ERRCODE } from './wechat-error-mapping';
+import { toAppException, WX_ERRCODE } from './wechat-error-mapping';
 import { WechatUpstreamError } from './wechat-upstream.error';
 
 const ENDPOINT = 'jscode2session';
@@ -56,12 +56,12 @@ export class ResilientWechatClient {
   async code2Session(app: WechatAppCredentials, code: string): Promise<Code2SessionResult> {
     const deadline = this.clock.now() + this.config.wechat.loginDeadlineMs;
     const quotaKey = `wx:quota:${app.appid}`;
-    const blockedMs = await this.store.ttl(quotaKey);
-    if (blockedMs > 0) throw new AppException('WX_RATE_LIMITED', { retryAfter: Math.ceil(blockedMs / 1000) });
+    await this.refuseIfQuotaBlocked(quotaKey);
 
     let release: () => void;
     try {
-      release = await this.limiter.acquire(deadline);
+      // Waiting for a slot only makes sense while an attempt still fits before the deadline.
+      release = await this.limiter.acquire(deadline - MIN_ATTEMPT_MS);
     } catch (e) {
       if (!(e instanceof LimiterRejected)) throw e;
       this.logger.warn(
@@ -85,6 +85,10 @@ export class ResilientWechatClient {
   ): Promise<Code2SessionResult> {
     const breaker = this.breaker(app.appid);
     for (let attempt = 0; ; attempt++) {
+      // Re-checked before every attempt: a parallel call (or another instance) may have hit 45011 meanwhile.
+      if (attempt > 0) await this.refuseIfQuotaBlocked(quotaKey);
+      if (deadline - this.clock.now() < MIN_ATTEMPT_MS)
+        throw new AppException('WX_UNAVAILABLE', { retryAfter: 2 });
       const permit = breaker.tryAcquire();
       if (!permit.allowed)
         throw new AppException('WX_UNAVAILABLE', { retryAfter: permit.retryAfterMs / 1000 });
@@ -109,8 +113,9 @@ export class ResilientWechatClient {
       // An earlier attempt may have reached WeChat and consumed the code: the user must wx.login() again.
       if (attempt > 0 && errcode === WX_ERRCODE.CODE_USED)
         throw new AppException('WX_RETRY_LOGIN', { retryAfter: 1, cause: failure });
+      // WeChat's quota resets on the wall-clock minute: block exactly until then.
       if (errcode === WX_ERRCODE.MINUTE_QUOTA)
-        await this.store.set(quotaKey, '1', secondsToNextMinute(this.clock.now()) * 1000);
+        await this.store.set(quotaKey, '1', 60_000 - (this.clock.now() % 60_000));
       if (errcode === WX_ERRCODE.INVALID_APPID || errcode === WX_ERRCODE.INVALID_SECRET)
         this.alertMisconfigured(app.appid, errcode);
 
@@ -126,6 +131,11 @@ export class ResilientWechatClient {
       );
       await this.clock.sleep(delay);
     }
+  }
+
+  private async refuseIfQuotaBlocked(quotaKey: string): Promise<void> {
+    const blockedMs = await this.store.ttl(quotaKey);
+    if (blockedMs > 0) throw new AppException('WX_RATE_LIMITED', { retryAfter: Math.ceil(blockedMs / 1000) });
   }
 
   private alertMisconfigured(appid: string, errcode: number): void {

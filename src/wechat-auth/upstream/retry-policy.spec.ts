@@ -1,0 +1,83 @@
+import { WechatUpstreamError } from '../wechat-upstream.error';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffMs, isRetryable, isUpstreamFailure } from './retry-policy';
+
+const errcode = (n: number) => new WechatUpstreamError('errcode', { errcode: n });
+const http = (status: number) => new WechatUpstreamError('http', { httpStatus: status });
+
+describe('isRetryable', () => {
+  it.each<[string, WechatUpstreamError]>([
+    ['a network error', new WechatUpstreamError('network')],
+    ['a timeout', new WechatUpstreamError('timeout')],
+    ['HTTP 500', http(500)],
+    ['HTTP 502', http(502)],
+    ['HTTP 503', http(503)],
+    ['HTTP 504', http(504)],
+    ['errcode -1 (system busy)', errcode(-1)],
+  ])('retries %s', (_label, e) => {
+    expect(isRetryable(e)).toBe(true);
+  });
+
+  it.each<[string, WechatUpstreamError]>([
+    ['40029 invalid code', errcode(40029)],
+    ['40163 code used (a retry could not succeed)', errcode(40163)],
+    ['40226 high-risk user', errcode(40226)],
+    ['45011 minute quota', errcode(45011)],
+    ['40013 invalid appid', errcode(40013)],
+    ['40125 invalid secret', errcode(40125)],
+    ['an unknown errcode', errcode(99999)],
+    ['an errcode failure without errcode', new WechatUpstreamError('errcode')],
+    ['an unparsable answer', new WechatUpstreamError('unparsable')],
+    ['HTTP 404', http(404)],
+    ['HTTP 429', http(429)],
+    ['an HTTP failure without status', new WechatUpstreamError('http')],
+  ])('does not retry %s', (_label, e) => {
+    expect(isRetryable(e)).toBe(false);
+  });
+});
+
+describe('isUpstreamFailure', () => {
+  it.each<[string, WechatUpstreamError]>([
+    ['a network error', new WechatUpstreamError('network')],
+    ['a timeout', new WechatUpstreamError('timeout')],
+    ['HTTP 502', http(502)],
+    ['HTTP 404', http(404)],
+    ['an unparsable answer', new WechatUpstreamError('unparsable')],
+    ['errcode -1', errcode(-1)],
+  ])('%s counts against WeChat', (_label, e) => {
+    expect(isUpstreamFailure(e)).toBe(true);
+  });
+
+  it.each([40029, 40163, 40226, 45011, 40013, 40125])('business errcode %i means WeChat answered', (n) => {
+    expect(isUpstreamFailure(errcode(n))).toBe(false);
+  });
+});
+
+describe('backoffMs', () => {
+  it('uses a 100 ms base and a 1 s cap', () => {
+    expect(BACKOFF_BASE_MS).toBe(100);
+    expect(BACKOFF_CAP_MS).toBe(1000);
+  });
+
+  it('doubles the window with each attempt until the cap', () => {
+    const half = () => 0.5;
+
+    expect([0, 1, 2, 3, 4, 5, 10].map((a) => backoffMs(a, half))).toEqual([50, 100, 200, 400, 500, 500, 500]);
+  });
+
+  it('stays strictly below the window (full jitter in [0, window))', () => {
+    const almostOne = () => 1 - 2 ** -47;
+
+    expect([0, 1, 2, 3, 4, 20].map((a) => backoffMs(a, almostOne))).toEqual([99, 199, 399, 799, 999, 999]);
+  });
+
+  it('can be zero', () => {
+    expect(backoffMs(3, () => 0)).toBe(0);
+  });
+
+  it('asks the random source once per delay', () => {
+    const random = jest.fn(() => 0.25);
+
+    expect(backoffMs(2, random)).toBe(100);
+    expect(random).toHaveBeenCalledTimes(1);
+  });
+});
