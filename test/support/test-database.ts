@@ -32,7 +32,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const admin = () =>
     createConnection({ host: MYSQL_HOST, port: MYSQL_PORT, user: MYSQL_USER, password: MYSQL_PASSWORD });
   const conn = await admin();
-  await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  // The server's default charset, like a database an operator creates: the migration must make it utf8mb4.
+  await conn.query(`CREATE DATABASE \`${name}\``);
   await conn.end();
   const auth = MYSQL_PASSWORD ? `${MYSQL_USER}:${encodeURIComponent(MYSQL_PASSWORD)}` : MYSQL_USER;
   return {

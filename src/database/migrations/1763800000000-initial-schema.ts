@@ -47,15 +47,6 @@ export class InitialSchema1763800000000 implements MigrationInterface {
           new TableIndex({ name: 'ix_wechat_identities_unionid', columnNames: ['unionid'] }),
           new TableIndex({ name: 'ix_wechat_identities_user_id', columnNames: ['user_id'] }),
         ],
-        foreignKeys: [
-          new TableForeignKey({
-            name: 'fk_wechat_identities_user',
-            columnNames: ['user_id'],
-            referencedTableName: 'users',
-            referencedColumnNames: ['id'],
-            onDelete: 'CASCADE',
-          }),
-        ],
       }),
     );
 
@@ -86,11 +77,24 @@ export class InitialSchema1763800000000 implements MigrationInterface {
     );
 
     if (isMysqlFamily(q)) {
-      // Emoji nicknames need 4-byte UTF-8 whatever the server's default charset is.
+      // Emoji nicknames need 4-byte UTF-8 whatever the server's default charset is. Converted before the
+      // foreign key exists: MySQL refuses to change the collation of a referenced column.
       for (const table of ['users', 'wechat_identities', 'refresh_tokens']) {
         await q.query(`ALTER TABLE \`${table}\` CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
       }
     }
+
+    await q.createForeignKey(
+      'wechat_identities',
+      new TableForeignKey({
+        name: 'fk_wechat_identities_user',
+        columnNames: ['user_id'],
+        referencedTableName: 'users',
+        referencedColumnNames: ['id'],
+        onDelete: 'CASCADE',
+        onUpdate: 'NO ACTION',
+      }),
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
