@@ -46,6 +46,19 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   503: 'SERVICE_UNAVAILABLE',
 };
 
+// Drivers report a closed or unreachable database without an error code in some cases
+// (better-sqlite3: "The database connection is not open"; mysql2: "Pool is closed.", "…closed state").
+const UNAVAILABLE_MESSAGE =
+  /not open|closed state|pool is closed|not established|connection lost|cannot connect/i;
+
+function isDatabaseUnavailable(e: QueryFailedError | TypeORMError): boolean {
+  const code = driverCode(e);
+  if (code) return TRANSIENT_DB_CODES.has(code);
+  const driverError = (e as { driverError?: { message?: unknown } }).driverError;
+  const message = typeof driverError?.message === 'string' ? driverError.message : e.message;
+  return UNAVAILABLE_MESSAGE.test(message);
+}
+
 function driverCode(e: unknown): string | undefined {
   const err = e as { code?: unknown; driverError?: { code?: unknown }; errno?: unknown };
   const code = err?.driverError?.code ?? err?.code;
@@ -88,7 +101,7 @@ export function toErrorResponse(exception: unknown): ErrorResponse {
     return fromCode(code, { unexpected: status >= 500 && code === 'INTERNAL_ERROR' });
   }
   if (exception instanceof QueryFailedError || exception instanceof TypeORMError) {
-    return TRANSIENT_DB_CODES.has(driverCode(exception) ?? '')
+    return isDatabaseUnavailable(exception)
       ? fromCode('DATABASE_UNAVAILABLE', { unexpected: true })
       : fromCode('INTERNAL_ERROR', { unexpected: true });
   }
