@@ -1,28 +1,15 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import { FakeClock } from '../common/clock/fake-clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import type { AppConfig } from '../config/app-config';
 import { ACCESS_TOKEN_TYP, AccessTokenService } from './access-token.service';
+import { jwtModuleOptions } from './jwt-options';
 
 const ISSUER = 'wechat-auth';
 const AUDIENCE = 'miniprogram';
 const TTL = 900;
-
-/** The JwtService exactly as TokenModule configures it. */
-function jwtService(secret: KeyObject, issuer = ISSUER, audience = AUDIENCE): JwtService {
-  return new JwtService({
-    secret,
-    signOptions: {
-      algorithm: 'HS256',
-      issuer,
-      audience,
-      header: { alg: 'HS256', typ: ACCESS_TOKEN_TYP },
-    },
-    verifyOptions: { algorithms: ['HS256'], issuer, audience },
-  });
-}
 
 function b64(json: unknown): string {
   return Buffer.from(JSON.stringify(json)).toString('base64url');
@@ -53,7 +40,7 @@ describe('AccessTokenService', () => {
 
   beforeEach(() => {
     clock = new FakeClock();
-    jwt = jwtService(secret);
+    jwt = new JwtService(jwtModuleOptions(config));
     service = new AccessTokenService(jwt, config, clock, new Random());
   });
 
@@ -132,7 +119,11 @@ describe('AccessTokenService', () => {
 
   it('rejects a token signed with another secret', async () => {
     const other = createSecretKey(Buffer.from('another-secret-0123456789-abcdefghijklmnop', 'utf8'));
-    const token = await jwtService(other).signAsync({ iat: clock.nowSeconds(), ...fullPayload }, fullOptions);
+    const otherConfig = { jwt: { ...config.jwt, secret: other } } as unknown as AppConfig;
+    const token = await new JwtService(jwtModuleOptions(otherConfig)).signAsync(
+      { iat: clock.nowSeconds(), ...fullPayload },
+      fullOptions,
+    );
     await expectInvalid(service.verify(token));
   });
 

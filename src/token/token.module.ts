@@ -4,8 +4,9 @@ import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { UsersModule } from '../users/users.module';
-import { ACCESS_TOKEN_TYP, AccessTokenService } from './access-token.service';
+import { AccessTokenService } from './access-token.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
+import { jwtModuleOptions } from './jwt-options';
 import { RefreshToken } from './refresh-token.entity';
 import { SessionsController } from './sessions.controller';
 import { TokenController } from './token.controller';
@@ -17,17 +18,7 @@ import { TokenService } from './token.service';
     UsersModule,
     JwtModule.registerAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        // A KeyObject, not a string: jsonwebtoken skips re-importing the key on every call.
-        secret: config.jwt.secret,
-        signOptions: {
-          algorithm: 'HS256',
-          issuer: config.jwt.issuer,
-          audience: config.jwt.audience,
-          header: { alg: 'HS256', typ: ACCESS_TOKEN_TYP },
-        },
-        verifyOptions: { algorithms: ['HS256'], issuer: config.jwt.issuer, audience: config.jwt.audience },
-      }),
+      useFactory: jwtModuleOptions,
     }),
   ],
   controllers: [TokenController, SessionsController],

@@ -1,18 +1,21 @@
 import { createHash, createSecretKey } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
-import { DataSource, Repository } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import { FakeClock } from '../common/clock/fake-clock';
-import { SecretBox } from '../common/crypto/secret-box';
 import { AppException } from '../common/errors/app.exception';
 import type { ErrorCode } from '../common/errors/error-codes';
 import { Random } from '../common/random/random';
 import type { AppConfig } from '../config/app-config';
-import { TransactionRunner } from '../database/transaction-runner';
-import { buildDataSourceOptions } from '../database/typeorm-options';
+import type { TransactionRunner } from '../database/transaction-runner';
+import {
+  createInMemoryDataSource,
+  createUsersService,
+  transactionRunnerFor,
+} from '../testing/in-memory-database';
 import { User } from '../users/user.entity';
-import { UsersService } from '../users/users.service';
-import { WechatIdentity } from '../users/wechat-identity.entity';
-import { ACCESS_TOKEN_TYP, AccessTokenService } from './access-token.service';
+import type { UsersService } from '../users/users.service';
+import { AccessTokenService } from './access-token.service';
+import { jwtModuleOptions } from './jwt-options';
 import { RefreshToken } from './refresh-token.entity';
 import { TokenService } from './token.service';
 import type { TokenPair } from './token-pair';
@@ -52,37 +55,13 @@ describe('TokenService (in-memory SQLite)', () => {
   let bob: User;
 
   beforeEach(async () => {
-    dataSource = new DataSource(
-      buildDataSourceOptions({
-        type: 'better-sqlite3',
-        sqlitePath: ':memory:',
-        migrateOnStart: true,
-        synchronize: false,
-      }),
-    );
-    await dataSource.initialize();
+    dataSource = await createInMemoryDataSource();
     clock = new FakeClock();
     const random = new Random();
-    tx = new TransactionRunner(dataSource);
+    tx = transactionRunnerFor(dataSource);
     refreshRepo = dataSource.getRepository(RefreshToken);
-    usersService = new UsersService(
-      dataSource.getRepository(User),
-      dataSource.getRepository(WechatIdentity),
-      tx,
-      clock,
-      random,
-      new SecretBox(Buffer.alloc(32, 5)),
-    );
-    const jwt = new JwtService({
-      secret,
-      signOptions: {
-        algorithm: 'HS256',
-        issuer: config.jwt.issuer,
-        audience: config.jwt.audience,
-        header: { alg: 'HS256', typ: ACCESS_TOKEN_TYP },
-      },
-      verifyOptions: { algorithms: ['HS256'], issuer: config.jwt.issuer, audience: config.jwt.audience },
-    });
+    usersService = createUsersService(dataSource, clock, random);
+    const jwt = new JwtService(jwtModuleOptions(config));
     access = new AccessTokenService(jwt, config, clock, random);
     tokens = new TokenService(refreshRepo, access, usersService, tx, config, clock, random);
 

@@ -1,10 +1,7 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { FakeClock } from '../common/clock/fake-clock';
-import { SecretBox } from '../common/crypto/secret-box';
 import { AppException } from '../common/errors/app.exception';
-import { Random } from '../common/random/random';
-import { TransactionRunner } from '../database/transaction-runner';
-import { buildDataSourceOptions } from '../database/typeorm-options';
+import { createInMemoryDataSource, createUsersService } from '../testing/in-memory-database';
 import { User } from './user.entity';
 import { UsersService, type WechatSession } from './users.service';
 import { WechatIdentity } from './wechat-identity.entity';
@@ -15,24 +12,9 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
   let users: UsersService;
 
   beforeEach(async () => {
-    dataSource = new DataSource(
-      buildDataSourceOptions({
-        type: 'better-sqlite3',
-        sqlitePath: ':memory:',
-        migrateOnStart: true,
-        synchronize: false,
-      }),
-    );
-    await dataSource.initialize();
+    dataSource = await createInMemoryDataSource();
     clock = new FakeClock();
-    users = new UsersService(
-      dataSource.getRepository(User),
-      dataSource.getRepository(WechatIdentity),
-      new TransactionRunner(dataSource),
-      clock,
-      new Random(),
-      new SecretBox(Buffer.alloc(32, 3)),
-    );
+    users = createUsersService(dataSource, clock);
   });
 
   afterEach(async () => {

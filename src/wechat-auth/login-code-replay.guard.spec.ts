@@ -3,41 +3,12 @@ import { AppException } from '../common/errors/app.exception';
 import type { ErrorCode } from '../common/errors/error-codes';
 import { MemoryKvStore } from '../common/store/memory-kv-store';
 import type { AppConfig } from '../config/app-config';
+import { deferred, flush, type Outcome, track } from '../testing/async';
 import { LoginCodeReplayGuard } from './login-code-replay.guard';
 
 const APPID = 'wxapp_one';
 const DEADLINE_MS = 5000;
 const RESULT = { openid: 'openid-1', sessionKey: 'k' };
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-type Outcome<T> =
-  { state: 'pending' } | { state: 'fulfilled'; value: T } | { state: 'rejected'; error: unknown };
-
-function track<T>(promise: Promise<T>): Outcome<T> {
-  const outcome = { state: 'pending' } as Outcome<T>;
-  promise.then(
-    (value) => Object.assign(outcome, { state: 'fulfilled', value }),
-    (error: unknown) => Object.assign(outcome, { state: 'rejected', error }),
-  );
-  return outcome;
-}
 
 function codeOf(outcome: Outcome<unknown>): ErrorCode | undefined {
   if (outcome.state !== 'rejected') return undefined;

@@ -5,6 +5,7 @@ import type { ErrorCode } from '../common/errors/error-codes';
 import type { Random } from '../common/random/random';
 import { MemoryKvStore } from '../common/store/memory-kv-store';
 import type { AppConfig, WechatAppCredentials, WechatConfig } from '../config/app-config';
+import { deferred, flush } from '../testing/async';
 import { ResilientWechatClient } from './resilient-wechat.client';
 import type { Code2SessionResult, WechatApiClient } from './wechat-api.client';
 import { WechatUpstreamError } from './wechat-upstream.error';
@@ -36,22 +37,6 @@ type Answer =
   | WechatUpstreamError
   | Error
   | ((opts: { timeoutMs?: number }) => Promise<Code2SessionResult>);
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 function setup(overrides: Partial<WechatConfig> = {}, start = START) {
   const clock = new FakeClock(start);
@@ -106,8 +91,6 @@ function setup(overrides: Partial<WechatConfig> = {}, start = START) {
     };
   return { clock, store, client, code2Session, attempts, answer, slowTimeout, fraction, sleep };
 }
-
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 

@@ -1,19 +1,6 @@
 import { FakeClock } from '../../common/clock/fake-clock';
+import { flush, track } from '../../testing/async';
 import { ConcurrencyLimiter, LimiterRejected } from './concurrency-limiter';
-
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-type Outcome<T> =
-  { state: 'pending' } | { state: 'fulfilled'; value: T } | { state: 'rejected'; error: unknown };
-
-function track<T>(promise: Promise<T>): Outcome<T> {
-  const outcome = { state: 'pending' } as Outcome<T>;
-  promise.then(
-    (value) => Object.assign(outcome, { state: 'fulfilled', value }),
-    (error: unknown) => Object.assign(outcome, { state: 'rejected', error }),
-  );
-  return outcome;
-}
 
 function setup(max = 2, maxQueue = 2) {
   const clock = new FakeClock();

@@ -1,0 +1,50 @@
+import { DataSource } from 'typeorm';
+import type { Clock } from '../common/clock/clock';
+import { SecretBox } from '../common/crypto/secret-box';
+import { Random } from '../common/random/random';
+import { TransactionRunner } from '../database/transaction-runner';
+import { buildDataSourceOptions } from '../database/typeorm-options';
+import { User } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import { WechatIdentity } from '../users/wechat-identity.entity';
+
+/** A fresh in-memory SQLite database with the migrations applied; destroy it after the test. */
+export async function createInMemoryDataSource(): Promise<DataSource> {
+  const dataSource = new DataSource(
+    buildDataSourceOptions({
+      type: 'better-sqlite3',
+      sqlitePath: ':memory:',
+      migrateOnStart: true,
+      synchronize: false,
+    }),
+  );
+  await dataSource.initialize();
+  return dataSource;
+}
+
+const runners = new WeakMap<DataSource, TransactionRunner>();
+
+/** One TransactionRunner per data source, as in the app: it serializes SQLite transactions. */
+export function transactionRunnerFor(dataSource: DataSource): TransactionRunner {
+  let runner = runners.get(dataSource);
+  if (!runner) {
+    runner = new TransactionRunner(dataSource);
+    runners.set(dataSource, runner);
+  }
+  return runner;
+}
+
+export function createUsersService(
+  dataSource: DataSource,
+  clock: Clock,
+  random = new Random(),
+): UsersService {
+  return new UsersService(
+    dataSource.getRepository(User),
+    dataSource.getRepository(WechatIdentity),
+    transactionRunnerFor(dataSource),
+    clock,
+    random,
+    new SecretBox(Buffer.alloc(32, 5)),
+  );
+}
