@@ -16,7 +16,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
 import { AppModule } from '../src/app.module';
-import { configureApp, fastifyOptions } from '../src/app.setup';
+import { configureApp, fastifyOptions, NEST_APP_OPTIONS } from '../src/app.setup';
 import { loadConfig } from '../src/config/load-config';
 import { FakeWechat } from '../test/support/fake-wechat';
 
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     LOGIN_RATE_LIMIT: '100000',
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(fastifyOptions(config)), {
+    ...NEST_APP_OPTIONS,
     logger: false,
   });
   await configureApp(app, config);

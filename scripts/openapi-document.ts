@@ -10,7 +10,7 @@ export async function generateOpenApiDocument(): Promise<OpenAPIObject> {
   const { NestFactory } = await import('@nestjs/core');
   const { FastifyAdapter } = await import('@nestjs/platform-fastify');
   const { AppModule } = await import('../src/app.module');
-  const { buildOpenApiDocument, fastifyOptions } = await import('../src/app.setup');
+  const { buildOpenApiDocument, fastifyOptions, NEST_APP_OPTIONS } = await import('../src/app.setup');
   const { loadConfig } = await import('../src/config/load-config');
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -23,7 +23,7 @@ export async function generateOpenApiDocument(): Promise<OpenAPIObject> {
   const app = await NestFactory.create(
     AppModule.forRoot(config),
     new FastifyAdapter(fastifyOptions(config)),
-    { logger: false },
+    { ...NEST_APP_OPTIONS, logger: false },
   );
   try {
     return await buildOpenApiDocument(app as never);

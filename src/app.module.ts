@@ -34,7 +34,8 @@ export class AppModule {
         ThrottlerModule.forRootAsync({
           inject: [KvStore],
           useFactory: (store: KvStore) => ({
-            throttlers: [{ name: 'auth', ttl: 60_000, limit: config.loginRateLimitPerMinute }],
+            // Named 'default' so the guard's header is plain `Retry-After` (a named throttler adds a suffix).
+            throttlers: [{ name: 'default', ttl: 60_000, limit: config.loginRateLimitPerMinute }],
             storage: new KvThrottlerStorage(store),
           }),
         }),

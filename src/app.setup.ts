@@ -3,6 +3,7 @@ import { ValidationPipe } from '@nestjs/common';
 import type { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { registerJsonBodyParser } from './common/http/json-body-parser';
 import { VALIDATION_OPTIONS, validationFailed } from './common/validation/validate-body';
 import type { AppConfig } from './config/app-config';
 import { genRequestId } from './request-id';
@@ -21,8 +22,12 @@ export function fastifyOptions(config: AppConfig): FastifyOptions {
 }
 
 /** Everything main.ts and the tests both need on top of the module graph. */
+/** Nest's own parsers (JSON and forms) are off: registerJsonBodyParser installs the only one. */
+export const NEST_APP_OPTIONS = { bodyParser: false } as const;
+
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   app.useLogger(app.get(Logger));
+  registerJsonBodyParser(app.getHttpAdapter().getInstance());
   app.enableShutdownHooks();
   await app.register(helmet, {
     // The API answers JSON only; the relaxed sources are for the Swagger UI page.

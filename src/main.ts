@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
-import { configureApp, fastifyOptions } from './app.setup';
+import { configureApp, fastifyOptions, NEST_APP_OPTIONS } from './app.setup';
 import { ConfigError, loadConfig } from './config/load-config';
 
 async function bootstrap(): Promise<void> {
@@ -20,6 +20,7 @@ async function bootstrap(): Promise<void> {
     AppModule.forRoot(config),
     new FastifyAdapter(fastifyOptions(config)),
     {
+      ...NEST_APP_OPTIONS,
       bufferLogs: true,
     },
   );

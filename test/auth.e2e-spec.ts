@@ -72,6 +72,7 @@ describe('login → guarded API (e2e)', () => {
 
     const me = record(await http().get('/users/me').set('authorization', `Bearer ${accessToken}`));
     expect(me.status).toBe(200);
+    expect(me.headers['cache-control']).toBe('no-store');
     expect(me.body).toEqual({
       id: userId,
       nickname: null,
@@ -131,6 +132,15 @@ describe('login → guarded API (e2e)', () => {
     ).toBe(204);
     expect((await http().post('/auth/refresh').send({ refreshToken: a.body.refreshToken })).status).toBe(401);
     expect((await http().post('/auth/refresh').send({ refreshToken: b.body.refreshToken })).status).toBe(200);
+    // An empty body with a JSON content type also means "the current session".
+    const d = await login(wechat.mint({ openid: 'o-logout' }));
+    const emptyJson = await http()
+      .post('/auth/logout')
+      .set('authorization', `Bearer ${d.body.accessToken}`)
+      .set('content-type', 'application/json')
+      .send('');
+    expect(emptyJson.status).toBe(204);
+    expect((await http().post('/auth/refresh').send({ refreshToken: d.body.refreshToken })).status).toBe(401);
 
     expect(
       record(
@@ -152,6 +162,7 @@ describe('login → guarded API (e2e)', () => {
 
     const list = record(await http().get('/sessions').set('authorization', auth(alice)));
     expect(list.status).toBe(200);
+    expect(list.headers['cache-control']).toBe('no-store');
     expect(list.body).toHaveLength(1);
     expect(list.body[0]).toMatchObject({ appid: 'wxapp_one', current: true });
     const aliceSession = list.body[0].id;
@@ -311,28 +322,33 @@ describe('login → guarded API (e2e)', () => {
       expect(res.body.code).toBe('UNKNOWN_APPID');
     });
 
-    it('malformed JSON, a wrong content type or a huge body → 4xx in the error format', async () => {
-      const bad = await http()
-        .post('/auth/wechat/login')
-        .set('content-type', 'application/json')
-        .send('{"code":');
+    it('malformed JSON, a non-JSON content type or a huge body → 4xx in the error format', async () => {
+      const bad = await http().post('/auth/wechat/login').set('content-type', 'application/json').send('{"code":');
       expect(bad.status).toBe(400);
-      expect(bad.body).toMatchObject({
-        statusCode: 400,
-        code: 'MALFORMED_REQUEST',
-        requestId: expect.any(String),
-      });
-      const form = await http()
-        .post('/auth/wechat/login')
-        .set('content-type', 'text/xml')
-        .send('<code>1</code>');
-      expect(form.status).toBe(415);
-      expect(form.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-      const huge = await http()
-        .post('/auth/wechat/login')
-        .send({ code: 'x'.repeat(20000) });
+      expect(bad.body).toMatchObject({ statusCode: 400, code: 'MALFORMED_REQUEST', requestId: expect.any(String) });
+      const before = wechat.calls.length;
+      // Only JSON is parsed: a form post (no CORS preflight from a browser) or plain text never reaches WeChat.
+      for (const [type, body] of [
+        ['application/x-www-form-urlencoded', `code=${wechat.mint()}`],
+        ['text/plain', '{"code":"abc"}'],
+        ['text/xml', '<code>1</code>'],
+        ['multipart/form-data; boundary=x', '--x--'],
+      ]) {
+        const res = await http().post('/auth/wechat/login').set('content-type', type).send(body);
+        expect([type, res.status, res.body.code]).toEqual([type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
+      }
+      expect(wechat.calls.length).toBe(before);
+      const huge = await http().post('/auth/wechat/login').send({ code: 'x'.repeat(20000) });
       expect(huge.status).toBe(413);
       expect(huge.body.code).toBe('PAYLOAD_TOO_LARGE');
+    });
+
+    it('deeply nested JSON → 400 VALIDATION_FAILED, not a stack overflow', async () => {
+      const deep = `{"code":"abc","x":${'['.repeat(3000)}${']'.repeat(3000)}}`;
+      for (const path of ['/auth/wechat/login', '/auth/refresh']) {
+        const res = await http().post(path).set('content-type', 'application/json').send(deep);
+        expect([path, res.status, res.body.code]).toEqual([path, 400, 'VALIDATION_FAILED']);
+      }
     });
 
     it('refresh with garbage → 400 or 401, never 500', async () => {

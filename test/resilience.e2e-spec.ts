@@ -102,6 +102,18 @@ describe('upstream resilience and the login-code replay guard (e2e)', () => {
       expect(calls).toBe(2);
     });
 
+    it('a retry with a code whose calls all timed out, answered 40163 → 503 WX_RETRY_LOGIN, never 401', async () => {
+      const code = wechat.mint({ appid: 'wxapp_two' });
+      wechat.script(code, { kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' }, { kind: 'json', body: { errcode: 40163, errmsg: 'code been used' } });
+      const first = await login(code, 'wxapp_two');
+      expect(first.status).toBe(503);
+      expect(first.body.code).toBe('WX_UNAVAILABLE');
+      const again = await login(code, 'wxapp_two');
+      expect(again.status).toBe(503);
+      expect(again.body.code).toBe('WX_RETRY_LOGIN');
+      expect(wechat.callsFor(code)).toBe(4);
+    });
+
     it('the whole login answers within the deadline while WeChat hangs', async () => {
       const started = Date.now();
       const { res, calls } = await scriptedLogin(

@@ -62,7 +62,8 @@ export abstract class AppConfig {
   abstract readonly port: number;
   abstract readonly host: string;
   abstract readonly logLevel: string;
-  abstract readonly trustProxy: boolean;
+  /** Fastify's trustProxy: which X-Forwarded-For hops to believe for the client IP (rate limits). */
+  abstract readonly trustProxy: boolean | number | string[];
   abstract readonly dataDir: string;
   abstract readonly database: DatabaseConfig;
   abstract readonly jwt: JwtConfig;

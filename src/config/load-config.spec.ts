@@ -167,7 +167,8 @@ describe('loadConfig', () => {
     it('uses port 3000, the standard TTLs and a SQLite file under DATA_DIR', () => {
       const config = loadConfig(testEnv());
       expect(config.port).toBe(3000);
-      expect(config.host).toBe('0.0.0.0');
+      // No WECHAT_SECRET outside production → sandbox → loopback only.
+      expect(config.host).toBe('127.0.0.1');
       expect(config.dataDir).toBe(dataDir);
       expect(config.jwt).toMatchObject({
         issuer: 'wechat-auth',
@@ -200,15 +201,34 @@ describe('loadConfig', () => {
           PORT: '8080',
           ACCESS_TOKEN_TTL: '60',
           REFRESH_TOKEN_TTL: '86400',
-          TRUST_PROXY: 'yes',
           DB_MIGRATE_ON_START: 'off',
         }),
       );
       expect(config.port).toBe(8080);
       expect(config.jwt.accessTtlSeconds).toBe(60);
       expect(config.jwt.refreshTtlSeconds).toBe(86400);
-      expect(config.trustProxy).toBe(true);
       expect(config.database.migrateOnStart).toBe(false);
+    });
+
+    it.each([
+      [undefined, false],
+      ['false', false],
+      ['true', true],
+      ['1', 1],
+      ['10.0.0.0/8, 192.168.1.5', ['10.0.0.0/8', '192.168.1.5']],
+    ])('TRUST_PROXY=%s → %j', (value, expected) => {
+      expect(loadConfig(testEnv({ TRUST_PROXY: value })).trustProxy).toEqual(expected);
+    });
+
+    it('refuses a TRUST_PROXY that is not true/false/hops/addresses', () => {
+      expect(() => loadConfig(testEnv({ TRUST_PROXY: 'yes please' }))).toThrow(/TRUST_PROXY/);
+    });
+
+    it('binds to loopback by default when the sandbox is on, to all interfaces otherwise', () => {
+      expect(loadConfig(testEnv({ WECHAT_SANDBOX: 'true' })).host).toBe('127.0.0.1');
+      expect(loadConfig(testEnv({ WECHAT_SANDBOX: 'true', HOST: '0.0.0.0' })).host).toBe('0.0.0.0');
+      const real = { WECHAT_SANDBOX: 'false', WECHAT_APPID: 'wx1', WECHAT_SECRET: 's' };
+      expect(loadConfig(testEnv(real)).host).toBe('0.0.0.0');
     });
 
     it('lets tests ask for synchronize', () => {

@@ -90,6 +90,13 @@ function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   return secrets;
 }
 
+function parseTrustProxy(value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((s) => s.trim());
+}
+
 function parseApps(list: string | undefined): WechatAppCredentials[] {
   if (!list) return [];
   return list
@@ -201,9 +208,10 @@ export function loadConfig(
   return {
     env: nodeEnv,
     port,
-    host: env.HOST ?? '0.0.0.0',
+    // The sandbox lets anyone mint a login for any openid: keep it on loopback unless HOST says otherwise.
+    host: env.HOST ?? (sandbox ? '127.0.0.1' : '0.0.0.0'),
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
-    trustProxy: env.TRUST_PROXY ?? false,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
     dataDir,
     database,
     jwt: {

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTa
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { AppException } from '../common/errors/app.exception';
 import { SessionResponse } from './dto/session.response';
 import type { RefreshToken } from './refresh-token.entity';
@@ -23,8 +24,9 @@ export class SessionsController {
   constructor(private readonly tokens: TokenService) {}
 
   @Get()
+  @NoStore()
   @ApiOperation({ summary: "List the caller's active sessions." })
-  @ApiOkResponse({ type: [SessionResponse] })
+  @ApiOkResponse({ type: [SessionResponse], headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'DATABASE_UNAVAILABLE')
   async list(@CurrentUser() principal: AuthPrincipal): Promise<SessionResponse[]> {
     const rows = await this.tokens.listSessions(principal.userId);
@@ -32,8 +34,9 @@ export class SessionsController {
   }
 
   @Get(':id')
+  @NoStore()
   @ApiOperation({ summary: "One of the caller's sessions." })
-  @ApiOkResponse({ type: SessionResponse })
+  @ApiOkResponse({ type: SessionResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'NOT_FOUND', 'DATABASE_UNAVAILABLE')
   async get(
     @CurrentUser() principal: AuthPrincipal,

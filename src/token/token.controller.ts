@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Header, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { Public } from '../common/auth/public.decorator';
-import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
+import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { LogoutRequest } from './dto/logout.request';
 import { RefreshRequest } from './dto/refresh.request';
 import { SessionInfoResponse } from './dto/session-info.response';
@@ -20,21 +21,22 @@ export class TokenController {
   @UseGuards(ThrottlerGuard)
   @Post('refresh')
   @HttpCode(200)
-  @Header('Cache-Control', 'no-store')
+  @NoStore()
   @ApiOperation({
     summary: 'Exchange a refresh token for a new pair.',
     description:
       'Rotates: the presented refresh token stops working and the answer carries its successor. Presenting a token that was ' +
       'already rotated revokes the whole session (REFRESH_TOKEN_REUSED): keep only the newest one.',
   })
-  @ApiOkResponse({ type: TokenPairResponse })
+  @ApiOkResponse({ type: TokenPairResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(
-    'VALIDATION_FAILED',
+    ...BODY_ERRORS,
     'REFRESH_TOKEN_INVALID',
     'REFRESH_TOKEN_REUSED',
     'USER_DISABLED',
     'RATE_LIMITED',
     'DATABASE_UNAVAILABLE',
+    'SERVICE_UNAVAILABLE',
   )
   refresh(@Body() body: RefreshRequest): Promise<TokenPairResponse> {
     return this.tokens.refresh(body.refreshToken);
@@ -50,18 +52,18 @@ export class TokenController {
       'Access tokens already issued stay valid until they expire (at most ACCESS_TOKEN_TTL).',
   })
   @ApiNoContentResponse({ description: 'Revoked (also when there was nothing to revoke).' })
-  @ApiErrors('VALIDATION_FAILED', 'UNAUTHORIZED', 'DATABASE_UNAVAILABLE')
+  @ApiErrors(...BODY_ERRORS, 'UNAUTHORIZED', 'DATABASE_UNAVAILABLE')
   async logout(@CurrentUser() principal: AuthPrincipal, @Body() body: LogoutRequest = {}): Promise<void> {
     await this.tokens.logout(principal, body ?? {});
   }
 
   @Get('session')
   @ApiBearerAuth()
-  @Header('Cache-Control', 'no-store')
+  @NoStore()
   @ApiOperation({
     summary: 'Am I still logged in? Answered from the verified access token alone, without a database read.',
   })
-  @ApiOkResponse({ type: SessionInfoResponse })
+  @ApiOkResponse({ type: SessionInfoResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED')
   session(@CurrentUser() principal: AuthPrincipal): SessionInfoResponse {
     return {

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { AppException } from '../common/errors/app.exception';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
@@ -15,8 +16,9 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get('me')
+  @NoStore()
   @ApiOperation({ summary: 'The signed-in user (an example of a guarded business endpoint).' })
-  @ApiOkResponse({ type: MeResponse })
+  @ApiOkResponse({ type: MeResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'USER_DISABLED', 'DATABASE_UNAVAILABLE')
   async me(@CurrentUser() principal: AuthPrincipal): Promise<MeResponse> {
     const user = await this.users.findById(principal.userId);

@@ -1,13 +1,11 @@
-import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock/clock';
 import { AppException } from '../common/errors/app.exception';
 import type { ErrorCode } from '../common/errors/error-codes';
 import { KvStore } from '../common/store/kv-store';
 import { AppConfig } from '../config/app-config';
+import { CODE_LIFETIME_MS, loginCodeHash } from './login-code';
 
-/** A wx.login() code lives 5 minutes: remembering it that long covers every replay WeChat would still accept. */
-const CODE_LIFETIME_MS = 5 * 60 * 1000;
 const POLL_MS = 50;
 /** Outcomes that make the code useless for good; anything else (503s) lets the same code be tried again. */
 const FINAL: ReadonlySet<ErrorCode> = new Set([
@@ -31,6 +29,7 @@ const PENDING = 'pending';
  */
 @Injectable()
 export class LoginCodeReplayGuard {
+  private readonly logger = new Logger(LoginCodeReplayGuard.name);
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -40,7 +39,7 @@ export class LoginCodeReplayGuard {
   ) {}
 
   async exchangeOnce<T>(appid: string, code: string, exchange: () => Promise<T>): Promise<T> {
-    const key = `wx:code:${createHash('sha256').update(`${appid}\n${code}`).digest('hex')}`;
+    const key = `wx:code:${loginCodeHash(appid, code)}`;
     const running = this.inFlight.get(key);
     if (running) return follow(running);
     const leader = this.claimAndRun(key, exchange);
@@ -58,7 +57,7 @@ export class LoginCodeReplayGuard {
     while (!(await this.store.setIfAbsent(key, PENDING, this.config.wechat.loginDeadlineMs + 1000))) {
       const state = await this.store.get(key);
       if (state === USED) throw new AppException('WX_CODE_USED');
-      if (state?.startsWith('error:')) throw new AppException(state.slice('error:'.length) as ErrorCode);
+      if (state?.startsWith('error:')) throw remembered(state.slice('error:'.length) as ErrorCode);
       if (state === PENDING) {
         // Another instance is exchanging this code right now: wait for its outcome.
         if (this.clock.now() + POLL_MS > deadline)
@@ -71,14 +70,34 @@ export class LoginCodeReplayGuard {
     try {
       result = await exchange();
     } catch (e) {
-      if (e instanceof AppException && FINAL.has(e.code))
-        await this.store.set(key, `error:${e.code}`, CODE_LIFETIME_MS);
-      else await this.store.delete(key);
+      const final = e instanceof AppException && FINAL.has(e.code);
+      // Bookkeeping must not hide the real error; a claim left behind expires by itself.
+      await this.bestEffort(() =>
+        final ? this.store.set(key, `error:${e.code}`, CODE_LIFETIME_MS) : this.store.delete(key),
+      );
       throw e;
     }
-    await this.store.set(key, USED, CODE_LIFETIME_MS);
+    // The exchange succeeded and WeChat has spent the code: the session is the caller's even if the store
+    // cannot record it (WeChat itself would answer 40163 to a replay).
+    await this.bestEffort(() => this.store.set(key, USED, CODE_LIFETIME_MS));
     return result;
   }
+
+  private async bestEffort(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (e) {
+      this.logger.warn(
+        { error: e instanceof Error ? e.name : 'unknown' },
+        'replay guard could not record a code outcome',
+      );
+    }
+  }
+}
+
+/** A final outcome read back from the store, with the Retry-After its first answer had. */
+function remembered(code: ErrorCode): AppException {
+  return new AppException(code, code === 'WX_RETRY_LOGIN' ? { retryAfter: 1 } : {});
 }
 
 /** A concurrent duplicate: the same failure, or WX_CODE_USED when the exchange succeeded for the other request. */

@@ -227,6 +227,29 @@ describe('ResilientWechatClient: retries', () => {
     expect(e.extras.cause).toBe(used);
   });
 
+  it('a login that ended in doubt (the code may have reached WeChat) makes a later 40163 for that code WX_RETRY_LOGIN, not 401', async () => {
+    const { client, clock, code2Session, answer } = setup({ maxRetries: 0 });
+    const delivered = () => new WechatUpstreamError('timeout', { maybeDelivered: true });
+    answer(delivered(), errcode(40163), errcode(40163));
+
+    expect((await failure(client.code2Session(APP_ONE, 'code-1'), clock)).code).toBe('WX_UNAVAILABLE');
+    // The client retries with the same code; WeChat had spent it on the timed-out call.
+    const again = await failure(client.code2Session(APP_ONE, 'code-1'), clock);
+    expect(again.code).toBe('WX_RETRY_LOGIN');
+    expect(again.getStatus()).toBe(503);
+    // Another code with no doubt on it keeps the plain meaning of 40163.
+    expect((await failure(client.code2Session(APP_ONE, 'code-2'), clock)).code).toBe('WX_CODE_USED');
+    expect(code2Session).toHaveBeenCalledTimes(3);
+  });
+
+  it('a failure before the request left (connection refused) leaves no doubt about the code', async () => {
+    const { client, clock, answer } = setup({ maxRetries: 0 });
+    answer(new WechatUpstreamError('network', { maybeDelivered: false }), errcode(40163));
+
+    expect((await failure(client.code2Session(APP_ONE, 'code-1'), clock)).code).toBe('WX_UNAVAILABLE');
+    expect((await failure(client.code2Session(APP_ONE, 'code-1'), clock)).code).toBe('WX_CODE_USED');
+  });
+
   it('does not retry errors that are not WeChat failures, and lets them through untouched', async () => {
     const { client, clock, code2Session, answer } = setup();
     const bug = new TypeError('boom');

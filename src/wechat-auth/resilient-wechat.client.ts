@@ -7,6 +7,7 @@ import { AppConfig, type WechatAppCredentials } from '../config/app-config';
 import { CircuitBreaker } from './upstream/circuit-breaker';
 import { ConcurrencyLimiter, LimiterRejected } from './upstream/concurrency-limiter';
 import { backoffMs, isRetryable, isUpstreamFailure } from './upstream/retry-policy';
+import { CODE_LIFETIME_MS, loginCodeHash } from './login-code';
 import { type Code2SessionResult, WechatApiClient } from './wechat-api.client';
 import { toAppException, WX_ERRCODE } from './wechat-error-mapping';
 import { WechatUpstreamError } from './wechat-upstream.error';
@@ -57,6 +58,8 @@ export class ResilientWechatClient {
     const deadline = this.clock.now() + this.config.wechat.loginDeadlineMs;
     const quotaKey = `wx:quota:${app.appid}`;
     await this.refuseIfQuotaBlocked(quotaKey);
+    // Set when an earlier login with this code ended without knowing whether WeChat used it.
+    const unsureKey = `wx:unsure:${loginCodeHash(app.appid, code)}`;
 
     let release: () => void;
     try {
@@ -71,7 +74,7 @@ export class ResilientWechatClient {
       throw new AppException('WX_UNAVAILABLE', { retryAfter: 2, cause: e });
     }
     try {
-      return await this.attempts(app, code, deadline, quotaKey);
+      return await this.attempts(app, code, deadline, quotaKey, unsureKey);
     } finally {
       release();
     }
@@ -82,11 +85,15 @@ export class ResilientWechatClient {
     code: string,
     deadline: number,
     quotaKey: string,
+    unsureKey: string,
   ): Promise<Code2SessionResult> {
     const breaker = this.breaker(app.appid);
+    const unsureBefore = (await this.store.get(unsureKey)) !== null;
+    let maybeSpent = unsureBefore;
     for (let attempt = 0; ; attempt++) {
-      // Re-checked before every attempt: a parallel call (or another instance) may have hit 45011 meanwhile.
-      if (attempt > 0) await this.refuseIfQuotaBlocked(quotaKey);
+      // Re-checked before every attempt (also after waiting for a slot): a parallel call or another
+      // instance may have hit 45011 meanwhile.
+      await this.refuseIfQuotaBlocked(quotaKey);
       if (deadline - this.clock.now() < MIN_ATTEMPT_MS)
         throw new AppException('WX_UNAVAILABLE', { retryAfter: 2 });
       const permit = breaker.tryAcquire();
@@ -110,8 +117,10 @@ export class ResilientWechatClient {
       if (isUpstreamFailure(failure)) breaker.onFailure();
       else breaker.onSuccess();
       const errcode = failure.details.errcode;
-      // An earlier attempt may have reached WeChat and consumed the code: the user must wx.login() again.
-      if (attempt > 0 && errcode === WX_ERRCODE.CODE_USED)
+      if (failure.details.maybeDelivered) maybeSpent = true;
+      // An earlier attempt (this login's or a previous one's) may have reached WeChat and consumed the
+      // code: the user must wx.login() again. Never a 401 for that.
+      if ((attempt > 0 || unsureBefore) && errcode === WX_ERRCODE.CODE_USED)
         throw new AppException('WX_RETRY_LOGIN', { retryAfter: 1, cause: failure });
       // WeChat's quota resets on the wall-clock minute: block exactly until then.
       if (errcode === WX_ERRCODE.MINUTE_QUOTA)
@@ -124,7 +133,11 @@ export class ResilientWechatClient {
         isRetryable(failure) &&
         attempt < this.config.wechat.maxRetries &&
         this.clock.now() + delay + MIN_ATTEMPT_MS <= deadline;
-      if (!retry) throw toAppException(failure, this.clock.now());
+      if (!retry) {
+        // Remember the doubt so that a retry with this code that gets 40163 answers WX_RETRY_LOGIN, not 401.
+        if (maybeSpent) await this.store.set(unsureKey, '1', CODE_LIFETIME_MS);
+        throw toAppException(failure, this.clock.now());
+      }
       this.logger.warn(
         { appid: app.appid, attempt: attempt + 1, failure: failure.failure, errcode, delayMs: delay },
         'retrying wechat call',

@@ -6,7 +6,8 @@ import { type UpstreamFailure, WechatUpstreamError } from './wechat-upstream.err
 const API_BASE = 'https://wx.test';
 const APP: WechatAppCredentials = { appid: 'wxapp_one', secret: 'S3CRET-do-not-log-7d41' };
 const CODE = 'LOGINCODE-do-not-log-9f2e';
-const SESSION_KEY = 'SESSIONKEY-do-not-log-c0de==';
+// base64 of 'sessionKeyDoNotLog' (WeChat's session_key is standard base64 of 16 bytes).
+const SESSION_KEY = 'c2Vzc2lvbktleURvTm90TG9n';
 const RID = '6a1b2c3d-1234abcd-5678ef90';
 
 const config = { wechat: { apiBase: API_BASE, timeoutMs: 3000 } } as unknown as AppConfig;
@@ -236,28 +237,37 @@ describe('WechatApiClient.code2Session', () => {
       ['session_key empty', { openid: 'o1', session_key: '' }],
       ['openid not a string', { openid: 123, session_key: SESSION_KEY }],
       ['session_key not a string', { openid: 'o1', session_key: { k: 1 } }],
+      // Too long for the columns, or not the shape WeChat uses: an upstream fault, never a database 500.
+      ['openid over 128 chars', { openid: 'o'.repeat(129), session_key: SESSION_KEY }],
+      ['openid with odd characters', { openid: "o1'; DROP", session_key: SESSION_KEY }],
+      ['unionid over 128 chars', { openid: 'o1', session_key: SESSION_KEY, unionid: 'u'.repeat(300) }],
+      ['unionid not a string', { openid: 'o1', session_key: SESSION_KEY, unionid: 42 }],
+      ['session_key over 64 chars', { openid: 'o1', session_key: 'A'.repeat(400) }],
+      ['session_key not base64', { openid: 'o1', session_key: 'not base64 at all!' }],
     ])('%s → unparsable', async (_label, body) => {
       const { client } = clientAnswering(async () => jsonResponse(body));
 
       expect((await upstreamErrorOf(client.code2Session(APP, CODE))).failure).toBe('unparsable');
     });
 
-    it.each<[string, () => Error, UpstreamFailure]>([
+    // maybeDelivered: whether the code may have reached WeChat (and been spent) although no answer came back.
+    it.each<[string, () => Error, UpstreamFailure, boolean]>([
       [
         'TimeoutError (AbortSignal.timeout)',
         () => new DOMException('The operation timed out.', 'TimeoutError'),
         'timeout',
+        true,
       ],
-      ['AbortError', () => new DOMException('This operation was aborted', 'AbortError'), 'timeout'],
-      ['TypeError with ECONNREFUSED cause', networkError, 'network'],
-      ['plain TypeError', () => new TypeError('fetch failed'), 'network'],
-    ])('fetch throwing %s → %s failure', async (_label, makeError, failure) => {
+      ['AbortError', () => new DOMException('This operation was aborted', 'AbortError'), 'timeout', true],
+      ['TypeError with ECONNREFUSED cause', networkError, 'network', false],
+      ['plain TypeError', () => new TypeError('fetch failed'), 'network', true],
+    ])('fetch throwing %s → %s failure', async (_label, makeError, failure, maybeDelivered) => {
       const { client } = clientAnswering(() => Promise.reject(makeError()));
 
       const error = await upstreamErrorOf(client.code2Session(APP, CODE));
 
       expect(error.failure).toBe(failure);
-      expect(error.details).toEqual({});
+      expect(error.details).toEqual({ maybeDelivered });
     });
 
     it('a timeout while reading the body → timeout failure', async () => {

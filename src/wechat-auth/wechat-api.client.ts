@@ -14,6 +14,19 @@ export interface Code2SessionResult {
 }
 
 const RID = /rid:\s*([0-9a-zA-Z-]{6,64})/;
+/** openid/unionid: 28-char base64url-ish ids in practice; the columns hold 128. */
+const WECHAT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** session_key: base64 of 16 bytes (24 chars); some slack, within the encrypted column's room. */
+const SESSION_KEY = /^[A-Za-z0-9+/=]{16,64}$/;
+/** Failures before the request left: the code certainly did not reach WeChat. */
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** A short, non-reversible tag for a login code, for correlating logs without logging the code. */
 export function codeTag(code: string): string {
@@ -52,10 +65,19 @@ export class WechatApiClient {
       opts.timeoutMs ?? this.config.wechat.timeoutMs,
     );
     const { openid, session_key: sessionKey, unionid } = body;
-    if (typeof openid !== 'string' || !openid || typeof sessionKey !== 'string' || !sessionKey) {
+    // Shape-checked before anything is stored: an odd answer is an upstream fault (503), not a 500 from the database.
+    const unionidOk =
+      unionid === undefined || unionid === '' || (typeof unionid === 'string' && WECHAT_ID.test(unionid));
+    if (
+      typeof openid !== 'string' ||
+      !WECHAT_ID.test(openid) ||
+      typeof sessionKey !== 'string' ||
+      !SESSION_KEY.test(sessionKey) ||
+      !unionidOk
+    ) {
       this.logger.warn(
         { api: 'jscode2session', appid: app.appid, failure: 'unparsable' },
-        'wechat answer lacks openid/session_key',
+        'wechat answer lacks a well-formed openid/session_key/unionid',
       );
       throw new WechatUpstreamError('unparsable');
     }
@@ -78,9 +100,12 @@ export class WechatApiClient {
       text = await response.text();
     } catch (e) {
       const failure = isTimeout(e) ? 'timeout' : 'network';
+      const kind = errorKind(e);
       // Only the error's name/code: a fetch error's message or cause can contain the URL.
-      this.logger.warn({ ...logContext, failure, error: errorKind(e) }, 'wechat call failed');
-      throw new WechatUpstreamError(failure);
+      this.logger.warn({ ...logContext, failure, error: kind }, 'wechat call failed');
+      throw new WechatUpstreamError(failure, {
+        maybeDelivered: failure === 'timeout' || !NOT_SENT.has(kind),
+      });
     }
     if (!response.ok) {
       this.logger.warn({ ...logContext, failure: 'http', httpStatus: response.status }, 'wechat call failed');

@@ -1,9 +1,10 @@
-import { Body, Controller, Header, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth/public.decorator';
-import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
+import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { TokenService } from '../token/token.service';
 import { LoginRequest } from './dto/login.request';
 import { LoginResponse } from './dto/login.response';
@@ -19,16 +20,16 @@ export class WechatAuthController {
   @UseGuards(ThrottlerGuard, AuthGuard('wechat'))
   @Post('login')
   @HttpCode(200)
-  @Header('Cache-Control', 'no-store')
+  @NoStore()
   @ApiOperation({
     summary: 'Log in with a wx.login() code.',
     description:
       'Exchanges the code at WeChat (jscode2session), finds or creates the user and starts a session. ' +
       "WeChat's session_key stays on the server. Errors with 503 carry Retry-After.",
   })
-  @ApiOkResponse({ type: LoginResponse })
+  @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(
-    'VALIDATION_FAILED',
+    ...BODY_ERRORS,
     'UNKNOWN_APPID',
     'WX_CODE_INVALID',
     'WX_CODE_USED',
@@ -38,7 +39,9 @@ export class WechatAuthController {
     'WX_RATE_LIMITED',
     'WX_UNAVAILABLE',
     'WX_MISCONFIGURED',
+    'WX_RETRY_LOGIN',
     'DATABASE_UNAVAILABLE',
+    'SERVICE_UNAVAILABLE',
   )
   // The body is validated by the strategy (guards run before pipes); @Body is here for the contract.
   async login(@Body() _body: LoginRequest, @Req() request: { user: WechatLogin }): Promise<LoginResponse> {

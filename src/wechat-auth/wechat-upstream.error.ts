@@ -9,7 +9,13 @@ export type UpstreamFailure =
 export class WechatUpstreamError extends Error {
   constructor(
     readonly failure: UpstreamFailure,
-    readonly details: { errcode?: number; httpStatus?: number; rid?: string } = {},
+    readonly details: {
+      errcode?: number;
+      httpStatus?: number;
+      rid?: string;
+      /** The request may have reached WeChat without its answer reaching us (timeout, reset): the code may be spent. */
+      maybeDelivered?: boolean;
+    } = {},
   ) {
     // Never WeChat's errmsg: it is upstream text, and may echo inputs.
     super(

@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { AppModule } from '../../src/app.module';
-import { configureApp, fastifyOptions } from '../../src/app.setup';
+import { configureApp, fastifyOptions, NEST_APP_OPTIONS } from '../../src/app.setup';
 import type { AppConfig } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
 
@@ -65,7 +65,7 @@ export async function createTestApp(opts: TestAppOptions): Promise<TestApp> {
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(
     new FastifyAdapter(fastifyOptions(config)),
-    { bufferLogs: true },
+    { ...NEST_APP_OPTIONS, bufferLogs: true },
   );
   await configureApp(app, config);
   if (opts.listen) await app.listen(config.port, '127.0.0.1');

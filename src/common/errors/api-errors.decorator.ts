@@ -7,6 +7,21 @@ const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' as const } },
 };
 
+const WWW_AUTHENTICATE = {
+  'WWW-Authenticate': {
+    description: 'With UNAUTHORIZED: `Bearer error="invalid_token"`.',
+    schema: { type: 'string' as const, example: 'Bearer error="invalid_token"' },
+  },
+};
+
+/** What any route with a JSON body can answer before it runs. */
+export const BODY_ERRORS = [
+  'VALIDATION_FAILED',
+  'MALFORMED_REQUEST',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+] as const;
+
 /** Documents the error answers of a route, grouped by status, listing their machine codes. */
 export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {
   const byStatus = new Map<number, ErrorCode[]>();
@@ -23,6 +38,7 @@ export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorat
           type: ErrorResponseDto,
           description: list.map((c) => `\`${c}\`: ${ERRORS[c].message}`).join('<br>'),
           ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
+          ...(list.includes('UNAUTHORIZED') ? { headers: WWW_AUTHENTICATE } : {}),
         }),
       ),
   );
