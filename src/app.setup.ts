@@ -3,6 +3,7 @@ import { ValidationPipe } from '@nestjs/common';
 import type { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { clientErrorHandler } from './common/http/client-error-handler';
 import { registerJsonBodyParser } from './common/http/json-body-parser';
 import { VALIDATION_OPTIONS, validationFailed } from './common/validation/validate-body';
 import type { AppConfig } from './config/app-config';
@@ -17,6 +18,7 @@ export function fastifyOptions(config: AppConfig): FastifyOptions {
     // Every request body here is a small JSON object.
     bodyLimit: 16 * 1024,
     genReqId: genRequestId,
+    clientErrorHandler,
     return503OnClosing: true,
   };
 }

@@ -211,14 +211,20 @@ describe('login → guarded API (e2e)', () => {
       const appid = i % 2 ? 'wxapp_two' : 'wxapp_one';
       const code = wechat.mint({ appid });
       // Same delay for all, so the ten reach the database together.
-      const body = JSON.stringify({ openid: `o-union-${i}`, session_key: 'dW5pb24tcmFjZS1rZXk=', unionid: 'u-race' });
+      const body = JSON.stringify({
+        openid: `o-union-${i}`,
+        session_key: 'dW5pb24tcmFjZS1rZXk=',
+        unionid: 'u-race',
+      });
       wechat.script(code, { kind: 'slow', ms: 100, then: { kind: 'raw', body } });
       return login(code, { appid });
     });
     const results = await Promise.all(logins);
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(new Set(results.map((r) => r.body.user.id)).size).toBe(1);
-    const rows = await t.app.get(DataSource).query(`SELECT DISTINCT user_id FROM wechat_identities WHERE unionid = 'u-race'`);
+    const rows = await t.app
+      .get(DataSource)
+      .query(`SELECT DISTINCT user_id FROM wechat_identities WHERE unionid = 'u-race'`);
     expect(rows).toHaveLength(1);
   });
 
@@ -323,9 +329,16 @@ describe('login → guarded API (e2e)', () => {
     });
 
     it('malformed JSON, a non-JSON content type or a huge body → 4xx in the error format', async () => {
-      const bad = await http().post('/auth/wechat/login').set('content-type', 'application/json').send('{"code":');
+      const bad = await http()
+        .post('/auth/wechat/login')
+        .set('content-type', 'application/json')
+        .send('{"code":');
       expect(bad.status).toBe(400);
-      expect(bad.body).toMatchObject({ statusCode: 400, code: 'MALFORMED_REQUEST', requestId: expect.any(String) });
+      expect(bad.body).toMatchObject({
+        statusCode: 400,
+        code: 'MALFORMED_REQUEST',
+        requestId: expect.any(String),
+      });
       const before = wechat.calls.length;
       // Only JSON is parsed: a form post (no CORS preflight from a browser) or plain text never reaches WeChat.
       for (const [type, body] of [
@@ -338,7 +351,9 @@ describe('login → guarded API (e2e)', () => {
         expect([type, res.status, res.body.code]).toEqual([type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
       }
       expect(wechat.calls.length).toBe(before);
-      const huge = await http().post('/auth/wechat/login').send({ code: 'x'.repeat(20000) });
+      const huge = await http()
+        .post('/auth/wechat/login')
+        .send({ code: 'x'.repeat(20000) });
       expect(huge.status).toBe(413);
       expect(huge.body.code).toBe('PAYLOAD_TOO_LARGE');
     });
@@ -366,6 +381,18 @@ describe('login → guarded API (e2e)', () => {
       expect((await http().post('/auth/refresh').send({ refreshToken: 'a', more: 1 })).body.code).toBe(
         'VALIDATION_FAILED',
       );
+    });
+
+    it('headers too large for the HTTP parser → 431 HEADERS_TOO_LARGE in the error format', async () => {
+      const res = await http()
+        .get('/users/me')
+        .set('authorization', `Bearer ${'a'.repeat(20000)}`);
+      expect(res.status).toBe(431);
+      expect(res.body).toMatchObject({
+        statusCode: 431,
+        code: 'HEADERS_TOO_LARGE',
+        requestId: expect.any(String),
+      });
     });
 
     it('an unknown route → 404 NOT_FOUND in the error format', async () => {

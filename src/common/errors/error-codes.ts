@@ -22,6 +22,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   WX_RATE_LIMITED: { status: 429, message: 'WeChat login quota reached for this minute; retry shortly.' },
   INTERNAL_ERROR: { status: 500, message: 'Unexpected server error.' },
