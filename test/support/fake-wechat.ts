@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { issuedSecrets } from './leak-check';
 
 /** What the fake does for one call: WeChat's JSON, or a transport-level fault. */
 export type FakeAnswer =
@@ -55,6 +56,7 @@ export class FakeWechat {
   mint(user: { openid?: string; unionid?: string; appid?: string } = {}): string {
     const code = randomBytes(16).toString('hex');
     this.mintedCodes.push(code);
+    issuedSecrets.codes.push(code);
     this.codes.set(code, {
       appid: user.appid ?? Object.keys(this.apps)[0],
       openid: user.openid ?? `o${randomBytes(12).toString('hex')}`,
@@ -98,6 +100,7 @@ export class FakeWechat {
     minted.used = true;
     const sessionKey = randomBytes(16).toString('base64');
     this.sessionKeys.push(sessionKey);
+    issuedSecrets.sessionKeys.push(sessionKey);
     return {
       kind: 'raw',
       contentType: 'text/plain',

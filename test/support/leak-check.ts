@@ -25,3 +25,15 @@ export function tokensIn(bodies: string[]): string[] {
   }
   return tokens;
 }
+
+/** Secrets handed out during this test file (by every FakeWechat), so each app's logs can be checked on close. */
+export const issuedSecrets = { sessionKeys: [] as string[], codes: [] as string[] };
+
+/** Throws when a log line contains an AppSecret, the JWT secret, a session_key or a raw login code. */
+export function assertLogsClean(logs: string[], appSecrets: string[]): void {
+  const leaks = findLeaks(
+    logs.map((text, i) => ({ where: `log line ${i}`, text })),
+    { appSecret: appSecrets, sessionKey: issuedSecrets.sessionKeys, code: issuedSecrets.codes },
+  );
+  if (leaks.length > 0) throw new Error(`secrets in the logs: ${leaks.join(', ')}`);
+}

@@ -7,6 +7,7 @@ import { AppModule } from '../../src/app.module';
 import { configureApp, fastifyOptions, NEST_APP_OPTIONS } from '../../src/app.setup';
 import type { AppConfig } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
+import { assertLogsClean } from './leak-check';
 
 export const TEST_REDIS = process.env.TEST_REDIS === '1';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -78,6 +79,8 @@ export async function createTestApp(opts: TestAppOptions): Promise<TestApp> {
     server: app.getHttpServer(),
     close: async () => {
       await app.close();
+      // Every suite's logs, not only the suites that look: no AppSecret, JWT secret, session_key or raw code.
+      assertLogsClean(logs, [...[...config.wechat.apps.values()].map((a) => a.secret), TEST_JWT_SECRET]);
       if (config.redis.url) await deleteRedisPrefix(config.redis.keyPrefix);
     },
   };
