@@ -242,6 +242,17 @@ describe('ResilientWechatClient: retries', () => {
     expect(code2Session).toHaveBeenCalledTimes(3);
   });
 
+  it('the doubt is remembered also when the login ends on the breaker, not on the failed call itself', async () => {
+    const { client, clock, code2Session, answer } = setup({ breakerThreshold: 1, breakerCooldownMs: 1000 });
+    answer(new WechatUpstreamError('timeout', { maybeDelivered: true }), errcode(40163));
+
+    // The timeout opens the breaker; the planned retry is refused by it.
+    expect((await failure(client.code2Session(APP_ONE, 'code-1'), clock)).code).toBe('WX_UNAVAILABLE');
+    expect(code2Session).toHaveBeenCalledTimes(1);
+    clock.advance(1000);
+    expect((await failure(client.code2Session(APP_ONE, 'code-1'), clock)).code).toBe('WX_RETRY_LOGIN');
+  });
+
   it('a failure before the request left (connection refused) leaves no doubt about the code', async () => {
     const { client, clock, answer } = setup({ maxRetries: 0 });
     answer(new WechatUpstreamError('network', { maybeDelivered: false }), errcode(40163));

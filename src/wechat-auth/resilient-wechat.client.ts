@@ -87,9 +87,29 @@ export class ResilientWechatClient {
     quotaKey: string,
     unsureKey: string,
   ): Promise<Code2SessionResult> {
-    const breaker = this.breaker(app.appid);
     const unsureBefore = (await this.store.get(unsureKey)) !== null;
-    let maybeSpent = unsureBefore;
+    const doubt = { spent: unsureBefore };
+    try {
+      return await this.attemptLoop(app, code, deadline, quotaKey, unsureBefore, doubt);
+    } catch (e) {
+      // However this login ends without a session, if a call may have spent the code, remember it: a retry
+      // with this code that then gets 40163 answers WX_RETRY_LOGIN, not 401.
+      if (doubt.spent) {
+        await this.store.set(unsureKey, '1', CODE_LIFETIME_MS).catch(() => undefined);
+      }
+      throw e;
+    }
+  }
+
+  private async attemptLoop(
+    app: WechatAppCredentials,
+    code: string,
+    deadline: number,
+    quotaKey: string,
+    unsureBefore: boolean,
+    doubt: { spent: boolean },
+  ): Promise<Code2SessionResult> {
+    const breaker = this.breaker(app.appid);
     for (let attempt = 0; ; attempt++) {
       // Re-checked before every attempt (also after waiting for a slot): a parallel call or another
       // instance may have hit 45011 meanwhile.
@@ -117,7 +137,7 @@ export class ResilientWechatClient {
       if (isUpstreamFailure(failure)) breaker.onFailure();
       else breaker.onSuccess();
       const errcode = failure.details.errcode;
-      if (failure.details.maybeDelivered) maybeSpent = true;
+      if (failure.details.maybeDelivered) doubt.spent = true;
       // An earlier attempt (this login's or a previous one's) may have reached WeChat and consumed the
       // code: the user must wx.login() again. Never a 401 for that.
       if ((attempt > 0 || unsureBefore) && errcode === WX_ERRCODE.CODE_USED)
@@ -133,11 +153,7 @@ export class ResilientWechatClient {
         isRetryable(failure) &&
         attempt < this.config.wechat.maxRetries &&
         this.clock.now() + delay + MIN_ATTEMPT_MS <= deadline;
-      if (!retry) {
-        // Remember the doubt so that a retry with this code that gets 40163 answers WX_RETRY_LOGIN, not 401.
-        if (maybeSpent) await this.store.set(unsureKey, '1', CODE_LIFETIME_MS);
-        throw toAppException(failure, this.clock.now());
-      }
+      if (!retry) throw toAppException(failure, this.clock.now());
       this.logger.warn(
         { appid: app.appid, attempt: attempt + 1, failure: failure.failure, errcode, delayMs: delay },
         'retrying wechat call',
