@@ -19,7 +19,8 @@ const USED = 'used';
 const PENDING = 'pending';
 
 /**
- * No login code is sent to WeChat twice. Keyed by SHA-256(appid, code):
+ * A code reaches WeChat from one request at a time, and never again once WeChat has answered for it
+ * (only ResilientWechatClient's retries of an unanswered call resend it). Keyed by SHA-256(appid, code):
  * - concurrent requests with one code on this instance share one exchange (single-flight);
  * - across instances a `SET NX` claim in the store (Redis when configured) elects one caller,
  *   the others wait for its outcome;

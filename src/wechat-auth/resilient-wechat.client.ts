@@ -9,7 +9,7 @@ import { ConcurrencyLimiter, LimiterRejected } from './upstream/concurrency-limi
 import { backoffMs, isRetryable, isUpstreamFailure } from './upstream/retry-policy';
 import { CODE_LIFETIME_MS, loginCodeHash } from './login-code';
 import { type Code2SessionResult, WechatApiClient } from './wechat-api.client';
-import { toAppException, WX_ERRCODE } from './wechat-error-mapping';
+import { msToNextMinute, toAppException, WX_ERRCODE } from './wechat-error-mapping';
 import { WechatUpstreamError } from './wechat-upstream.error';
 
 const ENDPOINT = 'jscode2session';
@@ -144,7 +144,7 @@ export class ResilientWechatClient {
         throw new AppException('WX_RETRY_LOGIN', { retryAfter: 1, cause: failure });
       // WeChat's quota resets on the wall-clock minute: block exactly until then.
       if (errcode === WX_ERRCODE.MINUTE_QUOTA)
-        await this.store.set(quotaKey, '1', 60_000 - (this.clock.now() % 60_000));
+        await this.store.set(quotaKey, '1', msToNextMinute(this.clock.now()));
       if (errcode === WX_ERRCODE.INVALID_APPID || errcode === WX_ERRCODE.INVALID_SECRET)
         this.alertMisconfigured(app.appid, errcode);
 

@@ -25,9 +25,14 @@ const ERRCODE_TO_ERROR: Record<number, ErrorCode> = {
 const RETRY_AFTER_UNAVAILABLE = 5;
 const RETRY_AFTER_MISCONFIGURED = 60;
 
-/** Seconds until the next wall-clock minute: WeChat's minute quota resets then. */
+/** Milliseconds until the next wall-clock minute: WeChat's minute quota resets then. */
+export function msToNextMinute(nowMs: number): number {
+  return 60_000 - (nowMs % 60_000);
+}
+
+/** The same in whole seconds (at least 1), for Retry-After. */
 export function secondsToNextMinute(nowMs: number): number {
-  return Math.max(1, 60 - Math.floor((nowMs % 60000) / 1000));
+  return Math.max(1, Math.ceil(msToNextMinute(nowMs) / 1000));
 }
 
 /** The API error for an upstream failure. Anything unexpected is "unavailable", never a 500. */
