@@ -42,6 +42,24 @@ export interface WechatConfig {
   /** Calls to WeChat in flight at once, per instance; more wait in a bounded queue. */
   maxConcurrency: number;
   maxQueue: number;
+  /** Every other WeChat call (interface token, phone number, session check) answers within this. */
+  apiDeadlineMs: number;
+  /** The cached interface access_token is renewed this long before WeChat's `expires_in` ends. */
+  accessTokenMarginSeconds: number;
+  /** `force_refresh` uses allowed per appid and day (WeChat's own limit is 20). */
+  forceRefreshDailyBudget: number;
+}
+
+export interface PhoneConfig {
+  /** Paid lookups (getuserphonenumber) per user and day. */
+  lookupsPerUserPerDay: number;
+  /** Paid lookups per app and day, all users together. */
+  lookupsPerAppPerDay: number;
+}
+
+export interface OpenDataConfig {
+  /** Decrypted open data whose watermark is older than this (or this far in the future) is refused. */
+  maxAgeSeconds: number;
 }
 
 export interface JwtConfig {
@@ -70,6 +88,8 @@ export abstract class AppConfig {
   /** 32-byte AES-256-GCM key for session_key at rest. */
   abstract readonly sessionKeyEncryptionKey: Buffer;
   abstract readonly wechat: WechatConfig;
+  abstract readonly phone: PhoneConfig;
+  abstract readonly openData: OpenDataConfig;
   abstract readonly redis: { url?: string; keyPrefix: string };
   abstract readonly loginRateLimitPerMinute: number;
   /** Human-readable notes for the start-up log (e.g. generated dev secrets). Never contain secrets. */

@@ -185,6 +185,53 @@ export class EnvironmentVariables {
   WECHAT_MAX_QUEUE?: number;
 
   @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  WECHAT_ALLOW_INSECURE_API_BASE?: boolean;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  @Max(55000)
+  WECHAT_API_DEADLINE_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(1800)
+  WECHAT_TOKEN_REFRESH_MARGIN_S?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(15)
+  WECHAT_FORCE_REFRESH_DAILY_BUDGET?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  PHONE_LOOKUPS_PER_USER_PER_DAY?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100000000)
+  PHONE_LOOKUPS_PER_APP_PER_DAY?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(30)
+  @Max(604800)
+  OPEN_DATA_MAX_AGE_S?: number;
+
+  @IsOptional()
   @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must start with redis:// or rediss://' })
   REDIS_URL?: string;
 

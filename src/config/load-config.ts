@@ -188,6 +188,12 @@ export function loadConfig(
   const apiBase = (
     env.WECHAT_API_BASE ?? (sandbox ? `http://127.0.0.1:${port}/sandbox/wechat` : 'https://api.weixin.qq.com')
   ).replace(/\/+$/, '');
+  // The AppSecret is a query parameter of jscode2session: in production it must not cross a network in clear.
+  if (isProd && !apiBase.startsWith('https://') && !isLoopbackUrl(apiBase) && !env.WECHAT_ALLOW_INSECURE_API_BASE)
+    problems.push(
+      'WECHAT_API_BASE must be https:// in production (it carries the AppSecret); a loopback host or ' +
+        'WECHAT_ALLOW_INSECURE_API_BASE=true (e.g. behind a TLS-terminating egress proxy) is the only exception',
+    );
   if (sandbox && nodeEnv === 'development')
     warnings.push(`WeChat sandbox enabled: logins go to ${apiBase}, not to WeChat`);
 
@@ -235,11 +241,30 @@ export function loadConfig(
       breakerCooldownMs: env.WECHAT_BREAKER_COOLDOWN_MS ?? 30000,
       maxConcurrency: env.WECHAT_MAX_CONCURRENCY ?? 16,
       maxQueue: env.WECHAT_MAX_QUEUE ?? 64,
+      apiDeadlineMs: env.WECHAT_API_DEADLINE_MS ?? 8000,
+      accessTokenMarginSeconds: env.WECHAT_TOKEN_REFRESH_MARGIN_S ?? 300,
+      forceRefreshDailyBudget: env.WECHAT_FORCE_REFRESH_DAILY_BUDGET ?? 5,
     },
+    phone: {
+      lookupsPerUserPerDay: env.PHONE_LOOKUPS_PER_USER_PER_DAY ?? 5,
+      lookupsPerAppPerDay: env.PHONE_LOOKUPS_PER_APP_PER_DAY ?? 10000,
+    },
+    openData: { maxAgeSeconds: env.OPEN_DATA_MAX_AGE_S ?? 900 },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'wxauth:' },
     loginRateLimitPerMinute: env.LOGIN_RATE_LIMIT ?? 30,
     warnings,
   };
+}
+
+/** http://127.0.0.1…, http://[::1]…, http://localhost…: a test double on this host, not a network hop. */
+function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** Just the database part, for the migration CLI (no secrets needed, none generated). */

@@ -10,6 +10,8 @@ export interface AppExceptionOptions {
   details?: unknown;
   /** For logs only. */
   cause?: unknown;
+  /** One of the code's `otherStatuses` in the catalogue, where the same failure means something else. */
+  status?: number;
 }
 
 /** The one exception type services throw; rendered by AllExceptionsFilter. */
@@ -19,6 +21,14 @@ export class AppException extends HttpException {
     readonly extras: AppExceptionOptions = {},
     message: string = ERRORS[code].message,
   ) {
-    super(message, ERRORS[code].status, { cause: extras.cause });
+    super(message, statusOf(code, extras.status), { cause: extras.cause });
   }
+}
+
+function statusOf(code: ErrorCode, requested: number | undefined): number {
+  const entry: { status: number; otherStatuses?: readonly number[] } = ERRORS[code];
+  if (requested === undefined || requested === entry.status) return entry.status;
+  // A status outside the catalogue would be undocumented: a programming error, caught by the tests.
+  if (!entry.otherStatuses?.includes(requested)) throw new Error(`${code} is never ${requested}`);
+  return requested;
 }

@@ -8,13 +8,31 @@ export const ERRORS = {
   MALFORMED_REQUEST: { status: 400, message: 'The request could not be parsed.' },
   UNKNOWN_APPID: { status: 400, message: 'This appid is not configured on the server.' },
   UNAUTHORIZED: { status: 401, message: 'A valid access token is required.' },
-  WX_CODE_INVALID: { status: 401, message: 'The login code is invalid or expired; call wx.login again.' },
+  WX_CODE_INVALID: {
+    status: 401,
+    message: 'The login code is invalid or expired; call wx.login again.',
+    // Where the code is not the credential (a phone code on a guarded route) it is a bad parameter.
+    otherStatuses: [400],
+  },
   WX_CODE_USED: { status: 401, message: 'The login code has already been used; call wx.login again.' },
   REFRESH_TOKEN_INVALID: { status: 401, message: 'The refresh token is invalid, expired or revoked.' },
   REFRESH_TOKEN_REUSED: {
     status: 401,
     message: 'The refresh token was already used; the whole session has been revoked. Log in again.',
   },
+  SESSION_STALE: {
+    status: 401,
+    message: "WeChat's session for this user has changed; call wx.login, log in again and retry.",
+  },
+  DECRYPT_FAILED: {
+    status: 400,
+    message: 'The encrypted data could not be decrypted or verified with this session.',
+  },
+  NO_WECHAT_SESSION: {
+    status: 409,
+    message: 'There is no WeChat session for this user and app; log in with wx.login first.',
+  },
+  PHONE_IN_USE: { status: 409, message: 'This phone number is already bound to another account.' },
   WX_USER_BLOCKED: { status: 403, message: 'WeChat blocked this login as high risk.' },
   USER_DISABLED: { status: 403, message: 'This account is disabled.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
@@ -25,6 +43,10 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   WX_RATE_LIMITED: { status: 429, message: 'WeChat login quota reached for this minute; retry shortly.' },
+  PHONE_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many phone number lookups; retry later.',
+  },
   INTERNAL_ERROR: { status: 500, message: 'Unexpected server error.' },
   WX_UNAVAILABLE: { status: 503, message: 'WeChat is unavailable; retry shortly.' },
   WX_RETRY_LOGIN: {
@@ -34,6 +56,6 @@ export const ERRORS = {
   WX_MISCONFIGURED: { status: 503, message: 'The WeChat login is misconfigured on the server.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry shortly.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is unavailable; retry shortly.' },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string; otherStatuses?: readonly number[] }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -66,7 +66,7 @@ function driverCode(e: unknown): string | undefined {
 }
 
 function fromCode(code: ErrorCode, extra: Partial<ErrorResponse> = {}): ErrorResponse {
-  const status = ERRORS[code].status;
+  const status = extra.status ?? ERRORS[code].status;
   const headers: Record<string, string> = {};
   if (status === 503 || status === 429) headers['retry-after'] = String(DEFAULT_RETRY_AFTER_SECONDS);
   return {
@@ -87,6 +87,7 @@ export function toErrorResponse(exception: unknown): ErrorResponse {
   if (exception instanceof AppException) {
     const { retryAfter, headers, details } = exception.extras;
     return fromCode(exception.code, {
+      status: exception.getStatus(),
       message: exception.message,
       details,
       headers: {
