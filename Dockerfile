@@ -6,9 +6,8 @@ WORKDIR /app
 # better-sqlite3 compiles its native addon when no prebuilt binary can be downloaded.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-# `npm ci` rejects this lockfile on registries that lack jest 30's optional per-platform packages (see README);
-# `npm install` honours the same lockfile otherwise.
-RUN npm install --no-audit --no-fund
+# The committed lockfile is in sync with package.json: installs are reproducible.
+RUN npm ci --no-audit --no-fund
 
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./

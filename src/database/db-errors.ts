@@ -18,3 +18,9 @@ export function isUniqueViolation(e: unknown): boolean {
 export function isDeadlock(e: unknown): boolean {
   return driverCode(e) === 'ER_LOCK_DEADLOCK';
 }
+
+/** A lock was not granted in time (InnoDB lock wait timeout, SQLite busy): the database is overloaded. */
+export function isLockTimeout(e: unknown): boolean {
+  const code = driverCode(e);
+  return code === 'ER_LOCK_WAIT_TIMEOUT' || code === 'SQLITE_BUSY';
+}

@@ -6,10 +6,11 @@ import { RefreshToken } from '../token/refresh-token.entity';
 import { User } from '../users/user.entity';
 import { WechatIdentity } from '../users/wechat-identity.entity';
 import { InitialSchema1763800000000 } from './migrations/1763800000000-initial-schema';
+import { IdentityLifecycle1764600000000 } from './migrations/1764600000000-identity-lifecycle';
 
 export const ENTITIES = [User, WechatIdentity, RefreshToken];
 // Class references, not globs: they load the same under ts-jest, ts-node and from dist/.
-export const MIGRATIONS = [InitialSchema1763800000000];
+export const MIGRATIONS = [InitialSchema1763800000000, IdentityLifecycle1764600000000];
 
 /** The one place TypeORM is configured; used by the app and by ormconfig.ts (migration CLI). */
 export function buildDataSourceOptions(db: DatabaseConfig): DataSourceOptions {

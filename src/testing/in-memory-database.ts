@@ -34,15 +34,17 @@ export function transactionRunnerFor(dataSource: DataSource): TransactionRunner 
   return runner;
 }
 
+/** The service as the app builds it; `tx` may be swapped to inject database failures. */
 export function createUsersService(
   dataSource: DataSource,
   clock: Clock,
   random = new Random(),
+  tx: TransactionRunner = transactionRunnerFor(dataSource),
 ): UsersService {
   return new UsersService(
     dataSource.getRepository(User),
     dataSource.getRepository(WechatIdentity),
-    transactionRunnerFor(dataSource),
+    tx,
     clock,
     random,
     new SecretBox(Buffer.alloc(32, 5)),

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type UserStatus = 'active' | 'disabled';
 
@@ -9,6 +9,8 @@ const rolesTransformer = {
 
 /** A person. Their WeChat identities (one per appid) live in `wechat_identities`. */
 @Entity('users')
+// One number, one user. NULL in either column never collides, so users without a phone are unconstrained.
+@Index('uq_users_phone', ['phoneCountryCode', 'phone'], { unique: true })
 export class User {
   /** UUID, so failed inserts never burn visible sequence numbers and ids are not enumerable. */
   @PrimaryColumn({ type: 'varchar', length: 36 })
@@ -20,8 +22,13 @@ export class User {
   @Column({ name: 'avatar_url', type: 'varchar', length: 512, nullable: true })
   avatarUrl: string | null;
 
+  /** WeChat's `purePhoneNumber` (digits, no country code); set only with `phoneCountryCode`. */
   @Column({ type: 'varchar', length: 32, nullable: true })
   phone: string | null;
+
+  /** WeChat's `countryCode`, digits without `+` (e.g. `86`). */
+  @Column({ name: 'phone_country_code', type: 'varchar', length: 8, nullable: true })
+  phoneCountryCode: string | null;
 
   @Column({ type: 'varchar', length: 255, default: 'user', transformer: rolesTransformer })
   roles: string[];

@@ -1,13 +1,15 @@
-import { Controller, Get } from '@nestjs/common';
+import { Body, Controller, Get, Patch } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { AppException } from '../common/errors/app.exception';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { MeResponse } from './dto/me.response';
+import { UpdateProfileRequest } from './dto/update-profile.request';
 import { maskPhone } from './mask-phone';
-import { UsersService } from './users.service';
+import type { User } from './user.entity';
+import { userGone, UsersService } from './users.service';
 
 @ApiTags('users')
 @ApiBearerAuth()
@@ -21,19 +23,48 @@ export class UsersController {
   @ApiOkResponse({ type: MeResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'USER_DISABLED', 'DATABASE_UNAVAILABLE')
   async me(@CurrentUser() principal: AuthPrincipal): Promise<MeResponse> {
-    const user = await this.users.findById(principal.userId);
-    // A token can outlive its user (deleted account): treat it as no longer valid.
-    if (!user)
-      throw new AppException('UNAUTHORIZED', {
-        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-      });
-    if (user.status !== 'active') throw new AppException('USER_DISABLED');
-    return {
-      id: user.id,
-      nickname: user.nickname,
-      avatarUrl: user.avatarUrl,
-      phone: maskPhone(user.phone),
-      createdAt: user.createdAt.toISOString(),
-    };
+    return toMeResponse(activeOrThrow(await this.users.findById(principal.userId)));
   }
+
+  @Patch('me')
+  @NoStore()
+  @ApiOperation({
+    summary: "Change the signed-in user's nickname and/or avatar (from WeChat's fill-in components).",
+    description:
+      'Send at least one field; `null` clears it, an absent field is kept. Answers like `GET /users/me`.',
+  })
+  @ApiOkResponse({ type: MeResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors(...BODY_ERRORS, 'UNAUTHORIZED', 'USER_DISABLED', 'DATABASE_UNAVAILABLE')
+  async updateMe(
+    @CurrentUser() principal: AuthPrincipal,
+    @Body() body: UpdateProfileRequest,
+  ): Promise<MeResponse> {
+    if (body.nickname === undefined && body.avatarUrl === undefined) {
+      throw new AppException('VALIDATION_FAILED', { details: ['send nickname and/or avatarUrl'] });
+    }
+    activeOrThrow(await this.users.findById(principal.userId));
+    const updated = await this.users.updateProfile(principal.userId, {
+      nickname: body.nickname,
+      avatarUrl: body.avatarUrl,
+    });
+    return toMeResponse(activeOrThrow(updated));
+  }
+}
+
+function activeOrThrow(user: User | null): User {
+  // A token can outlive its user (deleted or merged away): treat it as no longer valid.
+  if (!user) throw userGone();
+  if (user.status !== 'active') throw new AppException('USER_DISABLED');
+  return user;
+}
+
+function toMeResponse(user: User): MeResponse {
+  return {
+    id: user.id,
+    nickname: user.nickname,
+    avatarUrl: user.avatarUrl,
+    phone: maskPhone(user.phone),
+    phoneCountryCode: user.phoneCountryCode,
+    createdAt: user.createdAt.toISOString(),
+  };
 }

@@ -1,9 +1,12 @@
-import type { DataSource } from 'typeorm';
+import { Logger } from '@nestjs/common';
+import { In, QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
 import { FakeClock } from '../common/clock/fake-clock';
 import { AppException } from '../common/errors/app.exception';
+import { Random } from '../common/random/random';
+import { TransactionRunner } from '../database/transaction-runner';
 import { createInMemoryDataSource, createUsersService } from '../testing/in-memory-database';
 import { User } from './user.entity';
-import { UsersService, type WechatSession } from './users.service';
+import { UsersService, type ResolvedUser, type WechatSession } from './users.service';
 import { WechatIdentity } from './wechat-identity.entity';
 
 describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
@@ -21,7 +24,7 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
     await dataSource.destroy();
   });
 
-  const login = (s: Partial<WechatSession> = {}): Promise<{ user: User; isNew: boolean }> =>
+  const login = (s: Partial<WechatSession> = {}): Promise<ResolvedUser> =>
     users.resolveIdentity({ appid: 'wxapp_one', openid: 'openid-1', sessionKey: 'session-key-1==', ...s });
 
   const identities = (): Promise<WechatIdentity[]> =>
@@ -150,5 +153,431 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
     const { user } = await login();
     await expect(users.findById(user.id)).resolves.toMatchObject({ id: user.id });
     await expect(users.findById('00000000-0000-0000-0000-000000000000')).resolves.toBeNull();
+  });
+  it('records when the session_key was set, on the first login and on every later one', async () => {
+    await login({ sessionKey: 'first==' });
+    const [first] = await identities();
+    expect(first.sessionKeyUpdatedAt).toEqual(clock.date());
+    clock.advance(90_000);
+    await login({ sessionKey: 'second==' });
+    const [second] = await identities();
+    expect(second.sessionKeyUpdatedAt).toEqual(clock.date());
+  });
+
+  it('creates an identity without a session_key, and keeps a stored key when a login brings none', async () => {
+    const { user } = await login({ sessionKey: undefined });
+    await expect(users.identityOf(user.id, 'wxapp_one')).resolves.toEqual({
+      openid: 'openid-1',
+      unionid: null,
+      sessionKey: null,
+      sessionKeyUpdatedAt: null,
+    });
+    await login({ sessionKey: 'key-1==' });
+    const keyTime = clock.date();
+    clock.advance(1000);
+    await login({ sessionKey: undefined });
+    await expect(users.identityOf(user.id, 'wxapp_one')).resolves.toMatchObject({
+      sessionKey: 'key-1==',
+      sessionKeyUpdatedAt: keyTime,
+    });
+  });
+
+  describe('identityOf', () => {
+    it("returns the user's identity in one app with its decrypted session_key", async () => {
+      const { user } = await login({
+        appid: 'wxapp_one',
+        openid: 'o-1',
+        unionid: 'u-1',
+        sessionKey: 'k-one==',
+      });
+      await login({ appid: 'wxapp_two', openid: 'o-2', unionid: 'u-1', sessionKey: 'k-two==' });
+      await expect(users.identityOf(user.id, 'wxapp_two')).resolves.toEqual({
+        openid: 'o-2',
+        unionid: 'u-1',
+        sessionKey: 'k-two==',
+        sessionKeyUpdatedAt: clock.date(),
+      });
+    });
+
+    it('is null for an app the user never used and for an unknown user', async () => {
+      const { user } = await login();
+      await expect(users.identityOf(user.id, 'wxapp_two')).resolves.toBeNull();
+      await expect(users.identityOf('00000000-0000-0000-0000-000000000000', 'wxapp_one')).resolves.toBeNull();
+    });
+  });
+
+  describe('retries', () => {
+    const deadlock = () =>
+      new QueryFailedError('INSERT …', [], Object.assign(new Error('x'), { code: 'ER_LOCK_DEADLOCK' }));
+    const duplicate = () =>
+      new QueryFailedError('INSERT …', [], Object.assign(new Error('x'), { code: 'ER_DUP_ENTRY' }));
+    const lockTimeout = () =>
+      new QueryFailedError('UPDATE …', [], Object.assign(new Error('x'), { code: 'ER_LOCK_WAIT_TIMEOUT' }));
+
+    /** A runner whose next transactions fail with the given errors before any work runs. */
+    class FailingRunner extends TransactionRunner {
+      constructor(
+        ds: DataSource,
+        readonly failures: Error[],
+      ) {
+        super(ds);
+      }
+      override run<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+        const failure = this.failures.shift();
+        return failure ? Promise.reject(failure) : super.run(work);
+      }
+    }
+
+    const withFailures = (failures: Error[]) =>
+      createUsersService(dataSource, clock, new Random(), new FailingRunner(dataSource, failures));
+
+    it('retries up to 5 deadlocks and then succeeds', async () => {
+      const service = withFailures(Array.from({ length: 5 }, deadlock));
+      await expect(
+        service.resolveIdentity({ appid: 'a', openid: 'o', sessionKey: 'k' }),
+      ).resolves.toMatchObject({
+        isNew: true,
+      });
+    });
+
+    it('answers a 6th deadlock with 503 DATABASE_UNAVAILABLE (Retry-After 1), never a 500', async () => {
+      const service = withFailures(Array.from({ length: 6 }, deadlock));
+      const error = await service
+        .resolveIdentity({ appid: 'a', openid: 'o', sessionKey: 'k' })
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(AppException);
+      expect(error).toMatchObject({ code: 'DATABASE_UNAVAILABLE', extras: { retryAfter: 1 } });
+      expect((error as AppException).getStatus()).toBe(503);
+    });
+
+    it('does not spend the deadlock budget on unique violations: those always re-read', async () => {
+      // 9 duplicates (U) and 5 deadlocks (D), interleaved: one shared budget of 5 (the old code) failed here.
+      const failures = [...'UUDUDUUDUDUUUD'].map((c) => (c === 'D' ? deadlock() : duplicate()));
+      const service = withFailures(failures);
+      await expect(
+        service.resolveIdentity({ appid: 'a', openid: 'o', sessionKey: 'k' }),
+      ).resolves.toMatchObject({
+        isNew: true,
+      });
+      expect(await dataSource.getRepository(User).count()).toBe(1);
+    });
+
+    it('re-reads the winner after a unique violation, on the returning-login path too', async () => {
+      const { user } = await login();
+      const service = withFailures([duplicate(), deadlock(), duplicate()]);
+      await expect(
+        service.resolveIdentity({ appid: 'wxapp_one', openid: 'openid-1', sessionKey: 'k' }),
+      ).resolves.toMatchObject({
+        isNew: false,
+        user: { id: user.id },
+      });
+    });
+
+    it('answers a lock wait timeout with 503 at once', async () => {
+      const service = withFailures([lockTimeout()]);
+      await expect(
+        service.resolveIdentity({ appid: 'a', openid: 'o', sessionKey: 'k' }),
+      ).rejects.toMatchObject({
+        code: 'DATABASE_UNAVAILABLE',
+      });
+    });
+
+    it('passes other errors through', async () => {
+      const boom = new Error('boom');
+      const service = withFailures([boom]);
+      await expect(service.resolveIdentity({ appid: 'a', openid: 'o', sessionKey: 'k' })).rejects.toBe(boom);
+    });
+  });
+
+  describe('a unionid that appears later (merge)', () => {
+    const userRows = () => dataSource.getRepository(User).find({ order: { createdAt: 'ASC' } });
+    let logged: string[];
+
+    beforeEach(() => {
+      logged = [];
+      jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => {
+        logged.push(String(message));
+      });
+    });
+
+    afterEach(() => jest.restoreAllMocks());
+
+    /** Two users: `older` (app one, no unionid yet) and `newer` (app two, holding the unionid). */
+    async function twoUsers(): Promise<{ older: User; newer: User }> {
+      const older = (await login({ appid: 'wxapp_one', openid: 'o-old' })).user;
+      clock.advance(1000);
+      const newer = (await login({ appid: 'wxapp_two', openid: 'o-new', unionid: 'u-shared' })).user;
+      clock.advance(1000);
+      return { older, newer };
+    }
+
+    it('merges the two users into the older one when the older starts sending the unionid', async () => {
+      const { older, newer } = await twoUsers();
+      const result = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
+
+      expect(result).toMatchObject({ isNew: false, user: { id: older.id }, mergedUserId: newer.id });
+      expect((await userRows()).map((u) => u.id)).toEqual([older.id]);
+      expect((await identities()).map((i) => [i.openid, i.unionid, i.userId])).toEqual([
+        ['o-old', 'u-shared', older.id],
+        ['o-new', 'u-shared', older.id],
+      ]);
+      await expect(users.findById(newer.id)).resolves.toBeNull();
+      expect(logged).toEqual([`merged user(s) ${newer.id} into ${older.id} (shared unionid)`]);
+    });
+
+    it('keeps the older user when the newer one starts sending the unionid', async () => {
+      const older = (await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' })).user;
+      clock.advance(1000);
+      const newer = (await login({ appid: 'wxapp_two', openid: 'o-new', unionid: undefined })).user;
+      expect(newer.id).not.toBe(older.id);
+
+      const result = await login({ appid: 'wxapp_two', openid: 'o-new', unionid: 'u-shared' });
+      expect(result).toMatchObject({ user: { id: older.id }, mergedUserId: newer.id });
+      expect((await userRows()).map((u) => u.id)).toEqual([older.id]);
+      // The merged-away user's identity now signs in as the survivor.
+      await expect(login({ appid: 'wxapp_two', openid: 'o-new' })).resolves.toMatchObject({
+        user: { id: older.id },
+      });
+    });
+
+    it('breaks a created_at tie by the smaller id', async () => {
+      const ids = ['bbbbbbbb-0000-4000-8000-000000000000', 'aaaaaaaa-0000-4000-8000-000000000000'];
+      const random = new Random();
+      // A first login takes two ids, the user's then the identity's.
+      const queue = [ids[0], 'identity-1', ids[1], 'identity-2'];
+      jest.spyOn(random, 'uuid').mockImplementation(() => queue.shift()!);
+      const service = createUsersService(dataSource, clock, random);
+      const first = await service.resolveIdentity({ appid: 'wxapp_one', openid: 'o-1', sessionKey: 'k' });
+      const second = await service.resolveIdentity({
+        appid: 'wxapp_two',
+        openid: 'o-2',
+        unionid: 'u',
+        sessionKey: 'k',
+      });
+      expect([first.user.id, second.user.id]).toEqual(ids);
+      expect(first.user.createdAt).toEqual(second.user.createdAt);
+
+      const merged = await service.resolveIdentity({
+        appid: 'wxapp_one',
+        openid: 'o-1',
+        unionid: 'u',
+        sessionKey: 'k',
+      });
+      expect(merged).toMatchObject({ user: { id: ids[1] }, mergedUserId: ids[0] });
+    });
+
+    it('merges the profile: own values first, else the other’s; roles united; phone moved despite its unique index', async () => {
+      const { older, newer } = await twoUsers();
+      const repo = dataSource.getRepository(User);
+      await repo.update({ id: older.id }, { nickname: 'Old', avatarUrl: null, roles: ['user', 'editor'] });
+      await repo.update(
+        { id: newer.id },
+        {
+          nickname: 'New',
+          avatarUrl: 'https://cdn.example.com/n.png',
+          phone: '13812345678',
+          phoneCountryCode: '86',
+          roles: ['user', 'admin'],
+        },
+      );
+
+      const { user } = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
+      expect(user).toMatchObject({
+        id: older.id,
+        nickname: 'Old',
+        avatarUrl: 'https://cdn.example.com/n.png',
+        phone: '13812345678',
+        phoneCountryCode: '86',
+        roles: ['user', 'editor', 'admin'],
+        status: 'active',
+        createdAt: older.createdAt,
+      });
+    });
+
+    it('keeps the survivor’s own phone and drops the other’s', async () => {
+      const { older, newer } = await twoUsers();
+      await users.bindPhone(older.id, { purePhoneNumber: '13800000001', countryCode: '86' });
+      await users.bindPhone(newer.id, { purePhoneNumber: '13800000002', countryCode: '86' });
+      const { user } = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
+      expect(user).toMatchObject({ phone: '13800000001', phoneCountryCode: '86' });
+      // The dropped number is free again.
+      const third = (await login({ appid: 'wxapp_one', openid: 'o-third' })).user;
+      await expect(
+        users.bindPhone(third.id, { purePhoneNumber: '13800000002', countryCode: '86' }),
+      ).resolves.toMatchObject({ phone: '13800000002' });
+    });
+
+    it('disables the survivor when either user was disabled, and refuses the login', async () => {
+      const { older, newer } = await twoUsers();
+      await dataSource.getRepository(User).update({ id: newer.id }, { status: 'disabled' });
+      await expect(login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' })).rejects.toMatchObject(
+        {
+          code: 'USER_DISABLED',
+        },
+      );
+      expect(await userRows()).toEqual([expect.objectContaining({ id: older.id, status: 'disabled' })]);
+    });
+
+    it('does not merge when the unionid is already recorded, nor when nobody else holds it', async () => {
+      const { older } = await twoUsers();
+      const alone = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-alone' });
+      expect(alone.mergedUserId).toBeUndefined();
+      // Recorded now: a different unionid later changes nothing.
+      const again = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
+      expect(again).toMatchObject({ user: { id: older.id } });
+      expect(again.mergedUserId).toBeUndefined();
+      expect(await userRows()).toHaveLength(2);
+      expect(logged).toEqual([]);
+    });
+
+    it('repairs older data where several users hold one unionid: all become the oldest', async () => {
+      const a = (await login({ appid: 'wxapp_one', openid: 'o-a' })).user;
+      clock.advance(1000);
+      const b = (await login({ appid: 'wxapp_two', openid: 'o-b' })).user;
+      clock.advance(1000);
+      const c = (await login({ appid: 'wxapp_three', openid: 'o-c' })).user;
+      // As the old code left it: two users with the unionid, stored without a merge.
+      await dataSource.getRepository(WechatIdentity).update({ openid: 'o-b' }, { unionid: 'u-x' });
+      await dataSource.getRepository(WechatIdentity).update({ openid: 'o-c' }, { unionid: 'u-x' });
+
+      const result = await login({ appid: 'wxapp_one', openid: 'o-a', unionid: 'u-x' });
+      expect(result.user.id).toBe(a.id);
+      expect([b.id, c.id]).toContain(result.mergedUserId);
+      expect((await userRows()).map((u) => u.id)).toEqual([a.id]);
+      expect(new Set((await identities()).map((i) => i.userId))).toEqual(new Set([a.id]));
+    });
+
+    it('consolidates such data when a new app’s identity links by the unionid', async () => {
+      const a = (await login({ appid: 'wxapp_one', openid: 'o-a' })).user;
+      clock.advance(1000);
+      await login({ appid: 'wxapp_two', openid: 'o-b' });
+      await dataSource
+        .getRepository(WechatIdentity)
+        .update({ openid: In(['o-a', 'o-b']) }, { unionid: 'u-x' });
+
+      const linked = await login({ appid: 'wxapp_three', openid: 'o-c', unionid: 'u-x' });
+      expect(linked).toMatchObject({ isNew: false, user: { id: a.id } });
+      expect((await userRows()).map((u) => u.id)).toEqual([a.id]);
+      expect(await identities()).toHaveLength(3);
+    });
+
+    it('ends concurrent logins of two users both starting to send one unionid with one user holding it', async () => {
+      const a = (await login({ appid: 'wxapp_one', openid: 'o-a' })).user;
+      clock.advance(1000);
+      const b = (await login({ appid: 'wxapp_two', openid: 'o-b' })).user;
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          login({
+            appid: i % 2 ? 'wxapp_one' : 'wxapp_two',
+            openid: i % 2 ? 'o-a' : 'o-b',
+            unionid: 'u-new',
+          }),
+        ),
+      );
+      // Logins that finished before the merge signed in as their own user; one merged; none failed.
+      expect(results.filter((r) => r.mergedUserId)).toEqual([
+        expect.objectContaining({ mergedUserId: b.id }),
+      ]);
+      expect((await userRows()).map((u) => u.id)).toEqual([a.id]);
+      expect((await identities()).map((i) => [i.unionid, i.userId])).toEqual([
+        ['u-new', a.id],
+        ['u-new', a.id],
+      ]);
+    });
+  });
+
+  describe('bindPhone', () => {
+    const phone = { purePhoneNumber: '13812345678', countryCode: '86' };
+
+    it('stores the number and its country code, and returns the user', async () => {
+      const { user } = await login();
+      clock.advance(1000);
+      const bound = await users.bindPhone(user.id, { purePhoneNumber: '13812345678', countryCode: '+86' });
+      expect(bound).toMatchObject({
+        id: user.id,
+        phone: '13812345678',
+        phoneCountryCode: '86',
+        updatedAt: clock.date(),
+      });
+    });
+
+    it('refuses a number bound to another user with 409 PHONE_IN_USE', async () => {
+      const a = (await login({ openid: 'o-a' })).user;
+      const b = (await login({ openid: 'o-b' })).user;
+      await users.bindPhone(a.id, phone);
+      const error = await users.bindPhone(b.id, phone).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AppException);
+      expect((error as AppException).code).toBe('PHONE_IN_USE');
+      expect((error as AppException).getStatus()).toBe(409);
+      // The same digits with another country code are another number.
+      await expect(users.bindPhone(b.id, { ...phone, countryCode: '852' })).resolves.toMatchObject({
+        phoneCountryCode: '852',
+      });
+    });
+
+    it('binds the same number to the same user again as a no-op', async () => {
+      const { user } = await login();
+      const first = await users.bindPhone(user.id, phone);
+      clock.advance(1000);
+      const again = await users.bindPhone(user.id, phone);
+      expect(again.updatedAt).toEqual(first.updatedAt);
+    });
+
+    it('replaces a number, freeing the old one', async () => {
+      const a = (await login({ openid: 'o-a' })).user;
+      const b = (await login({ openid: 'o-b' })).user;
+      await users.bindPhone(a.id, phone);
+      await users.bindPhone(a.id, { purePhoneNumber: '13900000000', countryCode: '86' });
+      await expect(users.bindPhone(b.id, phone)).resolves.toMatchObject({ phone: '13812345678' });
+    });
+
+    it('lets exactly one of two users binding one number at once win, decided by the unique index', async () => {
+      const a = (await login({ openid: 'o-a' })).user;
+      const b = (await login({ openid: 'o-b' })).user;
+      // Both read "nobody has it" before either writes: only the index can tell them apart.
+      const outcomes = await Promise.allSettled([users.bindPhone(a.id, phone), users.bindPhone(b.id, phone)]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const rejected = outcomes.filter((o) => o.status === 'rejected');
+      expect(rejected.map((o) => (o.reason as AppException).code)).toEqual(['PHONE_IN_USE']);
+      expect(await dataSource.getRepository(User).countBy({ phone: '13812345678' })).toBe(1);
+    });
+
+    it('refuses something that is not a phone number, a missing user and a disabled one', async () => {
+      const { user } = await login();
+      for (const bad of [
+        { purePhoneNumber: '138-1234-5678', countryCode: '86' },
+        { purePhoneNumber: '', countryCode: '86' },
+        { purePhoneNumber: '13812345678', countryCode: '' },
+        { purePhoneNumber: '13812345678', countryCode: '86a' },
+      ]) {
+        await expect(users.bindPhone(user.id, bad)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      }
+      await expect(users.bindPhone('00000000-0000-0000-0000-000000000000', phone)).rejects.toMatchObject({
+        code: 'UNAUTHORIZED',
+      });
+      await dataSource.getRepository(User).update({ id: user.id }, { status: 'disabled' });
+      await expect(users.bindPhone(user.id, phone)).rejects.toMatchObject({ code: 'USER_DISABLED' });
+    });
+  });
+
+  describe('updateProfile', () => {
+    it('sets, keeps (absent) and clears (null) fields', async () => {
+      const { user } = await login();
+      await users.updateProfile(user.id, { nickname: '小明👍🏽', avatarUrl: 'https://cdn.example.com/a.png' });
+      await expect(users.updateProfile(user.id, { nickname: 'Ming' })).resolves.toMatchObject({
+        nickname: 'Ming',
+        avatarUrl: 'https://cdn.example.com/a.png',
+      });
+      await expect(users.updateProfile(user.id, { avatarUrl: null })).resolves.toMatchObject({
+        nickname: 'Ming',
+        avatarUrl: null,
+      });
+    });
+
+    it('is null for a missing user', async () => {
+      await expect(
+        users.updateProfile('00000000-0000-0000-0000-000000000000', { nickname: 'x' }),
+      ).resolves.toBeNull();
+    });
   });
 });

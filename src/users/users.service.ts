@@ -1,11 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { SecretBox } from '../common/crypto/secret-box';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
-import { isDeadlock, isUniqueViolation } from '../database/db-errors';
+import { isDeadlock, isLockTimeout, isUniqueViolation } from '../database/db-errors';
 import { TransactionRunner } from '../database/transaction-runner';
 import { User } from './user.entity';
 import { WechatIdentity } from './wechat-identity.entity';
@@ -14,18 +14,65 @@ export interface WechatSession {
   appid: string;
   openid: string;
   unionid?: string;
-  sessionKey: string;
+  /** Absent for a channel without a WeChat session: a stored key is then left as it is. */
+  sessionKey?: string;
 }
 
 export interface ResolvedUser {
+  /** The user to sign in: after a merge, the survivor. */
   user: User;
   isNew: boolean;
+  /**
+   * Set when this login merged two users (see `UsersService.resolveIdentity`): the id that no longer
+   * exists. Its refresh tokens already fail (the user is missing); the caller may revoke or log them.
+   */
+  mergedUserId?: string;
 }
 
-const MAX_ATTEMPTS = 5;
+export interface PhoneNumber {
+  /** WeChat's `purePhoneNumber`: the national number, digits only. */
+  purePhoneNumber: string;
+  /** WeChat's `countryCode`, e.g. `86` (a leading `+` is accepted and dropped). */
+  countryCode: string;
+}
+
+export interface IdentityInfo {
+  openid: string;
+  unionid: string | null;
+  /** Decrypted; server-side use only, never returned by the API. */
+  sessionKey: string | null;
+  sessionKeyUpdatedAt: Date | null;
+}
+
+/** `undefined` leaves a field as it is, `null` clears it. Values are validated by UpdateProfileRequest. */
+export interface ProfilePatch {
+  nickname?: string | null;
+  avatarUrl?: string | null;
+}
+
+/** Deadlocks are retried this many times per login, then the login answers 503 DATABASE_UNAVAILABLE. */
+const MAX_DEADLOCK_RETRIES = 5;
+/**
+ * A unique violation on (appid, openid) means the winner's row is committed, so the re-read finds it and the
+ * loop ends. This cap is never reached in practice; it only keeps a bug from becoming a hot loop.
+ */
+const MAX_REREADS = 20;
+
+const PURE_PHONE_NUMBER = /^\d{4,20}$/;
+const COUNTRY_CODE = /^\+?(\d{1,4})$/;
+
+/** The identity read at the start of a login was deleted (its user was) before the login's transaction. */
+class IdentityVanished extends Error {}
+
+interface Merge {
+  survivorId: string;
+  mergedIds: string[];
+}
 
 @Injectable()
 export class UsersService {
+  private readonly logger = new Logger(UsersService.name);
+
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
     @InjectRepository(WechatIdentity) private readonly identities: Repository<WechatIdentity>,
@@ -36,21 +83,48 @@ export class UsersService {
   ) {}
 
   /**
-   * (appid, openid) → identity → user; a new identity whose unionid is already
-   * known joins that user; otherwise a new user is created. Race-safe: the
-   * unique index on (appid, openid) decides, and a loser re-reads the winner.
+   * (appid, openid) → identity → user. A new identity whose unionid is already known joins that user;
+   * otherwise a new user is created.
+   *
+   * Race-safe: the unique index on (appid, openid) decides between concurrent first logins, and a loser
+   * re-reads the winner (always: after a unique violation the row exists). Deadlocks (InnoDB's answer to two
+   * logins of one person racing on the unionid) are retried up to MAX_DEADLOCK_RETRIES times, then answered
+   * with 503 DATABASE_UNAVAILABLE, like a lock wait timeout: never a 500.
+   *
+   * A unionid that a returning identity starts sending (its mini program was bound to an Open Platform
+   * account later) is stored; if another user already holds it, the two users become one — merge rules:
+   * - the OLDER user survives (earliest `created_at`; on a tie the smaller id) and keeps its id and
+   *   `created_at`; every identity of the other user moves to it;
+   * - phone (number and country code together): the survivor keeps its own, else takes the other's;
+   * - nickname and avatar, each on its own: the survivor's, else the other's;
+   * - roles: the union; status: disabled if either was disabled (and the login is then refused);
+   * - the other user's row is deleted. Its refresh tokens stop working by themselves (the token service
+   *   refuses a missing user, /users/me answers 401), so nothing here touches refresh_tokens;
+   * - one transaction; on MySQL/MariaDB both users are locked in id order, on SQLite transactions are
+   *   serialized by TransactionRunner. Logged with user ids only. The result names the merged-away id.
+   * A merge also repairs older data in which several users hold one unionid: all of them become one.
+   * No two users are left holding one unionid.
    */
   async resolveIdentity(session: WechatSession): Promise<ResolvedUser> {
-    for (let attempt = 1; ; attempt++) {
-      const existing = await this.identities.findOne({
-        where: { appid: session.appid, openid: session.openid },
-      });
-      if (existing) return this.onReturningLogin(existing, session);
+    let deadlocks = 0;
+    let rereads = 0;
+    for (;;) {
       try {
-        return await this.createIdentity(session);
+        const existing = await this.identities.findOne({
+          where: { appid: session.appid, openid: session.openid },
+        });
+        return existing
+          ? await this.onReturningLogin(existing.id, session)
+          : await this.createIdentity(session);
       } catch (e) {
-        // Lost the race (or was the deadlock victim of it): the next pass finds the winner's row.
-        if (!(isUniqueViolation(e) || isDeadlock(e)) || attempt >= MAX_ATTEMPTS) throw e;
+        if (e instanceof IdentityVanished || isUniqueViolation(e)) {
+          if (++rereads <= MAX_REREADS) continue;
+        } else if (isDeadlock(e)) {
+          if (++deadlocks <= MAX_DEADLOCK_RETRIES) continue;
+        } else if (!isLockTimeout(e)) {
+          throw e;
+        }
+        throw new AppException('DATABASE_UNAVAILABLE', { retryAfter: 1, cause: e });
       }
     }
   }
@@ -66,77 +140,265 @@ export class UsersService {
       .addSelect('i.sessionKeyEnc')
       .where('i.appid = :appid AND i.openid = :openid', { appid, openid })
       .getOne();
-    return row ? this.sessionKeys.open(row.sessionKeyEnc, aad(appid, openid)) : null;
+    return row ? this.openSessionKey(row) : null;
+  }
+
+  /**
+   * The user's identity in one mini program, with its decrypted session_key (server-side use only). One
+   * person has one openid per appid; should a merge of older data have left two, the freshest key wins.
+   */
+  async identityOf(userId: string, appid: string): Promise<IdentityInfo | null> {
+    const row = await this.identities
+      .createQueryBuilder('i')
+      .addSelect('i.sessionKeyEnc')
+      .where('i.userId = :userId AND i.appid = :appid', { userId, appid })
+      .orderBy('i.updatedAt', 'DESC')
+      .addOrderBy('i.id', 'ASC')
+      .getOne();
+    if (!row) return null;
+    return {
+      openid: row.openid,
+      unionid: row.unionid,
+      sessionKey: this.openSessionKey(row),
+      sessionKeyUpdatedAt: row.sessionKeyUpdatedAt ?? null,
+    };
+  }
+
+  /**
+   * Binds WeChat's phone number to the user, replacing any number they had. One number belongs to one
+   * user: bound to another → 409 PHONE_IN_USE, decided by the unique index (phone_country_code, phone) so
+   * two users binding one number at once cannot both win. The same number again is a no-op success.
+   * A missing user → 401 UNAUTHORIZED, a disabled one → 403 USER_DISABLED.
+   */
+  async bindPhone(userId: string, phone: PhoneNumber): Promise<User> {
+    const countryCode = COUNTRY_CODE.exec(phone.countryCode)?.[1];
+    if (!countryCode || !PURE_PHONE_NUMBER.test(phone.purePhoneNumber)) {
+      // WeChat sent something that is not a phone number: never store it.
+      throw new AppException('VALIDATION_FAILED', { details: ['phone number has an unexpected format'] });
+    }
+    const user = await this.findById(userId);
+    if (!user) throw userGone();
+    if (user.status !== 'active') throw new AppException('USER_DISABLED');
+    if (user.phone === phone.purePhoneNumber && user.phoneCountryCode === countryCode) return user;
+    try {
+      await this.users.update(
+        { id: userId },
+        { phone: phone.purePhoneNumber, phoneCountryCode: countryCode, updatedAt: this.clock.date() },
+      );
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new AppException('PHONE_IN_USE');
+      if (isDeadlock(e) || isLockTimeout(e))
+        throw new AppException('DATABASE_UNAVAILABLE', { retryAfter: 1, cause: e });
+      throw e;
+    }
+    const updated = await this.findById(userId);
+    if (!updated) throw userGone();
+    return updated;
+  }
+
+  /** Applies a validated profile change; `null` when the user no longer exists. */
+  async updateProfile(userId: string, patch: ProfilePatch): Promise<User | null> {
+    const changes: Partial<User> = {};
+    if (patch.nickname !== undefined) changes.nickname = patch.nickname;
+    if (patch.avatarUrl !== undefined) changes.avatarUrl = patch.avatarUrl;
+    if (Object.keys(changes).length > 0) {
+      await this.users.update({ id: userId }, { ...changes, updatedAt: this.clock.date() });
+    }
+    return this.findById(userId);
   }
 
   private async createIdentity(session: WechatSession): Promise<ResolvedUser> {
     const now = this.clock.date();
-    const created = await this.tx.run(async (em) => {
-      const linked = session.unionid
-        ? await em.findOne(WechatIdentity, {
-            where: { unionid: session.unionid },
-            order: { createdAt: 'ASC' },
-            // On InnoDB this locks the unionid range (gap lock): two first logins of one person from two
-            // apps cannot both miss each other; one deadlocks and its retry links to the other's user.
-            lock: this.tx.writeLock,
-          })
-        : null;
-      let id = linked?.userId;
-      if (!id) {
-        id = this.random.uuid();
-        await em.insert(User, {
-          id,
-          nickname: null,
-          avatarUrl: null,
-          phone: null,
-          roles: ['user'],
-          status: 'active',
-          createdAt: now,
-          updatedAt: now,
-          lastLoginAt: now,
-        });
-      } else {
-        await em.update(User, { id }, { lastLoginAt: now, updatedAt: now });
-      }
+    const result = await this.tx.run(async (em) => {
+      const freshId = this.random.uuid();
+      await em.insert(User, {
+        id: freshId,
+        nickname: null,
+        avatarUrl: null,
+        phone: null,
+        phoneCountryCode: null,
+        roles: ['user'],
+        status: 'active',
+        createdAt: now,
+        updatedAt: now,
+        lastLoginAt: now,
+      });
+      const identityId = this.random.uuid();
+      // First, before any other index is touched: the unique (appid, openid) index decides between
+      // concurrent first logins of one openid. A loser waits for the winner's commit, then fails with a
+      // unique violation and re-reads; as it holds no lock the winner needs, it cannot deadlock it.
       await em.insert(WechatIdentity, {
-        id: this.random.uuid(),
+        id: identityId,
         appid: session.appid,
         openid: session.openid,
         unionid: session.unionid ?? null,
-        userId: id,
-        sessionKeyEnc: this.sessionKeys.seal(session.sessionKey, aad(session.appid, session.openid)),
+        userId: freshId,
+        ...this.sealedSessionKey(session, now),
         createdAt: now,
         updatedAt: now,
       });
-      return { id, isNew: !linked };
+      const linked = session.unionid
+        ? await this.linkByUnionid(em, session.unionid, identityId, freshId, now)
+        : null;
+      if (linked) return { ...linked, isNew: false };
+      return {
+        user: await em.findOneOrFail(User, { where: { id: freshId } }),
+        isNew: true,
+        merge: undefined,
+      };
     });
-    return { user: await this.activeUser(created.id), isNew: created.isNew };
+    return this.signIn(result.user, result.isNew, result.merge);
   }
 
-  private async onReturningLogin(identity: WechatIdentity, session: WechatSession): Promise<ResolvedUser> {
+  /**
+   * The new identity joins the user that already holds its unionid, if any; its placeholder user goes.
+   * Returns null when nobody else holds the unionid.
+   */
+  private async linkByUnionid(
+    em: EntityManager,
+    unionid: string,
+    identityId: string,
+    freshId: string,
+    now: Date,
+  ): Promise<{ user: User; merge: Merge | undefined } | null> {
+    // Locking read: waits for (and on InnoDB deadlocks with) a concurrent first login of the same person
+    // from another app, so the two cannot both miss each other; the retry then links to the winner.
+    const holders = await this.unionidHolders(em, unionid);
+    const other = holders.find((h) => h.userId !== freshId);
+    if (!other) return null;
+    await em.update(WechatIdentity, { id: identityId }, { userId: other.userId });
+    await em.delete(User, { id: freshId });
+    // Older data may have several users on this unionid: they become one now.
+    const merge = await this.consolidate(em, unionid, now);
+    return { user: await this.touch(em, merge?.survivorId ?? other.userId, now), merge };
+  }
+
+  private async onReturningLogin(identityId: string, session: WechatSession): Promise<ResolvedUser> {
     const now = this.clock.date();
-    await this.tx.run(async (em) => {
-      // WeChat may rotate session_key on every wx.login: keep only the newest.
+    const { user, merge } = await this.tx.run(async (em) => {
+      // Locked, inside the transaction: the current row, so a merge that has just moved this identity to
+      // another user is seen, and no merge can move it until this login is done.
+      const identity = await em.findOne(WechatIdentity, {
+        where: { id: identityId },
+        lock: this.tx.writeLock,
+      });
+      if (!identity) throw new IdentityVanished();
+      // A mini program bound to an Open Platform account later starts sending unionid; one already recorded
+      // is never overwritten.
+      const lateUnionid = session.unionid && !identity.unionid ? session.unionid : undefined;
       await em.update(
         WechatIdentity,
         { id: identity.id },
         {
-          sessionKeyEnc: this.sessionKeys.seal(session.sessionKey, aad(session.appid, session.openid)),
-          // A mini program bound to an Open Platform account later starts sending unionid.
-          ...(session.unionid && !identity.unionid ? { unionid: session.unionid } : {}),
+          // WeChat may rotate session_key on every wx.login: keep only the newest.
+          ...this.sealedSessionKey(session, now),
+          ...(lateUnionid ? { unionid: lateUnionid } : {}),
           updatedAt: now,
         },
       );
-      await em.update(User, { id: identity.userId }, { lastLoginAt: now, updatedAt: now });
+      const merge = lateUnionid ? await this.consolidate(em, lateUnionid, now) : undefined;
+      const userId = merge?.survivorId ?? identity.userId;
+      return { user: await this.touch(em, userId, now), merge };
     });
-    return { user: await this.activeUser(identity.userId), isNew: false };
+    return this.signIn(user, false, merge);
   }
 
-  private async activeUser(id: string): Promise<User> {
-    const user = await this.users.findOneOrFail({ where: { id } });
-    if (user.status !== 'active') throw new AppException('USER_DISABLED');
-    return user;
+  /**
+   * Makes every user holding `unionid` one user (rules at resolveIdentity). Call inside a transaction after
+   * the unionid was written. Returns undefined when a single user holds it.
+   */
+  private async consolidate(em: EntityManager, unionid: string, now: Date): Promise<Merge | undefined> {
+    const holders = await this.unionidHolders(em, unionid);
+    const ids = [...new Set(holders.map((h) => h.userId))].sort();
+    if (ids.length < 2) return undefined;
+
+    // One id order for every merge: two merges of the same users cannot each lock one and wait for the other.
+    const users: User[] = [];
+    for (const id of ids) {
+      const user = await em.findOne(User, { where: { id }, lock: this.tx.writeLock });
+      if (user) users.push(user);
+    }
+    users.sort(
+      (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
+    const [survivor, ...losers] = users;
+    const merged = { ...survivor };
+    for (const loser of losers) {
+      await em.update(WechatIdentity, { userId: loser.id }, { userId: survivor.id, updatedAt: now });
+      // Deleted before the survivor takes its phone: the unique phone index never sees the number twice.
+      await em.delete(User, { id: loser.id });
+      if (!merged.phone && loser.phone) {
+        merged.phone = loser.phone;
+        merged.phoneCountryCode = loser.phoneCountryCode;
+      }
+      merged.nickname ??= loser.nickname;
+      merged.avatarUrl ??= loser.avatarUrl;
+      merged.roles = [...new Set([...merged.roles, ...loser.roles])];
+      if (loser.status === 'disabled') merged.status = 'disabled';
+    }
+    await em.update(
+      User,
+      { id: survivor.id },
+      {
+        phone: merged.phone,
+        phoneCountryCode: merged.phoneCountryCode,
+        nickname: merged.nickname,
+        avatarUrl: merged.avatarUrl,
+        roles: merged.roles,
+        status: merged.status,
+        updatedAt: now,
+      },
+    );
+    return { survivorId: survivor.id, mergedIds: losers.map((l) => l.id) };
   }
+
+  /** Every identity with this unionid, locked where the engine has row locks. */
+  private unionidHolders(em: EntityManager, unionid: string): Promise<WechatIdentity[]> {
+    return em.find(WechatIdentity, {
+      where: { unionid },
+      order: { createdAt: 'ASC', id: 'ASC' },
+      lock: this.tx.writeLock,
+    });
+  }
+
+  /** Records the login on the user and reads it back, inside the login's transaction. */
+  private async touch(em: EntityManager, userId: string, now: Date): Promise<User> {
+    await em.update(User, { id: userId }, { lastLoginAt: now, updatedAt: now });
+    return em.findOneOrFail(User, { where: { id: userId } });
+  }
+
+  private signIn(user: User, isNew: boolean, merge: Merge | undefined): ResolvedUser {
+    if (merge) {
+      // Ids only: which accounts became one is what an operator needs; who the person is stays out of logs.
+      this.logger.log(
+        `merged user(s) ${merge.mergedIds.join(', ')} into ${merge.survivorId} (shared unionid)`,
+      );
+    }
+    if (user.status !== 'active') throw new AppException('USER_DISABLED');
+    return { user, isNew, ...(merge ? { mergedUserId: merge.mergedIds[0] } : {}) };
+  }
+
+  private sealedSessionKey(
+    session: WechatSession,
+    now: Date,
+  ): Pick<WechatIdentity, 'sessionKeyEnc' | 'sessionKeyUpdatedAt'> | Record<string, never> {
+    if (session.sessionKey === undefined) return {};
+    return {
+      sessionKeyEnc: this.sessionKeys.seal(session.sessionKey, aad(session.appid, session.openid)),
+      sessionKeyUpdatedAt: now,
+    };
+  }
+
+  private openSessionKey(row: WechatIdentity): string | null {
+    return row.sessionKeyEnc ? this.sessionKeys.open(row.sessionKeyEnc, aad(row.appid, row.openid)) : null;
+  }
+}
+
+/** A token can outlive its user (deleted or merged away): treat it as no longer valid. */
+export function userGone(): AppException {
+  return new AppException('UNAUTHORIZED', {
+    headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+  });
 }
 
 function aad(appid: string, openid: string): string {

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { CASE_SENSITIVE_COLLATION } from '../database/collation';
 import { User } from './user.entity';
 
 /** One WeChat account (openid) of one mini program (appid), linked to a user. */
@@ -10,13 +11,14 @@ export class WechatIdentity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id: string;
 
-  @Column({ type: 'varchar', length: 64 })
+  // WeChat ids are case-sensitive: binary on MySQL/MariaDB (see CASE_SENSITIVE_COLLATION), SQLite's default.
+  @Column({ type: 'varchar', length: 64, collation: CASE_SENSITIVE_COLLATION })
   appid: string;
 
-  @Column({ type: 'varchar', length: 128 })
+  @Column({ type: 'varchar', length: 128, collation: CASE_SENSITIVE_COLLATION })
   openid: string;
 
-  @Column({ type: 'varchar', length: 128, nullable: true })
+  @Column({ type: 'varchar', length: 128, nullable: true, collation: CASE_SENSITIVE_COLLATION })
   unionid: string | null;
 
   @Column({ name: 'user_id', type: 'varchar', length: 36 })
@@ -26,9 +28,16 @@ export class WechatIdentity {
   @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'fk_wechat_identities_user' })
   user?: User;
 
-  /** AES-256-GCM sealed, bound to (appid, openid). Never leaves the server. */
-  @Column({ name: 'session_key_enc', type: 'varchar', length: 255, select: false })
-  sessionKeyEnc: string;
+  /**
+   * AES-256-GCM sealed, bound to (appid, openid). Never leaves the server. NULL for an identity that came
+   * without a WeChat session (other channels).
+   */
+  @Column({ name: 'session_key_enc', type: 'varchar', length: 255, nullable: true, select: false })
+  sessionKeyEnc: string | null;
+
+  /** When `sessionKeyEnc` was last set: WeChat rotates the key, so an old one may no longer decrypt. */
+  @Column({ name: 'session_key_updated_at', type: 'datetime', nullable: true })
+  sessionKeyUpdatedAt: Date | null;
 
   @Column({ name: 'created_at', type: 'datetime' })
   createdAt: Date;

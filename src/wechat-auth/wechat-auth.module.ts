@@ -3,14 +3,21 @@ import { PassportModule } from '@nestjs/passport';
 import { AppConfig } from '../config/app-config';
 import { TokenModule } from '../token/token.module';
 import { UsersModule } from '../users/users.module';
-import { LoginCodeReplayGuard } from './login-code-replay.guard';
-import { ResilientWechatClient } from './resilient-wechat.client';
+import { InterfaceTokenService } from './interface-token/interface-token.service';
+import { LoginCodeLedger } from './login/login-code-ledger';
+import { WechatAuthController } from './login/wechat-auth.controller';
+import { WechatAuthService } from './login/wechat-auth.service';
+import { WechatStrategy } from './login/wechat.strategy';
+import { OpenDataController } from './open-data/open-data.controller';
+import { OpenDataService } from './open-data/open-data.service';
+import { PhoneController } from './phone/phone.controller';
+import { PhoneLookupBudget } from './phone/phone-lookup-budget';
+import { PhoneService } from './phone/phone.service';
 import { WechatSandboxModule } from './sandbox/wechat-sandbox.module';
+import { WechatCallPolicy } from './upstream/wechat-call-policy';
 import { createWechatFetch } from './upstream/wechat-fetch';
-import { FETCH, WechatApiClient } from './wechat-api.client';
-import { WechatAuthController } from './wechat-auth.controller';
-import { WechatAuthService } from './wechat-auth.service';
-import { WechatStrategy } from './wechat.strategy';
+import { FETCH, WechatHttp } from './upstream/wechat-http';
+import { WechatApi } from './wechat-api';
 
 const WECHAT_HTTP = Symbol('WECHAT_HTTP');
 
@@ -22,13 +29,18 @@ export class WechatAuthModule implements OnApplicationShutdown {
     return {
       module: WechatAuthModule,
       imports: [PassportModule, UsersModule, TokenModule, ...(opts.sandbox ? [WechatSandboxModule] : [])],
-      controllers: [WechatAuthController],
+      controllers: [WechatAuthController, PhoneController, OpenDataController],
       providers: [
+        WechatHttp,
+        WechatCallPolicy,
+        InterfaceTokenService,
+        WechatApi,
         WechatAuthService,
-        WechatApiClient,
-        ResilientWechatClient,
-        LoginCodeReplayGuard,
+        LoginCodeLedger,
         WechatStrategy,
+        PhoneLookupBudget,
+        PhoneService,
+        OpenDataService,
         { provide: WECHAT_HTTP, inject: [AppConfig], useFactory: createWechatFetch },
         {
           provide: FETCH,
@@ -36,6 +48,7 @@ export class WechatAuthModule implements OnApplicationShutdown {
           useFactory: (http: ReturnType<typeof createWechatFetch>) => http.fetch,
         },
       ],
+      exports: [WechatApi, InterfaceTokenService],
     };
   }
 

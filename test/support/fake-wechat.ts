@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Clock } from '../../src/common/clock/clock';
+import { SystemClock } from '../../src/common/clock/system-clock';
+import { Random } from '../../src/common/random/random';
+import { MemoryKvStore } from '../../src/common/store/memory-kv-store';
+import {
+  SandboxWechat,
+  type IssuedSecret,
+  type MintedPhoneCode,
+  type OpenData,
+} from '../../src/wechat-auth/sandbox/sandbox-wechat';
 import { issuedSecrets } from './leak-check';
 
 /** What the fake does for one call: WeChat's JSON, or a transport-level fault. */
@@ -11,30 +21,54 @@ export type FakeAnswer =
   | { kind: 'slow'; ms: number; then: FakeAnswer }
   | { kind: 'reset' }; // drops the connection without a response
 
-interface Minted {
-  appid: string;
-  openid: string;
-  unionid?: string;
-  used: boolean;
+/** One request WeChat received; `body` is the parsed JSON of a POST (the raw text when it is not JSON). */
+export interface FakeCall {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body?: unknown;
 }
 
 /**
- * A fake WeChat for the tests, on loopback: single-use codes with WeChat's
- * errcodes, plus scripted faults. It records every call so tests can count
- * upstream requests.
+ * WeChat for the e2e tests, on loopback: the built-in sandbox (SandboxWechat,
+ * the one implementation of WeChat's behaviour) behind a node:http server,
+ * with scripted faults in front of it and every call recorded so tests can
+ * count upstream requests.
  */
 export class FakeWechat {
-  readonly calls: { path: string; query: URLSearchParams }[] = [];
-  /** Every session_key handed out and every code minted, so tests can prove none leaks. */
+  readonly calls: FakeCall[] = [];
+  /** Every session_key, login code, phone code, access_token and phone number handed out, so tests can prove none leaks. */
   readonly sessionKeys: string[] = [];
   readonly mintedCodes: string[] = [];
-  private readonly codes = new Map<string, Minted>();
-  private readonly scripted = new Map<string, FakeAnswer[]>();
+  readonly phoneCodes: string[] = [];
+  readonly accessTokens: string[] = [];
+  /** Pure numbers (no country code). */
+  readonly phoneNumbers: string[] = [];
+  /** WeChat itself, for what the HTTP surface does not cover. */
+  readonly sandbox: SandboxWechat;
+  private readonly byCode = new Map<string, FakeAnswer[]>();
+  private readonly byPath = new Map<string, FakeAnswer[]>();
+  private readonly minting = new Set<Promise<unknown>>();
   private readonly sockets = new Set<Socket>();
   private server?: Server;
   baseUrl = '';
 
-  constructor(readonly apps: Record<string, string>) {}
+  /** `clock` lets a test move WeChat's time (token expiry, code expiry); default: real time. */
+  constructor(
+    readonly apps: Record<string, string>,
+    opts: { clock?: Clock } = {},
+  ) {
+    const clock = opts.clock ?? new SystemClock();
+    this.sandbox = new SandboxWechat(
+      new Map(Object.entries(apps)),
+      new MemoryKvStore(clock),
+      new Random(),
+      clock,
+      {
+        onIssued: (secret) => this.record(secret),
+      },
+    );
+  }
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -52,64 +86,112 @@ export class FakeWechat {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  /** Like wx.login(): a fresh code for this WeChat user. */
-  mint(user: { openid?: string; unionid?: string; appid?: string } = {}): string {
+  /**
+   * Like wx.login(): a fresh code for this WeChat user (and, unless
+   * `keepSessionKey`, a new session_key). Synchronous for the tests' sake: the
+   * code is chosen here and the sandbox's write is awaited before the next call is answered.
+   */
+  mint(user: { openid?: string; unionid?: string; appid?: string; keepSessionKey?: boolean } = {}): string {
     const code = randomBytes(16).toString('hex');
-    this.mintedCodes.push(code);
-    issuedSecrets.codes.push(code);
-    this.codes.set(code, {
-      appid: user.appid ?? Object.keys(this.apps)[0],
-      openid: user.openid ?? `o${randomBytes(12).toString('hex')}`,
-      unionid: user.unionid,
-      used: false,
-    });
+    const minting = this.sandbox.mintLoginCode({ ...user, code });
+    this.minting.add(minting);
+    void minting.then(
+      () => this.minting.delete(minting),
+      () => undefined, // surfaced by settle() on the next call
+    );
     return code;
   }
 
-  /** The next calls carrying this code get these answers, in order, instead of the normal one. */
+  /** Like tapping the getPhoneNumber button: a single-use phone code for this user. */
+  async mintPhoneCode(input: {
+    openid: string;
+    appid?: string;
+    phoneNumber?: string;
+    countryCode?: string;
+  }): Promise<string> {
+    const minted: MintedPhoneCode = await this.sandbox.mintPhoneCode(input);
+    return minted.code;
+  }
+
+  /** Legacy open data (encryptedData/iv/rawData/signature) under the user's current session_key. */
+  async mintOpenData(input: Parameters<SandboxWechat['mintOpenData']>[0]): Promise<OpenData> {
+    // Right after mint() the new session_key may still be being written: encrypt with that one.
+    await this.settle();
+    return this.sandbox.mintOpenData(input);
+  }
+
+  async currentSessionKey(appid: string, openid: string): Promise<string | undefined> {
+    await this.settle();
+    return this.sandbox.currentSessionKey(appid, openid);
+  }
+
+  /** Makes `token` the app's current interface token, as if stable_token had issued it. */
+  async useAccessToken(appid: string, token: string, expiresIn?: number): Promise<void> {
+    await this.sandbox.issueAccessToken(appid, { token, expiresIn });
+  }
+
+  /** The next calls carrying this login code (as js_code) get these answers, in order, instead of WeChat's. */
   script(code: string, ...answers: FakeAnswer[]): void {
-    this.scripted.set(code, [...(this.scripted.get(code) ?? []), ...answers]);
+    this.byCode.set(code, [...(this.byCode.get(code) ?? []), ...answers]);
+  }
+
+  /** The next calls to this WeChat path (e.g. `/cgi-bin/stable_token`) get these answers, in order. */
+  scriptPath(path: string, ...answers: FakeAnswer[]): void {
+    this.byPath.set(path, [...(this.byPath.get(path) ?? []), ...answers]);
   }
 
   callsFor(code: string): number {
     return this.calls.filter((c) => c.query.get('js_code') === code).length;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://fake');
-    this.calls.push({ path: url.pathname, query: url.searchParams });
-    if (url.pathname !== '/sns/jscode2session')
-      return this.answer(res, { kind: 'json', body: { errcode: 40066, errmsg: 'invalid url' } });
-    const code = url.searchParams.get('js_code') ?? '';
-    const scripted = this.scripted.get(code)?.shift();
-    await this.answer(res, scripted ?? this.exchange(url.searchParams));
+  callsTo(path: string): FakeCall[] {
+    return this.calls.filter((c) => c.path === path);
   }
 
-  private exchange(q: URLSearchParams): FakeAnswer {
-    const err = (errcode: number, errmsg: string): FakeAnswer => ({
-      kind: 'json',
-      body: { errcode, errmsg: `${errmsg}, rid: ${randomBytes(4).toString('hex')}-fake` },
-    });
-    const appid = q.get('appid') ?? '';
-    if (!(appid in this.apps)) return err(40013, 'invalid appid');
-    if (this.apps[appid] !== q.get('secret')) return err(40125, 'invalid appsecret');
-    const minted = this.codes.get(q.get('js_code') ?? '');
-    if (!minted || minted.appid !== appid || q.get('grant_type') !== 'authorization_code')
-      return err(40029, 'invalid code');
-    if (minted.used) return err(40163, 'code been used');
-    minted.used = true;
-    const sessionKey = randomBytes(16).toString('base64');
-    this.sessionKeys.push(sessionKey);
-    issuedSecrets.sessionKeys.push(sessionKey);
-    return {
-      kind: 'raw',
-      contentType: 'text/plain',
-      body: JSON.stringify({
-        openid: minted.openid,
-        session_key: sessionKey,
-        ...(minted.unionid ? { unionid: minted.unionid } : {}),
-      }),
+  private record({ kind, value }: IssuedSecret): void {
+    const lists: Record<IssuedSecret['kind'], string[][]> = {
+      loginCode: [this.mintedCodes, issuedSecrets.codes],
+      phoneCode: [this.phoneCodes, issuedSecrets.phoneCodes],
+      sessionKey: [this.sessionKeys, issuedSecrets.sessionKeys],
+      accessToken: [this.accessTokens, issuedSecrets.accessTokens],
+      phoneNumber: [this.phoneNumbers, issuedSecrets.phoneNumbers],
     };
+    for (const list of lists[kind]) list.push(value);
+  }
+
+  /** Waits for mints still being written, so a code handed out is always known to WeChat. */
+  private async settle(): Promise<void> {
+    await Promise.all([...this.minting]);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const method = req.method ?? 'GET';
+      const text = await readBody(req);
+      const call: FakeCall = { method, path: url.pathname, query: url.searchParams };
+      if (text !== '') call.body = parseJson(text);
+      this.calls.push(call);
+
+      const code = url.searchParams.get('js_code');
+      const scripted =
+        (code !== null ? this.byCode.get(code)?.shift() : undefined) ??
+        this.byPath.get(url.pathname)?.shift();
+      if (scripted) return await this.answer(res, scripted);
+
+      await this.settle();
+      const out = await this.sandbox.handle({
+        method,
+        path: url.pathname,
+        query: url.searchParams,
+        body: call.body,
+      });
+      // WeChat labels its JSON text/plain; clients must parse it anyway.
+      res.writeHead(out.status, { 'content-type': 'text/plain' }).end(JSON.stringify(out.body));
+    } catch (err) {
+      if (!res.headersSent)
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`fake wechat failed: ${String(err)}`);
+    }
   }
 
   private async answer(res: ServerResponse, a: FakeAnswer): Promise<void> {
@@ -129,5 +211,22 @@ export class FakeWechat {
         res.socket?.destroy();
         return;
     }
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }

@@ -27,13 +27,30 @@ export function tokensIn(bodies: string[]): string[] {
 }
 
 /** Secrets handed out during this test file (by every FakeWechat), so each app's logs can be checked on close. */
-export const issuedSecrets = { sessionKeys: [] as string[], codes: [] as string[] };
+export const issuedSecrets = {
+  sessionKeys: [] as string[],
+  codes: [] as string[],
+  phoneCodes: [] as string[],
+  accessTokens: [] as string[],
+  /** Phone numbers WeChat handed out (pure, without country code): personal data, never logged. */
+  phoneNumbers: [] as string[],
+};
 
-/** Throws when a log line contains an AppSecret, the JWT secret, a session_key or a raw login code. */
+/**
+ * Throws when a log line contains an AppSecret, the JWT secret, a session_key, a raw login or phone code,
+ * an interface access_token or a phone number.
+ */
 export function assertLogsClean(logs: string[], appSecrets: string[]): void {
   const leaks = findLeaks(
     logs.map((text, i) => ({ where: `log line ${i}`, text })),
-    { appSecret: appSecrets, sessionKey: issuedSecrets.sessionKeys, code: issuedSecrets.codes },
+    {
+      appSecret: appSecrets,
+      sessionKey: issuedSecrets.sessionKeys,
+      code: issuedSecrets.codes,
+      phoneCode: issuedSecrets.phoneCodes,
+      accessToken: issuedSecrets.accessTokens,
+      phoneNumber: issuedSecrets.phoneNumbers,
+    },
   );
   if (leaks.length > 0) throw new Error(`secrets in the logs: ${leaks.join(', ')}`);
 }

@@ -22,11 +22,17 @@ export const BODY_ERRORS = [
   'UNSUPPORTED_MEDIA_TYPE',
 ] as const;
 
+/** A code, or a code with one of its catalogue `otherStatuses` where the route answers it with that. */
+export type DocumentedError = ErrorCode | readonly [ErrorCode, number];
+
 /** Documents the error answers of a route, grouped by status, listing their machine codes. */
-export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {
+export function ApiErrors(...errors: DocumentedError[]): MethodDecorator & ClassDecorator {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) {
-    const status = ERRORS[code].status;
+  for (const error of errors) {
+    const [code, status] = typeof error === 'string' ? [error, ERRORS[error].status] : error;
+    const entry: { status: number; otherStatuses?: readonly number[] } = ERRORS[code];
+    if (status !== entry.status && !entry.otherStatuses?.includes(status))
+      throw new Error(`ApiErrors: ${code} is never ${status}`);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return applyDecorators(

@@ -13,6 +13,8 @@ export abstract class KvStore {
   /** Remaining time to live in ms, or -1 when the key does not exist. */
   abstract ttl(key: string): Promise<number>;
   abstract delete(key: string): Promise<void>;
+  /** Atomic compare-and-delete: removes the key only while it still holds `value` (safe lock release). */
+  abstract deleteIfEquals(key: string, value: string): Promise<boolean>;
   /** Throws when the backing store does not answer (used by /health). */
   abstract ping(): Promise<void>;
   abstract readonly kind: 'memory' | 'redis';

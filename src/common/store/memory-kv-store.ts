@@ -52,6 +52,12 @@ export class MemoryKvStore extends KvStore {
     return Promise.resolve();
   }
 
+  deleteIfEquals(key: string, value: string): Promise<boolean> {
+    if (this.live(key)?.value !== value) return Promise.resolve(false);
+    this.entries.delete(key);
+    return Promise.resolve(true);
+  }
+
   ping(): Promise<void> {
     return Promise.resolve();
   }

@@ -7,6 +7,11 @@ local v = redis.call('INCR', KEYS[1])
 if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return v`;
 
+/** Compare-and-delete: a lock holder whose lease expired must not delete the next holder's lock. */
+const DELETE_IF_EQUALS = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 /** Redis-backed store; a Redis failure becomes 503 SERVICE_UNAVAILABLE, never a 500. */
 export class RedisKvStore extends KvStore {
   readonly kind = 'redis' as const;
@@ -47,6 +52,11 @@ export class RedisKvStore extends KvStore {
 
   async delete(key: string): Promise<void> {
     await this.call(() => this.client.del(this.prefix + key));
+  }
+
+  async deleteIfEquals(key: string, value: string): Promise<boolean> {
+    const res = await this.call(() => this.client.eval(DELETE_IF_EQUALS, 1, this.prefix + key, value));
+    return Number(res) === 1;
   }
 
   async ping(): Promise<void> {

@@ -14,6 +14,10 @@ export class MeResponse {
   @ApiProperty({ type: String, nullable: true, example: '138****5678' })
   phone: string | null;
 
+  /** The phone number's country code, digits without `+`. */
+  @ApiProperty({ type: String, nullable: true, example: '86' })
+  phoneCountryCode: string | null;
+
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt: string;
 }

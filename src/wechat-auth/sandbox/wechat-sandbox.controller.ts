@@ -1,29 +1,66 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
+import { All, Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../../common/auth/public.decorator';
+import { AppException } from '../../common/errors/app.exception';
 import { MintCodeRequest } from './mint-code.request';
-import { WechatSandboxService } from './wechat-sandbox.service';
+import { MintOpenDataRequest } from './mint-open-data.request';
+import { MintPhoneCodeRequest } from './mint-phone-code.request';
+import {
+  NoSandboxSessionError,
+  SandboxWechat,
+  type MintedLoginCode,
+  type MintedPhoneCode,
+  type OpenData,
+} from './sandbox-wechat';
 
-/** Mounted only when WECHAT_SANDBOX is on (never in production); not part of the partner contract. */
+const MOUNT = '/sandbox/wechat';
+
+/**
+ * Mounted only when WECHAT_SANDBOX is on (never in production); not part of the partner contract.
+ * The mint routes play the mini program's side (wx.login, the phone button, open data); every other
+ * path under /sandbox/wechat is WeChat's API, answered by SandboxWechat.
+ */
 @ApiExcludeController()
 @Public()
 @Controller('sandbox/wechat')
 export class WechatSandboxController {
-  constructor(private readonly sandbox: WechatSandboxService) {}
+  constructor(private readonly sandbox: SandboxWechat) {}
 
   @Post('codes')
   @HttpCode(201)
-  mint(
-    @Body() body: MintCodeRequest,
-  ): Promise<{ code: string; appid: string; openid: string; expiresIn: number }> {
-    return this.sandbox.mintCode(body ?? {});
+  mint(@Body() body: MintCodeRequest): Promise<MintedLoginCode> {
+    return this.sandbox.mintLoginCode(body ?? {});
   }
 
-  @Get('sns/jscode2session')
-  async jscode2session(@Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<void> {
+  @Post('phone-codes')
+  @HttpCode(201)
+  mintPhoneCode(@Body() body: MintPhoneCodeRequest): Promise<MintedPhoneCode> {
+    return this.sandbox.mintPhoneCode(body);
+  }
+
+  @Post('open-data')
+  @HttpCode(201)
+  async mintOpenData(@Body() body: MintOpenDataRequest): Promise<OpenData> {
+    try {
+      return await this.sandbox.mintOpenData(body);
+    } catch (err) {
+      if (err instanceof NoSandboxSessionError) throw new AppException('NO_WECHAT_SESSION', { cause: err });
+      throw err;
+    }
+  }
+
+  // WeChat's API. The static mint routes above win over this wildcard in Fastify's router.
+  @All('*')
+  async wechat(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const url = new URL(req.url, 'http://sandbox');
+    const answer = await this.sandbox.handle({
+      method: req.method,
+      path: url.pathname.slice(MOUNT.length) || '/',
+      query: url.searchParams,
+      body: req.body,
+    });
     // Like WeChat: HTTP 200 for errors too, JSON labelled text/plain.
-    const answer = await this.sandbox.jscode2session(query);
-    await reply.status(200).type('text/plain').send(JSON.stringify(answer));
+    await reply.status(answer.status).type('text/plain').send(JSON.stringify(answer.body));
   }
 }

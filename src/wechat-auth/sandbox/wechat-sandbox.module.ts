@@ -1,6 +1,27 @@
 import { Module } from '@nestjs/common';
+import { Clock } from '../../common/clock/clock';
+import { Random } from '../../common/random/random';
+import { KvStore } from '../../common/store/kv-store';
+import { AppConfig } from '../../config/app-config';
+import { SandboxWechat } from './sandbox-wechat';
 import { WechatSandboxController } from './wechat-sandbox.controller';
-import { WechatSandboxService } from './wechat-sandbox.service';
 
-@Module({ controllers: [WechatSandboxController], providers: [WechatSandboxService] })
+/** The built-in stand-in for WeChat; imported by WechatAuthModule only when WECHAT_SANDBOX is on. */
+@Module({
+  controllers: [WechatSandboxController],
+  providers: [
+    {
+      provide: SandboxWechat,
+      inject: [AppConfig, KvStore, Random, Clock],
+      useFactory: (config: AppConfig, store: KvStore, random: Random, clock: Clock) =>
+        new SandboxWechat(
+          new Map([...config.wechat.apps].map(([appid, app]) => [appid, app.secret])),
+          store,
+          random,
+          clock,
+          { defaultAppid: config.wechat.defaultAppid },
+        ),
+    },
+  ],
+})
 export class WechatSandboxModule {}

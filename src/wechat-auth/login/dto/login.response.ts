@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { TokenPairResponse } from '../../token/dto/token-pair.response';
+import { TokenPairResponse } from '../../../token/dto/token-pair.response';
 
 export class LoginUser {
   @ApiProperty({ format: 'uuid' })

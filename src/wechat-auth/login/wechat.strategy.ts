@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-custom';
-import { validateBody } from '../common/validation/validate-body';
+import { validateBody } from '../../common/validation/validate-body';
 import { LoginRequest } from './dto/login.request';
 import { WechatAuthService, type WechatLogin } from './wechat-auth.service';
 

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { AppException } from '../common/errors/app.exception';
+import { AppException } from '../../common/errors/app.exception';
 import type { WechatLogin } from './wechat-auth.service';
 import { WechatStrategy } from './wechat.strategy';
 

@@ -2,10 +2,9 @@ import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common
 import { AuthGuard } from '@nestjs/passport';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from '../common/auth/public.decorator';
-import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
-import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
-import { TokenService } from '../token/token.service';
+import { Public } from '../../common/auth/public.decorator';
+import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
+import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { LoginRequest } from './dto/login.request';
 import { LoginResponse } from './dto/login.response';
 import type { WechatLogin } from './wechat-auth.service';
@@ -13,8 +12,6 @@ import type { WechatLogin } from './wechat-auth.service';
 @ApiTags('auth')
 @Controller('auth/wechat')
 export class WechatAuthController {
-  constructor(private readonly tokens: TokenService) {}
-
   @Public()
   // Throttle first: a flood of codes must not reach WeChat (its quota is per app, per minute).
   @UseGuards(ThrottlerGuard, AuthGuard('wechat'))
@@ -44,9 +41,8 @@ export class WechatAuthController {
     'SERVICE_UNAVAILABLE',
   )
   // The body is validated by the strategy (guards run before pipes); @Body is here for the contract.
-  async login(@Body() _body: LoginRequest, @Req() request: { user: WechatLogin }): Promise<LoginResponse> {
-    const { user, appid, isNew } = request.user;
-    const pair = await this.tokens.issue(user, appid);
-    return { ...pair, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
+  login(@Body() _body: LoginRequest, @Req() request: { user: WechatLogin }): LoginResponse {
+    const { user, isNew, tokens } = request.user;
+    return { ...tokens, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
   }
 }

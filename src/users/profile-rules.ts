@@ -1,0 +1,72 @@
+/**
+ * What a profile may hold. The values come from WeChat's avatar/nickname fill-in components, i.e. from the
+ * user's keyboard (nickname) and from the mini program's own upload (avatar URL):
+ *
+ * nickname
+ * - Leading and trailing spaces are trimmed (U+0020, NBSP, U+1680, U+2000–U+200A, U+202F, U+205F, ideographic
+ *   space U+3000, BOM): keyboards add them and nobody means them. Trimming happens before the checks below.
+ * - 1–32 characters counted in Unicode code points — not UTF-8 bytes, not UTF-16 units, not graphemes. So
+ *   "👍🏽" is 2 (thumb + skin tone) and the family "👨‍👩‍👧" is 5 (3 people + 2 ZWJ). Code points are what the
+ *   database counts (MySQL VARCHAR length), so 32 always fits the column.
+ * - Refused anywhere in it (400 VALIDATION_FAILED), edges included (trimming does not remove them): control
+ *   characters C0 (U+0000–U+001F, so also tab and newline), DEL, C1 (U+0080–U+009F); the line and paragraph
+ *   separators U+2028/U+2029; every bidi control (U+061C, U+200E/U+200F, the embeddings and overrides
+ *   U+202A–U+202E, the isolates U+2066–U+2069), which could make a name display as something else; and
+ *   unpaired surrogates (not text; utf8mb4 cannot store them). ZWJ (U+200D) and variation selectors stay
+ *   allowed: emoji need them. Emoji are stored byte for byte.
+ * avatarUrl
+ * - An absolute `https://` URL of at most 512 characters, printable ASCII only (non-ASCII must be
+ *   percent-encoded): no whitespace, no control characters, no backslash (parsers disagree on it), no
+ *   credentials (`user:pass@` or a bare `@` before the host), and a host right after `https://`.
+ * both
+ * - `null` clears the field; an absent field stays as it is; `{}` (nothing to change) is refused.
+ */
+
+export const NICKNAME_MAX_CODE_POINTS = 32;
+export const AVATAR_URL_MAX_LENGTH = 512;
+
+// Unicode White_Space minus the control characters and U+2028/U+2029 (those are refused, not trimmed), plus BOM.
+const EDGE_SPACE = '[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\uFEFF]+';
+const EDGES = new RegExp(`^${EDGE_SPACE}|${EDGE_SPACE}$`, 'gu');
+const FORBIDDEN_IN_NICKNAME = /[\p{Cc}\u2028\u2029\p{Bidi_Control}]/u;
+// With the u flag a surrogate pair is one code point, so only an unpaired surrogate matches.
+const LONE_SURROGATE = /\p{Cs}/u;
+const PRINTABLE_ASCII = /^[\x21-\x7E]+$/;
+
+/** The nickname as stored: edge spaces trimmed. Non-strings are returned unchanged for the validator to refuse. */
+export function normalizeNickname(value: unknown): unknown {
+  return typeof value === 'string' ? value.replace(EDGES, '') : value;
+}
+
+/** Why a (normalized) nickname is refused, or null when it is fine. */
+export function nicknameProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'nickname must be a string';
+  if (LONE_SURROGATE.test(value)) return 'nickname must be well-formed Unicode';
+  if (FORBIDDEN_IN_NICKNAME.test(value)) return 'nickname must not contain control or bidi characters';
+  const length = [...value].length;
+  if (length < 1 || length > NICKNAME_MAX_CODE_POINTS)
+    return `nickname must be 1 to ${NICKNAME_MAX_CODE_POINTS} characters`;
+  return null;
+}
+
+/** Why an avatar URL is refused, or null when it is fine. */
+export function avatarUrlProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'avatarUrl must be a string';
+  if (value.length > AVATAR_URL_MAX_LENGTH)
+    return `avatarUrl must be at most ${AVATAR_URL_MAX_LENGTH} characters`;
+  if (!PRINTABLE_ASCII.test(value) || value.includes('\\'))
+    return 'avatarUrl must be printable ASCII without spaces or backslashes';
+  if (!value.startsWith('https://')) return 'avatarUrl must be an absolute https URL';
+  const authority = value.slice('https://'.length).split(/[/?#]/, 1)[0];
+  if (authority.includes('@')) return 'avatarUrl must not contain credentials';
+  // As written, not as parsed: WHATWG URL reads `https:///x` as the host `x`.
+  if (!authority) return 'avatarUrl must be an absolute https URL';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'avatarUrl must be an absolute https URL';
+  }
+  if (url.protocol !== 'https:' || !url.hostname) return 'avatarUrl must be an absolute https URL';
+  return null;
+}

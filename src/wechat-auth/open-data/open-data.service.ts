@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthPrincipal } from '../../common/auth/auth-principal';
+import { Clock } from '../../common/clock/clock';
+import { AppException } from '../../common/errors/app.exception';
+import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
+import { UsersService } from '../../users/users.service';
+import { PhoneService } from '../phone/phone.service';
+import { Deadline } from '../upstream/deadline';
+import { WechatApi } from '../wechat-api';
+import { wechatApp } from '../wechat-apps';
+import { CheckSessionEndpoint } from './check-session.endpoint';
+import type { DecryptRequest } from './dto/decrypt.request';
+import type { DecryptResponse } from './dto/decrypt.response';
+import {
+  checkWatermark,
+  decryptOpenData,
+  OpenDataError,
+  splitWatermark,
+  verifyRawDataSignature,
+} from './open-data-crypto';
+
+export interface SessionCheck {
+  valid: boolean;
+  checkedAt: string;
+}
+
+const PHONE_FIELDS = ['phoneNumber', 'purePhoneNumber', 'countryCode'] as const;
+
+/**
+ * The user's WeChat session_key on the server: whether WeChat still holds it valid, and legacy open data
+ * decrypted with it. A failed decryption is told apart: when WeChat says the key rotated (a wx.login ran
+ * after the data was encrypted) the answer is 401 SESSION_STALE — log in again and retry — else 400
+ * DECRYPT_FAILED. Never a 500.
+ */
+@Injectable()
+export class OpenDataService {
+  private readonly checkSession = new CheckSessionEndpoint();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly wechat: WechatApi,
+    private readonly users: UsersService,
+    private readonly phones: PhoneService,
+    private readonly clock: Clock,
+  ) {}
+
+  async check(principal: AuthPrincipal): Promise<SessionCheck> {
+    const app = wechatApp(this.config, principal.appid);
+    const session = await this.session(principal, app);
+    // No session_key (an identity from another channel): nothing WeChat could confirm.
+    const valid = session ? await this.isValid(app, session) : false;
+    return { valid, checkedAt: this.clock.date().toISOString() };
+  }
+
+  async decrypt(principal: AuthPrincipal, body: DecryptRequest): Promise<DecryptResponse> {
+    const app = wechatApp(this.config, principal.appid);
+    const session = await this.session(principal, app);
+    if (!session) throw new AppException('SESSION_STALE');
+    let plain: Record<string, unknown>;
+    try {
+      if (body.rawData !== undefined && body.signature !== undefined) {
+        if (!verifyRawDataSignature(body.rawData, session.sessionKey, body.signature))
+          throw new OpenDataError('signature_mismatch');
+      }
+      plain = decryptOpenData(session.sessionKey, body.encryptedData, body.iv);
+    } catch (e) {
+      if (!(e instanceof OpenDataError)) throw e;
+      if (e.reason === 'invalid_base64') throw new AppException('VALIDATION_FAILED', { details: [e.message] });
+      // Made with another key than ours: ask WeChat whether ours went stale.
+      if (!(await this.isValid(app, session))) throw new AppException('SESSION_STALE', { cause: e });
+      throw new AppException('DECRYPT_FAILED', { cause: e }, `${ERRORS_PREFIX}${e.message}.`);
+    }
+    try {
+      checkWatermark(plain, app.appid, this.clock.now(), this.config.openData.maxAgeSeconds);
+    } catch (e) {
+      if (!(e instanceof OpenDataError)) throw e;
+      throw new AppException('DECRYPT_FAILED', { cause: e }, `${ERRORS_PREFIX}${e.message}.`);
+    }
+    const { data, watermark } = splitWatermark(plain);
+    const phone = phoneOf(data);
+    if (!phone) return { data, watermark };
+    for (const field of PHONE_FIELDS) delete data[field];
+    const bound = await this.phones.bind(principal.userId, phone.purePhoneNumber, phone.countryCode);
+    return { data, watermark, phone: { masked: bound.phone, countryCode: bound.countryCode } };
+  }
+
+  private async session(
+    principal: AuthPrincipal,
+    app: WechatAppCredentials,
+  ): Promise<{ openid: string; sessionKey: string } | null> {
+    const identity = await this.users.identityOf(principal.userId, app.appid);
+    if (!identity) throw new AppException('NO_WECHAT_SESSION');
+    return identity.sessionKey ? { openid: identity.openid, sessionKey: identity.sessionKey } : null;
+  }
+
+  private isValid(app: WechatAppCredentials, session: { openid: string; sessionKey: string }): Promise<boolean> {
+    const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
+    return this.wechat.call(this.checkSession, app, session, deadline);
+  }
+}
+
+const ERRORS_PREFIX = 'The encrypted data was refused: ';
+
+/** A phone-number payload (getPhoneNumber's legacy encryptedData). */
+function phoneOf(data: Record<string, unknown>): { purePhoneNumber: string; countryCode: string } | null {
+  const { purePhoneNumber, countryCode } = data;
+  if (typeof purePhoneNumber !== 'string' || typeof countryCode !== 'string') return null;
+  if (!/^\d{4,20}$/.test(purePhoneNumber) || !/^\d{1,4}$/.test(countryCode))
+    throw new AppException('DECRYPT_FAILED', {}, `${ERRORS_PREFIX}the phone number in it is malformed.`);
+  return { purePhoneNumber, countryCode };
+}

@@ -1,0 +1,75 @@
+import type { WechatAppCredentials } from '../../config/app-config';
+import { codeTag } from '../login/code2session.endpoint';
+import { WX, type ErrcodeMeaning, type WechatEndpoint } from '../upstream/wechat-endpoint';
+import type { LogContext, WechatRequest } from '../upstream/wechat-http';
+import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
+
+export interface PhoneNumberInput {
+  /** The getPhoneNumber button's code (not a wx.login code). */
+  code: string;
+  openid: string;
+}
+
+export interface PhoneInfo {
+  /** Without the country code. */
+  purePhoneNumber: string;
+  countryCode: string;
+  watermarkAppid: string;
+  watermarkTimestamp: number;
+}
+
+const DIGITS = /^\d{4,20}$/;
+const COUNTRY_CODE = /^\d{1,4}$/;
+
+const ERRCODES: Readonly<Record<number, ErrcodeMeaning<PhoneInfo>>> = {
+  // What WeChat answers when a wx.login code (or an expired or used phone code) is sent here.
+  [WX.INVALID_CODE]: {
+    error: 'WX_CODE_INVALID',
+    status: 400,
+    message:
+      'The phone code is invalid, expired or used. Send the code from the getPhoneNumber button ' +
+      '(not a wx.login code), once, within 5 minutes.',
+  },
+};
+
+/** `POST /wxa/business/getuserphonenumber?access_token=…` — a paid lookup: callers cap it before calling. */
+export class GetPhoneNumberEndpoint implements WechatEndpoint<PhoneNumberInput, PhoneInfo> {
+  readonly name = 'getuserphonenumber';
+  readonly usesAccessToken = true;
+  readonly errcodes = ERRCODES;
+
+  request(_app: WechatAppCredentials, input: PhoneNumberInput, accessToken: string | undefined): WechatRequest {
+    return {
+      method: 'POST',
+      path: '/wxa/business/getuserphonenumber',
+      query: { access_token: accessToken ?? '' },
+      json: { code: input.code, openid: input.openid },
+    };
+  }
+
+  logContext(input: PhoneNumberInput): LogContext {
+    return { code: codeTag(input.code) };
+  }
+
+  parse(body: Record<string, unknown>): PhoneInfo {
+    const info = body.phone_info as Record<string, unknown> | undefined;
+    const watermark = info?.watermark as Record<string, unknown> | undefined;
+    const pure = info?.purePhoneNumber;
+    const country = info?.countryCode;
+    if (
+      typeof pure !== 'string' ||
+      !DIGITS.test(pure) ||
+      typeof country !== 'string' ||
+      !COUNTRY_CODE.test(country) ||
+      typeof watermark?.appid !== 'string' ||
+      typeof watermark.timestamp !== 'number'
+    )
+      throw new WechatUpstreamError('unparsable');
+    return {
+      purePhoneNumber: pure,
+      countryCode: country,
+      watermarkAppid: watermark.appid,
+      watermarkTimestamp: watermark.timestamp,
+    };
+  }
+}

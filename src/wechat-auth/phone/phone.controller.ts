@@ -1,0 +1,47 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthPrincipal } from '../../common/auth/auth-principal';
+import { CurrentUser } from '../../common/auth/current-user.decorator';
+import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
+import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
+import { BindPhoneRequest } from './dto/bind-phone.request';
+import { BoundPhoneResponse } from './dto/bound-phone.response';
+import { PhoneService } from './phone.service';
+
+@ApiTags('auth')
+@ApiBearerAuth()
+@Controller('auth/wechat')
+export class PhoneController {
+  constructor(private readonly phones: PhoneService) {}
+
+  @Post('phone')
+  @HttpCode(200)
+  @NoStore()
+  @ApiOperation({
+    summary: "Bind the user's phone number from a getPhoneNumber button code.",
+    description:
+      'Exchanges the phone code at WeChat (`getuserphonenumber`, a paid API), checks the number was ' +
+      'authorized for this mini program, stores it with its country code and answers it masked. ' +
+      'Lookups are capped per user and per app and day (`PHONE_LOOKUPS_PER_USER_PER_DAY`, ' +
+      '`PHONE_LOOKUPS_PER_APP_PER_DAY`) before WeChat is called. A `wx.login()` code here is ' +
+      '`400 WX_CODE_INVALID`.',
+  })
+  @ApiOkResponse({ type: BoundPhoneResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors(
+    ...BODY_ERRORS,
+    ['WX_CODE_INVALID', 400],
+    'UNKNOWN_APPID',
+    'UNAUTHORIZED',
+    'PHONE_IN_USE',
+    'NO_WECHAT_SESSION',
+    'PHONE_RATE_LIMITED',
+    'WX_RATE_LIMITED',
+    'WX_UNAVAILABLE',
+    'WX_MISCONFIGURED',
+    'DATABASE_UNAVAILABLE',
+    'SERVICE_UNAVAILABLE',
+  )
+  bind(@CurrentUser() principal: AuthPrincipal, @Body() body: BindPhoneRequest): Promise<BoundPhoneResponse> {
+    return this.phones.bindWithCode(principal, body.code);
+  }
+}

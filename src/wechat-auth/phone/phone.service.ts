@@ -1,0 +1,55 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { AuthPrincipal } from '../../common/auth/auth-principal';
+import { Clock } from '../../common/clock/clock';
+import { AppException } from '../../common/errors/app.exception';
+import { AppConfig } from '../../config/app-config';
+import { maskPhone } from '../../users/mask-phone';
+import { UsersService } from '../../users/users.service';
+import { Deadline } from '../upstream/deadline';
+import { WechatApi } from '../wechat-api';
+import { wechatApp } from '../wechat-apps';
+import { GetPhoneNumberEndpoint } from './get-phone-number.endpoint';
+import { PhoneLookupBudget } from './phone-lookup-budget';
+
+export interface BoundPhone {
+  /** Masked for display; the full number stays on the server. */
+  phone: string;
+  countryCode: string;
+}
+
+/** Binds the number a user authorized with the getPhoneNumber button to their account. */
+@Injectable()
+export class PhoneService {
+  private readonly logger = new Logger(PhoneService.name);
+  private readonly endpoint = new GetPhoneNumberEndpoint();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly wechat: WechatApi,
+    private readonly budget: PhoneLookupBudget,
+    private readonly users: UsersService,
+    private readonly clock: Clock,
+  ) {}
+
+  async bindWithCode(principal: AuthPrincipal, code: string): Promise<BoundPhone> {
+    const app = wechatApp(this.config, principal.appid);
+    const identity = await this.users.identityOf(principal.userId, app.appid);
+    if (!identity) throw new AppException('NO_WECHAT_SESSION');
+    // Before WeChat is called: each successful lookup is billed.
+    await this.budget.spend(app.appid, principal.userId);
+    const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
+    const info = await this.wechat.call(this.endpoint, app, { code, openid: identity.openid }, deadline);
+    if (info.watermarkAppid !== app.appid) {
+      // WeChat answered for another mini program: never bind a number that was not authorized here.
+      this.logger.error({ appid: app.appid, api: this.endpoint.name }, 'phone number watermark names another app');
+      throw new AppException('WX_UNAVAILABLE', { retryAfter: 5 });
+    }
+    return this.bind(principal.userId, info.purePhoneNumber, info.countryCode);
+  }
+
+  /** Shared with the open-data route: a phone number decrypted there binds the same way. */
+  async bind(userId: string, purePhoneNumber: string, countryCode: string): Promise<BoundPhone> {
+    await this.users.bindPhone(userId, { purePhoneNumber, countryCode });
+    return { phone: maskPhone(purePhoneNumber) ?? '', countryCode };
+  }
+}

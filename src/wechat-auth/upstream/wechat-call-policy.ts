@@ -1,0 +1,191 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../../common/clock/clock';
+import { AppException } from '../../common/errors/app.exception';
+import { Random } from '../../common/random/random';
+import { KvStore } from '../../common/store/kv-store';
+import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
+import { CircuitBreaker } from './circuit-breaker';
+import { ConcurrencyLimiter, LimiterRejected } from './concurrency-limiter';
+import type { Deadline } from './deadline';
+import { backoffMs, isRetryable, isUpstreamFailure } from './retry-policy';
+import { meaningOf, msToNextMinute, toAppException, WX, type WechatEndpoint } from './wechat-endpoint';
+import { WechatHttp } from './wechat-http';
+import { WechatUpstreamError } from './wechat-upstream.error';
+
+/** An attempt with less time than this left is not worth starting. */
+export const MIN_ATTEMPT_MS = 200;
+
+/** WeChat refused the interface access_token the call carried (40001/40014/42001). */
+export class InterfaceTokenRejected extends Error {
+  constructor(
+    readonly token: string | undefined,
+    readonly failure: WechatUpstreamError,
+  ) {
+    super(`interface token rejected: ${failure.message}`);
+    this.name = 'InterfaceTokenRejected';
+  }
+}
+
+/**
+ * The rules around every call to WeChat, the same for every endpoint and keyed by (appid, endpoint):
+ * the caller's deadline, retries of what is safe to retry (capped, jittered backoff), a circuit breaker,
+ * a stop after 45011 until the next minute (shared through the store), a cap on calls in flight with a
+ * bounded queue, and a once-only alert for a wrong AppID/AppSecret. What an errcode means comes from the
+ * endpoint's adapter. Answers with API errors (AppException), or InterfaceTokenRejected for the client
+ * above to refetch the token.
+ */
+@Injectable()
+export class WechatCallPolicy {
+  private readonly logger = new Logger('WechatUpstream');
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly limiters = new Map<string, ConcurrencyLimiter>();
+  private readonly misconfigAlerted = new Set<string>();
+
+  constructor(
+    private readonly http: WechatHttp,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly store: KvStore,
+  ) {}
+
+  breaker(appid: string, endpoint: string): CircuitBreaker {
+    const key = `${appid}:${endpoint}`;
+    let breaker = this.breakers.get(key);
+    if (!breaker) {
+      breaker = new CircuitBreaker(
+        this.config.wechat.breakerThreshold,
+        this.config.wechat.breakerCooldownMs,
+        this.clock,
+      );
+      this.breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  limiter(appid: string, endpoint: string): ConcurrencyLimiter {
+    const key = `${appid}:${endpoint}`;
+    let limiter = this.limiters.get(key);
+    if (!limiter) {
+      limiter = new ConcurrencyLimiter(this.config.wechat.maxConcurrency, this.config.wechat.maxQueue, this.clock);
+      this.limiters.set(key, limiter);
+    }
+    return limiter;
+  }
+
+  async call<I, O>(
+    endpoint: WechatEndpoint<I, O>,
+    app: WechatAppCredentials,
+    input: I,
+    deadline: Deadline,
+    accessToken?: string,
+  ): Promise<O> {
+    const quotaKey = `wx:quota:${app.appid}:${endpoint.name}`;
+    await this.refuseIfQuotaBlocked(quotaKey);
+    const limiter = this.limiter(app.appid, endpoint.name);
+    let release: () => void;
+    try {
+      // Waiting for a slot only makes sense while an attempt still fits before the deadline.
+      release = await limiter.acquire(deadline.at - MIN_ATTEMPT_MS);
+    } catch (e) {
+      if (!(e instanceof LimiterRejected)) throw e;
+      this.logger.warn(
+        { api: endpoint.name, appid: app.appid, reason: e.reason, inFlight: limiter.inFlight },
+        'wechat call shed',
+      );
+      throw new AppException('WX_UNAVAILABLE', { retryAfter: 2, cause: e });
+    }
+    try {
+      return await this.attempts(endpoint, app, input, deadline, quotaKey, accessToken);
+    } finally {
+      release();
+    }
+  }
+
+  private async attempts<I, O>(
+    endpoint: WechatEndpoint<I, O>,
+    app: WechatAppCredentials,
+    input: I,
+    deadline: Deadline,
+    quotaKey: string,
+    accessToken: string | undefined,
+  ): Promise<O> {
+    const breaker = this.breaker(app.appid, endpoint.name);
+    const log = { api: endpoint.name, appid: app.appid, ...endpoint.logContext(input) };
+    for (let attempt = 0; ; attempt++) {
+      // Re-checked before every attempt (also after waiting for a slot): a parallel call or another
+      // instance may have hit 45011 meanwhile.
+      await this.refuseIfQuotaBlocked(quotaKey);
+      if (!deadline.allows(MIN_ATTEMPT_MS)) throw new AppException('WX_UNAVAILABLE', { retryAfter: 2 });
+      const permit = breaker.tryAcquire();
+      if (!permit.allowed)
+        throw new AppException('WX_UNAVAILABLE', { retryAfter: permit.retryAfterMs / 1000 });
+      const timeoutMs = Math.min(this.config.wechat.timeoutMs, deadline.remainingMs());
+      let failure: WechatUpstreamError;
+      try {
+        const body = await this.http.send(endpoint.request(app, input, accessToken), log, timeoutMs);
+        const result = parseOrUnparsable(endpoint, body);
+        breaker.onSuccess();
+        this.misconfigAlerted.delete(app.appid);
+        return result;
+      } catch (e) {
+        if (!(e instanceof WechatUpstreamError)) {
+          breaker.onAbandon(permit);
+          throw e;
+        }
+        failure = e;
+      }
+      if (failure.failure === 'unparsable') this.logger.warn({ ...log, failure: 'unparsable' }, 'odd answer');
+
+      // Only an errcode answer has a meaning: an errcode riding on another failure must not become a 401.
+      const errcode = failure.failure === 'errcode' ? failure.details.errcode : undefined;
+      const meaning = errcode !== undefined ? meaningOf(endpoint, errcode) : undefined;
+      if (isUpstreamFailure(failure, meaning)) breaker.onFailure();
+      else breaker.onSuccess();
+      if (meaning && 'answer' in meaning) return meaning.answer as O;
+      const own = endpoint.onFailure?.(failure, attempt);
+      if (own) throw own;
+      if (meaning?.tokenRejected) throw new InterfaceTokenRejected(accessToken, failure);
+      // WeChat's quota resets on the wall-clock minute: block exactly until then.
+      if (errcode === WX.MINUTE_QUOTA) await this.store.set(quotaKey, '1', msToNextMinute(this.clock.now()));
+      if (errcode === WX.INVALID_APPID || errcode === WX.INVALID_SECRET)
+        this.alertMisconfigured(app.appid, errcode);
+
+      const delay = backoffMs(attempt, () => this.random.fraction());
+      const retry =
+        isRetryable(failure, meaning) &&
+        attempt < this.config.wechat.maxRetries &&
+        deadline.allows(delay + MIN_ATTEMPT_MS);
+      if (!retry) throw toAppException(failure, meaning, this.clock.now());
+      this.logger.warn(
+        { ...log, attempt: attempt + 1, failure: failure.failure, errcode, delayMs: delay },
+        'retrying wechat call',
+      );
+      await this.clock.sleep(delay);
+    }
+  }
+
+  private async refuseIfQuotaBlocked(quotaKey: string): Promise<void> {
+    const blockedMs = await this.store.ttl(quotaKey);
+    if (blockedMs > 0) throw new AppException('WX_RATE_LIMITED', { retryAfter: Math.ceil(blockedMs / 1000) });
+  }
+
+  private alertMisconfigured(appid: string, errcode: number): void {
+    if (this.misconfigAlerted.has(appid)) return;
+    this.misconfigAlerted.add(appid);
+    this.logger.error(
+      { alert: 'WECHAT_MISCONFIGURED', appid, errcode },
+      'WeChat rejected this AppID/AppSecret: every call of this app fails until the configuration is fixed',
+    );
+  }
+}
+
+/** An answer of the wrong shape is an upstream fault (503), never a 500 from whatever stores it. */
+function parseOrUnparsable<I, O>(endpoint: WechatEndpoint<I, O>, body: Record<string, unknown>): O {
+  try {
+    return endpoint.parse(body);
+  } catch (e) {
+    if (e instanceof WechatUpstreamError) throw e;
+    throw new WechatUpstreamError('unparsable');
+  }
+}

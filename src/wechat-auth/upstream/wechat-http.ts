@@ -1,0 +1,149 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { WechatUpstreamError } from './wechat-upstream.error';
+
+/** `fetch`, injectable so unit tests answer without a network. */
+export const FETCH = Symbol('FETCH');
+export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * WeChat's answers are a few hundred bytes. Anything bigger is not WeChat talking: reading it whole
+ * let a 256 MB answer take the process to 940 MB RSS with 16 calls in flight.
+ */
+export const MAX_RESPONSE_BYTES = 8 * 1024;
+
+/** One request to WeChat. `query` and `json` may carry the AppSecret or the access_token: never logged. */
+export interface WechatRequest {
+  method: 'GET' | 'POST';
+  /** Case-sensitive, e.g. `/sns/jscode2session`. */
+  path: string;
+  query?: Record<string, string>;
+  json?: Record<string, unknown>;
+}
+
+/** What may be logged about a call: the endpoint, the appid and tags that identify it without secrets. */
+export type LogContext = Record<string, string | undefined>;
+
+const RID = /rid:\s*([0-9a-zA-Z-]{6,64})/;
+/** Failures before the request left: it certainly did not reach WeChat. */
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * The only place that speaks HTTP to WeChat: one call, no retries, GET or POST JSON, a timeout, a cap on
+ * the answer's size, and the body checked to be a JSON object. Failures come out as WechatUpstreamError
+ * (with WeChat's `rid` when it sent one); deciding what they mean is the endpoint adapter's job. URLs are
+ * never logged (the AppSecret and the access_token travel in the query string).
+ */
+@Injectable()
+export class WechatHttp {
+  private readonly logger = new Logger('WechatHttp');
+
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(FETCH) private readonly fetchFn: FetchFn,
+  ) {}
+
+  async send(request: WechatRequest, log: LogContext, timeoutMs: number): Promise<Record<string, unknown>> {
+    const query = request.query ? `?${new URLSearchParams(request.query)}` : '';
+    const url = `${this.config.wechat.apiBase}${request.path}${query}`;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchFn(url, {
+        method: request.method,
+        headers:
+          request.method === 'POST'
+            ? { accept: 'application/json', 'content-type': 'application/json' }
+            : { accept: 'application/json' },
+        body: request.method === 'POST' ? JSON.stringify(request.json ?? {}) : undefined,
+        signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
+      });
+      text = await readCapped(response);
+    } catch (e) {
+      if (e instanceof TooLarge) {
+        this.logger.warn({ ...log, failure: 'unparsable', tooLarge: true }, 'wechat answer too large');
+        throw new WechatUpstreamError('unparsable');
+      }
+      const failure = isTimeout(e) ? 'timeout' : 'network';
+      const kind = errorKind(e);
+      // Only the error's name/code: a fetch error's message or cause can contain the URL.
+      this.logger.warn({ ...log, failure, error: kind }, 'wechat call failed');
+      throw new WechatUpstreamError(failure, {
+        maybeDelivered: failure === 'timeout' || !NOT_SENT.has(kind),
+      });
+    }
+    if (!response.ok) {
+      this.logger.warn({ ...log, failure: 'http', httpStatus: response.status }, 'wechat call failed');
+      throw new WechatUpstreamError('http', { httpStatus: response.status });
+    }
+    let body: unknown;
+    try {
+      // WeChat often labels JSON as text/plain: parse whatever the content type says.
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      this.logger.warn(
+        { ...log, failure: 'unparsable', httpStatus: response.status },
+        'wechat answer is not a JSON object',
+      );
+      throw new WechatUpstreamError('unparsable');
+    }
+    const record = body as Record<string, unknown>;
+    const errcode = record.errcode;
+    if (errcode !== undefined && errcode !== 0 && errcode !== '0') {
+      const rid = typeof record.errmsg === 'string' ? RID.exec(record.errmsg)?.[1] : undefined;
+      const numeric =
+        typeof errcode === 'number' ? errcode : /^-?\d+$/.test(String(errcode)) ? Number(errcode) : NaN;
+      this.logger.warn({ ...log, failure: 'errcode', errcode: numeric, rid }, 'wechat answered an error');
+      if (!Number.isInteger(numeric)) throw new WechatUpstreamError('unparsable');
+      throw new WechatUpstreamError('errcode', { errcode: numeric, rid });
+    }
+    return record;
+  }
+}
+
+class TooLarge extends Error {}
+
+/** The body as text, refusing (and cancelling) anything over MAX_RESPONSE_BYTES. */
+async function readCapped(response: Response): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > MAX_RESPONSE_BYTES) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new TooLarge();
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_RESPONSE_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new TooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function isTimeout(e: unknown): boolean {
+  const name = (e as { name?: unknown })?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+function errorKind(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown } })?.cause;
+  if (cause && typeof cause.code === 'string') return cause.code;
+  return (e as { name?: string })?.name ?? 'Error';
+}
