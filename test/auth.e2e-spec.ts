@@ -78,6 +78,7 @@ describe('login → guarded API (e2e)', () => {
       nickname: null,
       avatarUrl: null,
       phone: null,
+      phoneCountryCode: null,
       createdAt: expect.any(String),
     });
 

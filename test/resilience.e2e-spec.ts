@@ -104,7 +104,13 @@ describe('upstream resilience and the login-code replay guard (e2e)', () => {
 
     it('a retry with a code whose calls all timed out, answered 40163 → 503 WX_RETRY_LOGIN, never 401', async () => {
       const code = wechat.mint({ appid: 'wxapp_two' });
-      wechat.script(code, { kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' }, { kind: 'json', body: { errcode: 40163, errmsg: 'code been used' } });
+      wechat.script(
+        code,
+        { kind: 'hang' },
+        { kind: 'hang' },
+        { kind: 'hang' },
+        { kind: 'json', body: { errcode: 40163, errmsg: 'code been used' } },
+      );
       const first = await login(code, 'wxapp_two');
       expect(first.status).toBe(503);
       expect(first.body.code).toBe('WX_UNAVAILABLE');

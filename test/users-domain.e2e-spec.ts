@@ -19,6 +19,9 @@ describe(`users domain (${TEST_DB})`, () => {
   let ds: DataSource;
   let clock: FakeClock;
   let users: UsersService;
+  /** On MariaDB, three app instances with pools of 25 (as in production, more than one), sharing the database. */
+  let instances: UsersService[];
+  const extra: DataSource[] = [];
   const logged: string[] = [];
 
   beforeAll(async () => {
@@ -36,16 +39,33 @@ describe(`users domain (${TEST_DB})`, () => {
     await ds.initialize();
     clock = new FakeClock();
     users = createUsersService(ds, clock);
+    instances = [users];
+    if (TEST_DB === 'mariadb') {
+      for (let i = 0; i < 3; i++) {
+        const options = buildDataSourceOptions({
+          ...parseDatabaseUrl(db.url, '/unused'),
+          migrateOnStart: false,
+          synchronize: false,
+        });
+        const instance = new DataSource({ ...options, extra: { connectionLimit: 25 } } as typeof options);
+        extra.push(await instance.initialize());
+      }
+      // Each has its own TransactionRunner, as separate processes would.
+      instances = extra.map((instance) => createUsersService(instance, clock));
+    }
   });
 
   afterAll(async () => {
     jest.restoreAllMocks();
+    for (const instance of extra) await instance.destroy();
     await ds?.destroy();
     await db?.drop();
   });
 
+  let next = 0;
+  /** A login on the next instance in turn (on SQLite there is one). */
   const login = (s: Partial<WechatSession> & { openid: string }): Promise<ResolvedUser> =>
-    users.resolveIdentity({ appid: 'wxapp_one', sessionKey: 'key==', ...s });
+    instances[next++ % instances.length].resolveIdentity({ appid: 'wxapp_one', sessionKey: 'key==', ...s });
   const identitiesOf = (where: FindOptionsWhere<WechatIdentity>) =>
     ds.getRepository(WechatIdentity).find({ where });
   const userCount = (ids: string[]) => ds.getRepository(User).count({ where: ids.map((id) => ({ id })) });

@@ -1,3 +1,4 @@
+import { CASE_SENSITIVE_COLLATION } from '../database/collation';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
@@ -17,7 +18,8 @@ export class RefreshToken {
   @Column({ name: 'user_id', type: 'varchar', length: 36 })
   userId: string;
 
-  @Column({ type: 'varchar', length: 64 })
+  /** Case-sensitive, like every WeChat id (see database/collation.ts). */
+  @Column({ type: 'varchar', length: 64, collation: CASE_SENSITIVE_COLLATION })
   appid: string;
 
   @Index('uq_refresh_tokens_token_hash', { unique: true })

@@ -24,9 +24,9 @@ const PHONE_INDEX = new TableIndex({
  *   number belongs to one user. Rows with either part NULL never collide (SQL NULL semantics, both engines),
  *   so users without a phone, and any phone stored before this migration without a country code, are fine.
  *
- * `down` restores the case-insensitive collation; it fails (and changes nothing on that column) if ids that
- * differ only in case were stored meanwhile, rather than silently merging two accounts. Identities without a
- * session_key get an empty one, which the next login overwrites.
+ * `down` restores the case-insensitive collation; if openids that differ only in case were stored meanwhile it
+ * refuses before changing anything, rather than failing half-way or merging two accounts. Identities without
+ * a session_key get an empty one, which the next login overwrites.
  */
 export class IdentityLifecycle1764600000000 implements MigrationInterface {
   name = 'IdentityLifecycle1764600000000';
@@ -48,14 +48,34 @@ export class IdentityLifecycle1764600000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    // First, and checked before any DDL (MySQL cannot roll DDL back): refuse rather than half-revert.
+    if (isMysqlFamily(q)) {
+      const clashes: unknown[] = await q.query(
+        `SELECT 1 FROM wechat_identities
+         GROUP BY appid COLLATE ${DEFAULT_COLLATION}, openid COLLATE ${DEFAULT_COLLATION}
+         HAVING COUNT(*) > 1 LIMIT 1`,
+      );
+      if (clashes.length > 0) {
+        throw new Error(
+          'wechat_identities holds openids that differ only in case; a case-insensitive schema cannot keep them apart',
+        );
+      }
+      await setCollation(q, DEFAULT_COLLATION);
+    }
+
     await q.dropIndex('users', PHONE_INDEX);
-    await q.dropColumn('users', 'phone_country_code');
+    if (isMysqlFamily(q)) {
+      await q.dropColumn('users', 'phone_country_code');
+    } else {
+      // Not q.dropColumn: on SQLite TypeORM rebuilds the table (DROP + re-create), and `migration:revert`
+      // runs `down` inside a transaction, where `PRAGMA foreign_keys = OFF` is a no-op, so dropping `users`
+      // would cascade-delete every wechat_identities row. SQLite (3.35+) drops a column in place.
+      await q.query('ALTER TABLE "users" DROP COLUMN "phone_country_code"');
+    }
 
     await q.dropColumn('wechat_identities', 'session_key_updated_at');
     await q.query(`UPDATE wechat_identities SET session_key_enc = '' WHERE session_key_enc IS NULL`);
     await changeColumn(q, 'wechat_identities', 'session_key_enc', (c) => (c.isNullable = false));
-
-    if (isMysqlFamily(q)) await setCollation(q, DEFAULT_COLLATION);
   }
 }
 

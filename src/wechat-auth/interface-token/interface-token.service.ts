@@ -53,7 +53,11 @@ export class InterfaceTokenService {
     return this.fetchOnce(app, deadline, rejected);
   }
 
-  private fetchOnce(app: WechatAppCredentials, deadline: Deadline, rejected: string | undefined): Promise<string> {
+  private fetchOnce(
+    app: WechatAppCredentials,
+    deadline: Deadline,
+    rejected: string | undefined,
+  ): Promise<string> {
     const key = `${app.appid}\n${rejected ?? ''}`;
     let running = this.inFlight.get(key);
     if (!running) {

@@ -76,8 +76,9 @@ export class LoginCodeLedger {
       const state = await this.store.get(key);
       if (state === USED) throw new AppException('WX_CODE_USED');
       if (state?.startsWith('error:')) throw remembered(state.slice('error:'.length) as ErrorCode);
-      if (state === PENDING) {
-        // Another instance is exchanging this code right now: wait for its outcome, within our deadline.
+      if (state !== null) {
+        // Another instance is exchanging this code right now (PENDING, or a value this version does not
+        // know): wait for its outcome, within our deadline.
         if (!deadline.allows(POLL_MS)) throw new AppException('WX_UNAVAILABLE', { retryAfter: 1 });
         await this.clock.sleep(POLL_MS);
       }

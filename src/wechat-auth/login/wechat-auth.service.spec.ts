@@ -1,54 +1,87 @@
-import { AppException } from '../common/errors/app.exception';
-import type { AppConfig, WechatAppCredentials } from '../config/app-config';
-import type { User } from '../users/user.entity';
-import type { ResolvedUser, WechatSession } from '../users/users.service';
-import type { LoginCodeReplayGuard } from './login-code-replay.guard';
-import type { ResilientWechatClient } from './resilient-wechat.client';
-import type { Code2SessionResult } from './wechat-api.client';
+import { Logger } from '@nestjs/common';
+import { FakeClock } from '../../common/clock/fake-clock';
+import { SecretBox } from '../../common/crypto/secret-box';
+import { AppException } from '../../common/errors/app.exception';
+import { Random } from '../../common/random/random';
+import { MemoryKvStore } from '../../common/store/memory-kv-store';
+import type { WechatAppCredentials } from '../../config/app-config';
+import { flush, type Outcome, track } from '../../testing/async';
+import { testConfig } from '../../testing/test-config';
+import type { TokenPair } from '../../token/token-pair';
+import type { TokenService } from '../../token/token.service';
+import type { User } from '../../users/user.entity';
+import type { ResolvedUser, UsersService, WechatSession } from '../../users/users.service';
+import { InterfaceTokenService } from '../interface-token/interface-token.service';
+import { Deadline } from '../upstream/deadline';
+import { WechatCallPolicy } from '../upstream/wechat-call-policy';
+import type { WechatEndpoint } from '../upstream/wechat-endpoint';
+import type { LogContext, WechatHttp, WechatRequest } from '../upstream/wechat-http';
+import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
+import { WechatApi } from '../wechat-api';
+import { Code2SessionCall, type Code2SessionResult } from './code2session.endpoint';
+import { loginCodeHash } from './login-code';
+import { LoginCodeLedger } from './login-code-ledger';
 import { WechatAuthService } from './wechat-auth.service';
 
 const APP_ONE: WechatAppCredentials = { appid: 'wxapp_one', secret: 'secret-one' };
 const APP_TWO: WechatAppCredentials = { appid: 'wxapp_two', secret: 'secret-two' };
-const USER = { id: 'user-1', nickname: null, avatarUrl: null } as unknown as User;
+const USER = { id: 'user-1', roles: ['user'], nickname: null, avatarUrl: null } as unknown as User;
+const TOKENS: TokenPair = {
+  accessToken: 'jwt',
+  tokenType: 'Bearer',
+  expiresIn: 900,
+  refreshToken: 'refresh',
+  refreshExpiresIn: 86400,
+};
 const SESSION: Code2SessionResult = {
   openid: 'openid-1',
   sessionKey: 'c2Vzc2lvbi1rZXktMTIzNA==',
   unionid: 'union-1',
 };
+const SESSION_BODY = { openid: SESSION.openid, session_key: SESSION.sessionKey, unionid: SESSION.unionid };
+const START = Date.UTC(2026, 0, 1, 12, 0, 45);
 
-function setup() {
-  const config = {
-    wechat: {
-      defaultAppid: APP_ONE.appid,
-      apps: new Map([
-        [APP_ONE.appid, APP_ONE],
-        [APP_TWO.appid, APP_TWO],
-      ]),
-    },
-  } as unknown as AppConfig;
-  const wechat = {
-    code2Session: jest
-      .fn<Promise<Code2SessionResult>, [WechatAppCredentials, string]>()
-      .mockResolvedValue(SESSION),
-  };
-  // By default the guard lets the exchange run, as it does for a fresh code.
-  const replayGuard = {
-    exchangeOnce: jest
-      .fn<Promise<unknown>, [string, string, () => Promise<unknown>]>()
-      .mockImplementation((_appid, _code, exchange) => exchange()),
-  };
+type ExchangeOnce = LoginCodeLedger['exchangeOnce'];
+
+function fakes() {
   const users = {
     resolveIdentity: jest
       .fn<Promise<ResolvedUser>, [WechatSession]>()
       .mockResolvedValue({ user: USER, isNew: true }),
   };
+  const tokens = { issue: jest.fn<Promise<TokenPair>, [User, string]>().mockResolvedValue(TOKENS) };
+  return { users, tokens };
+}
+
+/** The service with a fake WechatApi and a ledger that lets the exchange run, as it does for a fresh code. */
+function setup(env: Record<string, string> = {}) {
+  const clock = new FakeClock(START);
+  const store = new MemoryKvStore(clock);
+  const config = testConfig(env);
+  const wechat = {
+    call: jest
+      .fn<
+        Promise<unknown>,
+        [WechatEndpoint<string, Code2SessionResult>, WechatAppCredentials, string, Deadline]
+      >()
+      .mockResolvedValue(SESSION),
+  };
+  const ledger = {
+    exchangeOnce: jest.fn<ReturnType<ExchangeOnce>, Parameters<ExchangeOnce>>(
+      async (_appid, _code, _deadline, exchange, complete) => complete(await exchange()),
+    ),
+  };
+  const { users, tokens } = fakes();
   const service = new WechatAuthService(
     config,
-    wechat as unknown as ResilientWechatClient,
-    replayGuard as unknown as LoginCodeReplayGuard,
-    users as never,
+    wechat as unknown as WechatApi,
+    ledger as unknown as LoginCodeLedger,
+    users as unknown as UsersService,
+    tokens as unknown as TokenService,
+    store,
+    clock,
   );
-  return { service, wechat, replayGuard, users };
+  return { service, wechat, ledger, users, tokens, store, clock, config };
 }
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
@@ -60,56 +93,103 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
+beforeEach(() => {
+  for (const m of ['log', 'warn', 'error'] as const)
+    jest.spyOn(Logger.prototype, m).mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
 describe('WechatAuthService.login', () => {
-  it('uses the default app when no appid is given', async () => {
-    const { service, wechat, replayGuard, users } = setup();
+  it('uses the default app when no appid is given, and issues the session', async () => {
+    const { service, wechat, ledger, users, tokens } = setup();
 
     const result = await service.login(undefined, 'code-1');
 
-    expect(replayGuard.exchangeOnce).toHaveBeenCalledTimes(1);
-    expect(replayGuard.exchangeOnce).toHaveBeenCalledWith(APP_ONE.appid, 'code-1', expect.any(Function));
-    expect(wechat.code2Session).toHaveBeenCalledTimes(1);
-    expect(wechat.code2Session).toHaveBeenCalledWith(APP_ONE, 'code-1');
+    expect(ledger.exchangeOnce).toHaveBeenCalledTimes(1);
+    expect(ledger.exchangeOnce).toHaveBeenCalledWith(
+      APP_ONE.appid,
+      'code-1',
+      expect.any(Deadline),
+      expect.any(Function),
+      expect.any(Function),
+    );
+    expect(wechat.call).toHaveBeenCalledTimes(1);
+    expect(wechat.call).toHaveBeenCalledWith(
+      expect.any(Code2SessionCall),
+      APP_ONE,
+      'code-1',
+      expect.any(Deadline),
+    );
     expect(users.resolveIdentity).toHaveBeenCalledWith({ appid: APP_ONE.appid, ...SESSION });
-    expect(result).toEqual({ user: USER, appid: APP_ONE.appid, isNew: true });
+    expect(tokens.issue).toHaveBeenCalledWith(USER, APP_ONE.appid);
+    expect(result).toEqual({ user: USER, appid: APP_ONE.appid, isNew: true, tokens: TOKENS });
   });
 
-  it("exchanges the code through the guard with the named app's credentials and keys the identity on that appid", async () => {
-    const { service, wechat, replayGuard, users } = setup();
+  it('creates one deadline per login (WECHAT_LOGIN_DEADLINE_MS) and hands the same one to the ledger and the exchange', async () => {
+    const { service, wechat, ledger, clock } = setup({ WECHAT_LOGIN_DEADLINE_MS: '6000' });
+
+    await service.login(undefined, 'code-1');
+
+    const deadline = ledger.exchangeOnce.mock.calls[0][2];
+    expect(deadline.at).toBe(clock.now() + 6000);
+    expect(wechat.call.mock.calls[0][3]).toBe(deadline);
+  });
+
+  it("exchanges the code through the ledger with the named app's credentials and keys the identity on that appid", async () => {
+    const { service, wechat, ledger, users, tokens } = setup();
     users.resolveIdentity.mockResolvedValue({ user: USER, isNew: false });
 
     const result = await service.login(APP_TWO.appid, 'code-2');
 
-    expect(replayGuard.exchangeOnce).toHaveBeenCalledWith(APP_TWO.appid, 'code-2', expect.any(Function));
-    expect(wechat.code2Session).toHaveBeenCalledWith(APP_TWO, 'code-2');
+    expect(ledger.exchangeOnce.mock.calls[0].slice(0, 2)).toEqual([APP_TWO.appid, 'code-2']);
+    expect(wechat.call).toHaveBeenCalledWith(
+      expect.any(Code2SessionCall),
+      APP_TWO,
+      'code-2',
+      expect.any(Deadline),
+    );
     expect(users.resolveIdentity).toHaveBeenCalledWith({
       appid: APP_TWO.appid,
       openid: SESSION.openid,
       sessionKey: SESSION.sessionKey,
       unionid: SESSION.unionid,
     });
-    expect(result).toEqual({ user: USER, appid: APP_TWO.appid, isNew: false });
+    expect(tokens.issue).toHaveBeenCalledWith(USER, APP_TWO.appid);
+    expect(result).toEqual({ user: USER, appid: APP_TWO.appid, isNew: false, tokens: TOKENS });
   });
 
-  it('calls WeChat only from inside the exchange handed to the guard', async () => {
-    const { service, wechat, replayGuard } = setup();
-    let exchange: (() => Promise<unknown>) | undefined;
-    replayGuard.exchangeOnce.mockImplementation((_appid, _code, fn) => {
-      exchange = fn;
-      return Promise.resolve(SESSION);
+  it('calls WeChat only from inside the exchange handed to the ledger, and completes only inside its completion', async () => {
+    const { service, wechat, ledger, users, tokens } = setup();
+    let exchange: (() => Promise<Code2SessionResult>) | undefined;
+    let complete: ((s: Code2SessionResult) => Promise<unknown>) | undefined;
+    ledger.exchangeOnce.mockImplementation((_appid, _code, _deadline, e, c) => {
+      exchange = e;
+      complete = c;
+      return Promise.reject(new AppException('WX_CODE_USED'));
     });
 
-    await service.login(APP_TWO.appid, 'code-2');
-    expect(wechat.code2Session).not.toHaveBeenCalled();
+    await expect(service.login(APP_TWO.appid, 'code-2')).rejects.toMatchObject({ code: 'WX_CODE_USED' });
+    expect(wechat.call).not.toHaveBeenCalled();
+    expect(users.resolveIdentity).not.toHaveBeenCalled();
 
     await expect(exchange!()).resolves.toBe(SESSION);
-    expect(wechat.code2Session).toHaveBeenCalledTimes(1);
-    expect(wechat.code2Session).toHaveBeenCalledWith(APP_TWO, 'code-2');
+    expect(wechat.call).toHaveBeenCalledTimes(1);
+    expect(wechat.call).toHaveBeenCalledWith(
+      expect.any(Code2SessionCall),
+      APP_TWO,
+      'code-2',
+      expect.any(Deadline),
+    );
+    await expect(complete!(SESSION)).resolves.toMatchObject({ appid: APP_TWO.appid, tokens: TOKENS });
+    expect(tokens.issue).toHaveBeenCalledTimes(1);
   });
 
   it('passes no unionid when WeChat gave none', async () => {
     const { service, wechat, users } = setup();
-    wechat.code2Session.mockResolvedValue({ openid: 'openid-1', sessionKey: 'k' });
+    wechat.call.mockResolvedValue({ openid: 'openid-1', sessionKey: 'k' });
 
     await service.login(undefined, 'code-1');
 
@@ -121,73 +201,349 @@ describe('WechatAuthService.login', () => {
   });
 
   it.each(['wx_unknown', 'WXAPP_ONE', '', 'toString', '__proto__'])(
-    'unknown appid %p → UNKNOWN_APPID without touching the guard or WeChat',
+    'unknown appid %p → UNKNOWN_APPID without touching the ledger or WeChat',
     async (appid) => {
-      const { service, wechat, replayGuard, users } = setup();
+      const { service, wechat, ledger, users } = setup();
 
       const error = await rejectionOf(service.login(appid, 'code-1'));
 
       expect(error).toBeInstanceOf(AppException);
       expect((error as AppException).code).toBe('UNKNOWN_APPID');
       expect((error as AppException).getStatus()).toBe(400);
-      expect(replayGuard.exchangeOnce).not.toHaveBeenCalled();
-      expect(wechat.code2Session).not.toHaveBeenCalled();
+      expect(ledger.exchangeOnce).not.toHaveBeenCalled();
+      expect(wechat.call).not.toHaveBeenCalled();
       expect(users.resolveIdentity).not.toHaveBeenCalled();
     },
   );
 
-  it("propagates the guard's refusal of a replayed code without calling WeChat or resolving a user", async () => {
-    const { service, wechat, replayGuard, users } = setup();
+  it("propagates the ledger's refusal of a replayed code without calling WeChat or resolving a user", async () => {
+    const { service, wechat, ledger, users } = setup();
     const used = new AppException('WX_CODE_USED');
-    replayGuard.exchangeOnce.mockRejectedValue(used);
+    ledger.exchangeOnce.mockRejectedValue(used);
 
     await expect(service.login(undefined, 'code-1')).rejects.toBe(used);
-    expect(wechat.code2Session).not.toHaveBeenCalled();
+    expect(wechat.call).not.toHaveBeenCalled();
     expect(users.resolveIdentity).not.toHaveBeenCalled();
   });
 
   it.each(['WX_CODE_INVALID', 'WX_UNAVAILABLE', 'WX_RATE_LIMITED', 'WX_RETRY_LOGIN'] as const)(
-    'propagates %s from the resilient client untouched, no user resolved',
+    'propagates %s from WeChat untouched, no user resolved, no session issued',
     async (code) => {
-      const { service, wechat, users } = setup();
+      const { service, wechat, users, tokens } = setup();
       const failure = new AppException(code);
-      wechat.code2Session.mockRejectedValue(failure);
+      wechat.call.mockRejectedValue(failure);
 
       await expect(service.login(undefined, 'code-1')).rejects.toBe(failure);
-      expect(wechat.code2Session).toHaveBeenCalledTimes(1);
+      expect(wechat.call).toHaveBeenCalledTimes(1);
       expect(users.resolveIdentity).not.toHaveBeenCalled();
+      expect(tokens.issue).not.toHaveBeenCalled();
     },
   );
 
   it('lets unexpected errors from the client through untouched', async () => {
     const { service, wechat, users } = setup();
     const bug = new TypeError('cannot read properties of undefined');
-    wechat.code2Session.mockRejectedValue(bug);
+    wechat.call.mockRejectedValue(bug);
 
     await expect(service.login(undefined, 'code-1')).rejects.toBe(bug);
     expect(users.resolveIdentity).not.toHaveBeenCalled();
   });
 
-  it('lets errors from resolving the user through untouched', async () => {
-    const { service, users } = setup();
+  it('lets errors from resolving the user or issuing the session through untouched', async () => {
+    const { service, users, tokens } = setup();
     const disabled = new AppException('USER_DISABLED');
-    users.resolveIdentity.mockRejectedValue(disabled);
-
+    users.resolveIdentity.mockRejectedValueOnce(disabled);
     await expect(service.login(undefined, 'code-1')).rejects.toBe(disabled);
+
+    const down = new AppException('DATABASE_UNAVAILABLE');
+    tokens.issue.mockRejectedValueOnce(down);
+    await expect(service.login(undefined, 'code-2')).rejects.toBe(down);
+  });
+
+  it('remembers a login that ended in doubt about the code, and starts the next exchange of that code in doubt', async () => {
+    const { service, wechat, store } = setup();
+    wechat.call.mockImplementationOnce((call) => {
+      (call as Code2SessionCall).maybeSpent = true;
+      return Promise.reject(new AppException('WX_UNAVAILABLE'));
+    });
+
+    await expect(service.login(undefined, 'code-1')).rejects.toMatchObject({ code: 'WX_UNAVAILABLE' });
+    expect(await store.get(`wx:unsure:${loginCodeHash(APP_ONE.appid, 'code-1')}`)).toBe('1');
+
+    await service.login(undefined, 'code-1');
+    expect((wechat.call.mock.calls[1][0] as Code2SessionCall).maybeSpent).toBe(true);
+    await service.login(undefined, 'code-2');
+    expect((wechat.call.mock.calls[2][0] as Code2SessionCall).maybeSpent).toBe(false);
+  });
+
+  it('a failure that left no doubt leaves no marker', async () => {
+    const { service, wechat, store } = setup();
+    wechat.call.mockRejectedValueOnce(new AppException('WX_UNAVAILABLE'));
+
+    await expect(service.login(undefined, 'code-1')).rejects.toMatchObject({ code: 'WX_UNAVAILABLE' });
+    expect(await store.get(`wx:unsure:${loginCodeHash(APP_ONE.appid, 'code-1')}`)).toBeNull();
   });
 });
 
-describe('WechatAuthService.resolveApp', () => {
-  it('returns the credentials of the named or default app', () => {
-    const { service } = setup();
+// ---------------------------------------------------------------------------------------------------------------
+// The real ledger, call policy and WechatApi over a fake WeChat (WechatHttp) in fake time; several app instances
+// share one store, as behind a load balancer with Redis.
 
-    expect(service.resolveApp(APP_TWO.appid)).toBe(APP_TWO);
-    expect(service.resolveApp(undefined)).toBe(APP_ONE);
+type Body = Record<string, unknown>;
+/** What the fake WeChat does with one jscode2session request: answer, fail, or take its time first. */
+type Behaviour = Body | WechatUpstreamError | ((timeoutMs: number) => Promise<Body>);
+
+function cluster(env: Record<string, string> = {}) {
+  const clock = new FakeClock(START);
+  const store = new MemoryKvStore(clock);
+  const config = testConfig(env);
+  const box = new SecretBox(Buffer.alloc(32, 3));
+  /** Every request that reached the fake WeChat, with the instance, when, and the timeout it was given. */
+  const attempts: { instance: string; code: string; at: number; timeoutMs: number }[] = [];
+  const instance = (name: string) => {
+    const script: Behaviour[] = [];
+    const send = jest.fn(
+      async (request: WechatRequest, _log: LogContext, timeoutMs: number): Promise<Body> => {
+        attempts.push({ instance: name, code: String(request.query?.js_code), at: clock.now(), timeoutMs });
+        const behaviour = script.shift();
+        if (behaviour === undefined) throw new Error(`unexpected WeChat call from ${name}`);
+        if (behaviour instanceof WechatUpstreamError) throw behaviour;
+        if (typeof behaviour === 'function') return behaviour(timeoutMs);
+        return behaviour;
+      },
+    );
+    const random = new Random();
+    jest.spyOn(random, 'fraction').mockReturnValue(0.5);
+    const policy = new WechatCallPolicy({ send } as unknown as WechatHttp, config, clock, random, store);
+    const api = new WechatApi(policy, new InterfaceTokenService(policy, store, clock, random, config));
+    const { users, tokens } = fakes();
+    const service = new WechatAuthService(
+      config,
+      api,
+      new LoginCodeLedger(store, clock, box),
+      users as unknown as UsersService,
+      tokens as unknown as TokenService,
+      store,
+      clock,
+    );
+    /** Script this instance's next WeChat answers. */
+    const wechat = (...behaviours: Behaviour[]) => script.push(...behaviours);
+    return { service, send, users, tokens, wechat, policy };
+  };
+  /** WeChat does not answer within the time it was given: the attempt times out (maybe delivered). */
+  const hangs =
+    (): Behaviour =>
+    async (timeoutMs): Promise<Body> => {
+      await clock.sleep(timeoutMs);
+      throw new WechatUpstreamError('timeout', { maybeDelivered: true });
+    };
+  return { clock, store, config, attempts, instance, hangs };
+}
+
+/** Flushes and moves fake time 1 ms at a time until every promise has settled; returns their outcomes. */
+async function settleAll<T>(
+  promises: Promise<T>[],
+  clock: FakeClock,
+  limitMs = 60_000,
+): Promise<Outcome<T>[]> {
+  const outcomes = promises.map((p) => track(p));
+  for (let waited = 0; ; waited++) {
+    await flush();
+    if (outcomes.every((o) => o.state !== 'pending')) return outcomes;
+    if (waited >= limitMs) throw new Error(`still pending after ${limitMs} ms of fake time`);
+    clock.advance(1);
+  }
+}
+
+/** A login's promise that also notes the fake time at which it settled. */
+function stamped<T>(promise: Promise<T>, clock: FakeClock): { promise: Promise<T>; at: () => number } {
+  let at = Number.NaN;
+  const settledPromise = promise.finally(() => (at = clock.now()));
+  return { promise: settledPromise, at: () => at };
+}
+
+const codeOf = (o: Outcome<unknown>) => {
+  expect(o.state).toBe('rejected');
+  const error = (o as { error: unknown }).error;
+  expect(error).toBeInstanceOf(AppException);
+  return (error as AppException).code;
+};
+
+describe('WechatAuthService over the real ledger and call policy: the doubt about a code', () => {
+  it('a login that ended in doubt makes a later 40163 for that code WX_RETRY_LOGIN, not 401', async () => {
+    const { clock, instance } = cluster({ WECHAT_MAX_RETRIES: '0' });
+    const a = instance('A');
+    const used = () => new WechatUpstreamError('errcode', { errcode: 40163 });
+    a.wechat(new WechatUpstreamError('timeout', { maybeDelivered: true }), used(), used());
+
+    const [first] = await settleAll([a.service.login(undefined, 'code-1')], clock);
+    expect(codeOf(first)).toBe('WX_UNAVAILABLE');
+    // The client retries with the same code; WeChat had spent it on the timed-out call.
+    const [again] = await settleAll([a.service.login(undefined, 'code-1')], clock);
+    expect(codeOf(again)).toBe('WX_RETRY_LOGIN');
+    // Another code with no doubt on it keeps the plain meaning of 40163.
+    const [other] = await settleAll([a.service.login(undefined, 'code-2')], clock);
+    expect(codeOf(other)).toBe('WX_CODE_USED');
+    expect(a.send).toHaveBeenCalledTimes(3);
   });
 
-  it('does not fall back to the default app for an empty appid', () => {
-    const { service } = setup();
+  it('the doubt is shared with other instances through the store', async () => {
+    const { clock, instance } = cluster({ WECHAT_MAX_RETRIES: '0' });
+    const a = instance('A');
+    const b = instance('B');
+    a.wechat(new WechatUpstreamError('network', { maybeDelivered: true }));
+    b.wechat(new WechatUpstreamError('errcode', { errcode: 40163 }));
 
-    expect(() => service.resolveApp('')).toThrow(expect.objectContaining({ code: 'UNKNOWN_APPID' }));
+    expect(codeOf((await settleAll([a.service.login(undefined, 'code-1')], clock))[0])).toBe(
+      'WX_UNAVAILABLE',
+    );
+    expect(codeOf((await settleAll([b.service.login(undefined, 'code-1')], clock))[0])).toBe(
+      'WX_RETRY_LOGIN',
+    );
+  });
+
+  it('the doubt is remembered also when the login ends on the breaker, not on the failed call itself', async () => {
+    const { clock, instance } = cluster({
+      WECHAT_BREAKER_THRESHOLD: '1',
+      WECHAT_BREAKER_COOLDOWN_MS: '1000',
+    });
+    const a = instance('A');
+    a.wechat(
+      new WechatUpstreamError('timeout', { maybeDelivered: true }),
+      new WechatUpstreamError('errcode', { errcode: 40163 }),
+    );
+
+    // The timeout opens the breaker; the planned retry is refused by it.
+    expect(codeOf((await settleAll([a.service.login(undefined, 'code-1')], clock))[0])).toBe(
+      'WX_UNAVAILABLE',
+    );
+    expect(a.send).toHaveBeenCalledTimes(1);
+    clock.advance(1000);
+    expect(codeOf((await settleAll([a.service.login(undefined, 'code-1')], clock))[0])).toBe(
+      'WX_RETRY_LOGIN',
+    );
+  });
+
+  it('a failure before the request left (connection refused) leaves no doubt about the code', async () => {
+    const { clock, instance } = cluster({ WECHAT_MAX_RETRIES: '0' });
+    const a = instance('A');
+    a.wechat(
+      new WechatUpstreamError('network', { maybeDelivered: false }),
+      new WechatUpstreamError('errcode', { errcode: 40163 }),
+    );
+
+    expect(codeOf((await settleAll([a.service.login(undefined, 'code-1')], clock))[0])).toBe(
+      'WX_UNAVAILABLE',
+    );
+    expect(codeOf((await settleAll([a.service.login(undefined, 'code-1')], clock))[0])).toBe('WX_CODE_USED');
+  });
+
+  it("a login whose database step failed completes on retry with WeChat's kept answer, without calling WeChat", async () => {
+    const { clock, instance } = cluster();
+    const a = instance('A');
+    a.wechat(SESSION_BODY);
+    const down = new AppException('DATABASE_UNAVAILABLE');
+    a.users.resolveIdentity.mockRejectedValueOnce(down);
+
+    const [first] = await settleAll([a.service.login(undefined, 'code-1')], clock);
+    expect(first).toEqual({ state: 'rejected', error: down });
+    const [again] = await settleAll([a.service.login(undefined, 'code-1')], clock);
+
+    expect(again).toEqual({
+      state: 'fulfilled',
+      value: { user: USER, appid: APP_ONE.appid, isNew: true, tokens: TOKENS },
+    });
+    expect(a.send).toHaveBeenCalledTimes(1);
+    expect(a.users.resolveIdentity).toHaveBeenLastCalledWith({ appid: APP_ONE.appid, ...SESSION });
+  });
+});
+
+describe('WechatAuthService: one deadline, carried down', () => {
+  // Instance A holds the claim on a code while WeChat does not answer it; B got the same code (a client retry
+  // through another instance) and waits. When A gives up, B takes over — with what is left of B's own
+  // deadline, not a fresh one: B's login answers within WECHAT_LOGIN_DEADLINE_MS of its start. (Before the
+  // deadline was carried down, B's exchange started a new 8 s budget and the answer came after ~15.8 s.)
+  const ENV = { WECHAT_LOGIN_DEADLINE_MS: '8000', WECHAT_TIMEOUT_MS: '7000', WECHAT_MAX_RETRIES: '0' };
+
+  it("B's exchange after A's transient failure gets only the rest of B's deadline; B answers by its deadline", async () => {
+    const { clock, instance, attempts, hangs } = cluster(ENV);
+    const a = instance('A');
+    const b = instance('B');
+    a.wechat(hangs());
+    b.wechat(hangs());
+
+    const loginA = stamped(a.service.login(undefined, 'code-1'), clock);
+    await flush();
+    clock.advance(100);
+    const bStart = clock.now();
+    const loginB = stamped(b.service.login(undefined, 'code-1'), clock);
+    const [outcomeA, outcomeB] = await settleAll([loginA.promise, loginB.promise], clock);
+
+    // A: one 7 s attempt, then a transient failure that released the code.
+    expect(codeOf(outcomeA)).toBe('WX_UNAVAILABLE');
+    expect(loginA.at() - START).toBe(7000);
+    // B took over at its next poll, with ~1 s left of its 8 s — and was given no more than that.
+    // B's deadline is 100 + 8000 = 8100 ms; its poll after A's release comes at 7050 ms.
+    expect(attempts.map((x) => [x.instance, x.at - START, x.timeoutMs])).toEqual([
+      ['A', 0, 7000],
+      ['B', 7050, 1050],
+    ]);
+    expect(codeOf(outcomeB)).toBe('WX_UNAVAILABLE');
+    expect(loginB.at() - bStart).toBeLessThanOrEqual(8000);
+  });
+
+  it('B, taking over with time left, completes the login within its deadline', async () => {
+    const { clock, instance, attempts, hangs } = cluster(ENV);
+    const a = instance('A');
+    const b = instance('B');
+    a.wechat(hangs());
+    b.wechat(async () => {
+      await clock.sleep(300);
+      return SESSION_BODY;
+    });
+
+    const loginA = stamped(a.service.login(undefined, 'code-1'), clock);
+    await flush();
+    clock.advance(100);
+    const bStart = clock.now();
+    const loginB = stamped(b.service.login(undefined, 'code-1'), clock);
+    const [outcomeA, outcomeB] = await settleAll([loginA.promise, loginB.promise], clock);
+
+    expect(codeOf(outcomeA)).toBe('WX_UNAVAILABLE');
+    expect(outcomeB).toEqual({
+      state: 'fulfilled',
+      value: { user: USER, appid: APP_ONE.appid, isNew: true, tokens: TOKENS },
+    });
+    expect(loginB.at() - bStart).toBeLessThanOrEqual(8000);
+    expect(attempts[1]).toMatchObject({ instance: 'B', timeoutMs: bStart + 8000 - attempts[1].at });
+    expect(attempts[1].timeoutMs).toBeLessThanOrEqual(1100);
+    expect(b.tokens.issue).toHaveBeenCalledTimes(1);
+    expect(a.tokens.issue).not.toHaveBeenCalled();
+  });
+
+  it('with retries allowed, B still answers by its own deadline', async () => {
+    const { clock, instance, attempts, hangs } = cluster({
+      WECHAT_LOGIN_DEADLINE_MS: '8000',
+      WECHAT_TIMEOUT_MS: '3000',
+    });
+    const a = instance('A');
+    const b = instance('B');
+    a.wechat(hangs(), hangs(), hangs());
+    b.wechat(hangs(), hangs(), hangs());
+
+    const loginA = stamped(a.service.login(undefined, 'code-1'), clock);
+    await flush();
+    clock.advance(100);
+    const bStart = clock.now();
+    const loginB = stamped(b.service.login(undefined, 'code-1'), clock);
+    const [outcomeA, outcomeB] = await settleAll([loginA.promise, loginB.promise], clock);
+
+    expect(codeOf(outcomeA)).toBe('WX_UNAVAILABLE');
+    expect(loginA.at() - START).toBeLessThanOrEqual(8000);
+    expect(codeOf(outcomeB)).toBe('WX_UNAVAILABLE');
+    expect(loginB.at() - bStart).toBeLessThanOrEqual(8000);
+    for (const x of attempts.filter((y) => y.instance === 'B')) {
+      expect(x.at + x.timeoutMs).toBeLessThanOrEqual(bStart + 8000);
+    }
   });
 });

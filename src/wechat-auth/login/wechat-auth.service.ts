@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
 import { KvStore } from '../../common/store/kv-store';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
@@ -26,6 +26,8 @@ export interface WechatLogin {
  */
 @Injectable()
 export class WechatAuthService {
+  private readonly logger = new Logger(WechatAuthService.name);
+
   constructor(
     private readonly config: AppConfig,
     private readonly wechat: WechatApi,
@@ -47,7 +49,13 @@ export class WechatAuthService {
       deadline,
       () => this.exchange(app, code, deadline),
       async (session) => {
-        const { user, isNew } = await this.users.resolveIdentity({ appid: app.appid, ...session });
+        const { user, isNew, mergedUserId } = await this.users.resolveIdentity({
+          appid: app.appid,
+          ...session,
+        });
+        // The merged-away user's row is gone, so its refresh tokens and /users/me stop working.
+        if (mergedUserId)
+          this.logger.log({ userId: user.id, mergedUserId, appid: app.appid }, 'users merged by unionid');
         const tokens = await this.tokens.issue(user, app.appid);
         return { user, appid: app.appid, isNew, tokens };
       },
@@ -55,7 +63,11 @@ export class WechatAuthService {
   }
 
   /** One exchange at WeChat. Remembers when it ended not knowing whether WeChat used the code. */
-  private async exchange(app: WechatAppCredentials, code: string, deadline: Deadline): Promise<Code2SessionResult> {
+  private async exchange(
+    app: WechatAppCredentials,
+    code: string,
+    deadline: Deadline,
+  ): Promise<Code2SessionResult> {
     const unsureKey = `wx:unsure:${loginCodeHash(app.appid, code)}`;
     const call = new Code2SessionCall((await this.store.get(unsureKey)) !== null);
     try {

@@ -22,7 +22,11 @@ export class CheckSessionEndpoint implements WechatEndpoint<CheckSessionInput, b
   readonly usesAccessToken = true;
   readonly errcodes = ERRCODES;
 
-  request(_app: WechatAppCredentials, input: CheckSessionInput, accessToken: string | undefined): WechatRequest {
+  request(
+    _app: WechatAppCredentials,
+    input: CheckSessionInput,
+    accessToken: string | undefined,
+  ): WechatRequest {
     return {
       method: 'GET',
       path: '/wxa/checksession',

@@ -3,7 +3,7 @@ import type { AuthPrincipal } from '../../common/auth/auth-principal';
 import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
-import { UsersService } from '../../users/users.service';
+import { userGone, UsersService } from '../../users/users.service';
 import { PhoneService } from '../phone/phone.service';
 import { Deadline } from '../upstream/deadline';
 import { WechatApi } from '../wechat-api';
@@ -65,7 +65,8 @@ export class OpenDataService {
       plain = decryptOpenData(session.sessionKey, body.encryptedData, body.iv);
     } catch (e) {
       if (!(e instanceof OpenDataError)) throw e;
-      if (e.reason === 'invalid_base64') throw new AppException('VALIDATION_FAILED', { details: [e.message] });
+      if (e.reason === 'invalid_base64')
+        throw new AppException('VALIDATION_FAILED', { details: [e.message] });
       // Made with another key than ours: ask WeChat whether ours went stale.
       if (!(await this.isValid(app, session))) throw new AppException('SESSION_STALE', { cause: e });
       throw new AppException('DECRYPT_FAILED', { cause: e }, `${ERRORS_PREFIX}${e.message}.`);
@@ -89,11 +90,18 @@ export class OpenDataService {
     app: WechatAppCredentials,
   ): Promise<{ openid: string; sessionKey: string } | null> {
     const identity = await this.users.identityOf(principal.userId, app.appid);
-    if (!identity) throw new AppException('NO_WECHAT_SESSION');
+    if (!identity) {
+      // A user merged away (or deleted) since the token was issued is no longer a valid caller.
+      if (!(await this.users.findById(principal.userId))) throw userGone();
+      throw new AppException('NO_WECHAT_SESSION');
+    }
     return identity.sessionKey ? { openid: identity.openid, sessionKey: identity.sessionKey } : null;
   }
 
-  private isValid(app: WechatAppCredentials, session: { openid: string; sessionKey: string }): Promise<boolean> {
+  private isValid(
+    app: WechatAppCredentials,
+    session: { openid: string; sessionKey: string },
+  ): Promise<boolean> {
     const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
     return this.wechat.call(this.checkSession, app, session, deadline);
   }

@@ -38,7 +38,11 @@ export class GetPhoneNumberEndpoint implements WechatEndpoint<PhoneNumberInput, 
   readonly usesAccessToken = true;
   readonly errcodes = ERRCODES;
 
-  request(_app: WechatAppCredentials, input: PhoneNumberInput, accessToken: string | undefined): WechatRequest {
+  request(
+    _app: WechatAppCredentials,
+    input: PhoneNumberInput,
+    accessToken: string | undefined,
+  ): WechatRequest {
     return {
       method: 'POST',
       path: '/wxa/business/getuserphonenumber',

@@ -4,7 +4,7 @@ import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
 import { AppConfig } from '../../config/app-config';
 import { maskPhone } from '../../users/mask-phone';
-import { UsersService } from '../../users/users.service';
+import { userGone, UsersService } from '../../users/users.service';
 import { Deadline } from '../upstream/deadline';
 import { WechatApi } from '../wechat-api';
 import { wechatApp } from '../wechat-apps';
@@ -34,14 +34,21 @@ export class PhoneService {
   async bindWithCode(principal: AuthPrincipal, code: string): Promise<BoundPhone> {
     const app = wechatApp(this.config, principal.appid);
     const identity = await this.users.identityOf(principal.userId, app.appid);
-    if (!identity) throw new AppException('NO_WECHAT_SESSION');
+    if (!identity) {
+      // A user merged away (or deleted) since the token was issued is no longer a valid caller.
+      if (!(await this.users.findById(principal.userId))) throw userGone();
+      throw new AppException('NO_WECHAT_SESSION');
+    }
     // Before WeChat is called: each successful lookup is billed.
     await this.budget.spend(app.appid, principal.userId);
     const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
     const info = await this.wechat.call(this.endpoint, app, { code, openid: identity.openid }, deadline);
     if (info.watermarkAppid !== app.appid) {
       // WeChat answered for another mini program: never bind a number that was not authorized here.
-      this.logger.error({ appid: app.appid, api: this.endpoint.name }, 'phone number watermark names another app');
+      this.logger.error(
+        { appid: app.appid, api: this.endpoint.name },
+        'phone number watermark names another app',
+      );
       throw new AppException('WX_UNAVAILABLE', { retryAfter: 5 });
     }
     return this.bind(principal.userId, info.purePhoneNumber, info.countryCode);

@@ -67,7 +67,11 @@ export class WechatCallPolicy {
     const key = `${appid}:${endpoint}`;
     let limiter = this.limiters.get(key);
     if (!limiter) {
-      limiter = new ConcurrencyLimiter(this.config.wechat.maxConcurrency, this.config.wechat.maxQueue, this.clock);
+      limiter = new ConcurrencyLimiter(
+        this.config.wechat.maxConcurrency,
+        this.config.wechat.maxQueue,
+        this.clock,
+      );
       this.limiters.set(key, limiter);
     }
     return limiter;

@@ -69,7 +69,10 @@ export const COMMON_ERRCODES: Readonly<Record<number, ErrcodeMeaning>> = {
   [WX.ACCESS_TOKEN_EXPIRED]: { error: 'WX_UNAVAILABLE', tokenRejected: true },
 };
 
-export function meaningOf<O>(endpoint: WechatEndpoint<unknown, O>, errcode: number): ErrcodeMeaning<O> | undefined {
+export function meaningOf<O>(
+  endpoint: WechatEndpoint<unknown, O>,
+  errcode: number,
+): ErrcodeMeaning<O> | undefined {
   return endpoint.errcodes[errcode] ?? (COMMON_ERRCODES[errcode] as ErrcodeMeaning<O> | undefined);
 }
 

@@ -3,7 +3,7 @@ import { ApiProperty } from '@nestjs/swagger';
 export class SessionCheckResponse {
   @ApiProperty({
     description:
-      "Whether WeChat still holds the session_key stored for this user valid. `false`: it rotated (a later " +
+      'Whether WeChat still holds the session_key stored for this user valid. `false`: it rotated (a later ' +
       'wx.login) or expired — call wx.login and log in again before decrypting open data.',
     example: true,
   })
