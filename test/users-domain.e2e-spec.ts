@@ -1,6 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, type FindOptionsWhere } from 'typeorm';
 import { FakeClock } from '../src/common/clock/fake-clock';
+
+/** Fixed timestamps, real waiting: the service backs off between deadlock retries through the clock. */
+class RealSleepClock extends FakeClock {
+  override sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
 import { AppException } from '../src/common/errors/app.exception';
 import { parseDatabaseUrl } from '../src/config/load-config';
 import { buildDataSourceOptions } from '../src/database/typeorm-options';
@@ -37,7 +44,7 @@ describe(`users domain (${TEST_DB})`, () => {
       }),
     );
     await ds.initialize();
-    clock = new FakeClock();
+    clock = new RealSleepClock();
     users = createUsersService(ds, clock);
     instances = [users];
     if (TEST_DB === 'mariadb') {

@@ -228,8 +228,26 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
       }
     }
 
-    const withFailures = (failures: Error[]) =>
-      createUsersService(dataSource, clock, new Random(), new FailingRunner(dataSource, failures));
+    /** No jitter, so the backoff between deadlock retries is 0 ms of fake time. */
+    const noJitter = Object.assign(new Random(), { fraction: () => 0 });
+    const withFailures = (failures: Error[], random: Random = noJitter) =>
+      createUsersService(dataSource, clock, random, new FailingRunner(dataSource, failures));
+
+    it('backs off with jitter between deadlock retries (capped exponential), through the clock', async () => {
+      const sleep = jest.spyOn(clock, 'sleep');
+      const half = Object.assign(new Random(), { fraction: () => 0.5 });
+      const pending = withFailures(Array.from({ length: 3 }, deadlock), half).resolveIdentity({
+        appid: 'wxapp_one',
+        openid: 'o-backoff',
+        sessionKey: 'k==',
+      });
+      for (let i = 0; i < 200 && sleep.mock.calls.length < 3; i++) {
+        await new Promise((r) => setImmediate(r));
+        clock.advance(100);
+      }
+      await expect(pending).resolves.toMatchObject({ isNew: true });
+      expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([10, 20, 40]);
+    });
 
     it('retries up to 5 deadlocks and then succeeds', async () => {
       const service = withFailures(Array.from({ length: 5 }, deadlock));

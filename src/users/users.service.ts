@@ -120,7 +120,12 @@ export class UsersService {
         if (e instanceof IdentityVanished || isUniqueViolation(e)) {
           if (++rereads <= MAX_REREADS) continue;
         } else if (isDeadlock(e)) {
-          if (++deadlocks <= MAX_DEADLOCK_RETRIES) continue;
+          if (++deadlocks <= MAX_DEADLOCK_RETRIES) {
+            // Full jitter: ten logins of one person racing on one unionid would otherwise collide again
+            // in lockstep and spend the whole budget (seen on MariaDB: 2 × 503 in 10).
+            await this.clock.sleep(Math.floor(this.random.fraction() * Math.min(200, 10 * 2 ** deadlocks)));
+            continue;
+          }
         } else if (!isLockTimeout(e)) {
           throw e;
         }
