@@ -30,7 +30,8 @@ async function measure(url: string, token: string): Promise<{ rps: number; p50: 
     duration: DURATION_S,
     headers: { authorization: `Bearer ${token}` },
   });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`guarded API failed: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`guarded API failed: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
@@ -65,10 +66,14 @@ async function main(): Promise<void> {
     WECHAT_BREAKER_THRESHOLD: '1000',
     LOGIN_RATE_LIMIT: '100000',
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(fastifyOptions(config)), {
-    ...NEST_APP_OPTIONS,
-    logger: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    new FastifyAdapter(fastifyOptions(config)),
+    {
+      ...NEST_APP_OPTIONS,
+      logger: false,
+    },
+  );
   await configureApp(app, config);
   await app.listen(0, '127.0.0.1');
   const base = await app.getUrl();

@@ -16,7 +16,11 @@ import { RedisKvStore } from './store/redis-kv-store';
     Random,
     { provide: KvStore, inject: [AppConfig, Clock], useFactory: createKvStore },
     // Small secrets at rest (session_keys, kept WeChat answers), under SESSION_KEY_ENCRYPTION_KEY.
-    { provide: SecretBox, inject: [AppConfig], useFactory: (c: AppConfig) => new SecretBox(c.sessionKeyEncryptionKey) },
+    {
+      provide: SecretBox,
+      inject: [AppConfig],
+      useFactory: (c: AppConfig) => new SecretBox(c.sessionKeyEncryptionKey),
+    },
   ],
   exports: [Clock, Random, KvStore, SecretBox],
 })

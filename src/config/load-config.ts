@@ -189,7 +189,12 @@ export function loadConfig(
     env.WECHAT_API_BASE ?? (sandbox ? `http://127.0.0.1:${port}/sandbox/wechat` : 'https://api.weixin.qq.com')
   ).replace(/\/+$/, '');
   // The AppSecret is a query parameter of jscode2session: in production it must not cross a network in clear.
-  if (isProd && !apiBase.startsWith('https://') && !isLoopbackUrl(apiBase) && !env.WECHAT_ALLOW_INSECURE_API_BASE)
+  if (
+    isProd &&
+    !apiBase.startsWith('https://') &&
+    !isLoopbackUrl(apiBase) &&
+    !env.WECHAT_ALLOW_INSECURE_API_BASE
+  )
     problems.push(
       'WECHAT_API_BASE must be https:// in production (it carries the AppSecret); a loopback host or ' +
         'WECHAT_ALLOW_INSECURE_API_BASE=true (e.g. behind a TLS-terminating egress proxy) is the only exception',

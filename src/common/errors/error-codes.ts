@@ -42,7 +42,10 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
-  WX_RATE_LIMITED: { status: 429, message: "WeChat's quota for this call is reached for now; retry shortly." },
+  WX_RATE_LIMITED: {
+    status: 429,
+    message: "WeChat's quota for this call is reached for now; retry shortly.",
+  },
   PHONE_RATE_LIMITED: {
     status: 429,
     message: 'Too many phone number lookups; retry later.',
