@@ -59,3 +59,47 @@ describe('database down (e2e)', () => {
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
   });
 });
+
+/** Nothing WeChat acknowledged is lost: a login whose database write failed completes on retry with the same code. */
+describe('database down after WeChat answered (e2e)', () => {
+  let wechat: FakeWechat;
+  let db: TestDatabase;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    wechat = await new FakeWechat({ wxapp_one: 'secret-one' }).start();
+    db = await createTestDatabase();
+    t = await createTestApp({ databaseUrl: db.url, wechatApiBase: wechat.baseUrl });
+  });
+
+  afterAll(async () => {
+    await t?.close().catch(() => undefined);
+    await db?.drop();
+    await wechat?.stop();
+  });
+
+  it('503 while the database is down, then the same code logs in without calling WeChat again', async () => {
+    const ds = t.app.get(DataSource);
+    const code = wechat.mint({ openid: 'o-kept-answer' });
+    await ds.destroy();
+    const failed = await request(t.server).post('/auth/wechat/login').send({ code });
+    expect(failed.status).toBe(503);
+    expect(failed.body.code).toBe('DATABASE_UNAVAILABLE');
+    expect(wechat.callsFor(code)).toBe(1);
+    // The store holds WeChat's answer sealed, never in clear.
+    expect(t.logs.join('\n')).not.toContain('o-kept-answer');
+
+    await ds.initialize();
+    const retried = await request(t.server).post('/auth/wechat/login').send({ code });
+    expect(retried.status).toBe(200);
+    expect(retried.body.user.isNew).toBe(true);
+    expect(wechat.callsFor(code)).toBe(1);
+    const rows = await ds.query(`SELECT user_id FROM wechat_identities WHERE openid = 'o-kept-answer'`);
+    expect(rows).toHaveLength(1);
+
+    // And now it is spent for good.
+    const again = await request(t.server).post('/auth/wechat/login').send({ code });
+    expect(again.status).toBe(401);
+    expect(again.body.code).toBe('WX_CODE_USED');
+  });
+});

@@ -124,6 +124,25 @@ describe('loadConfig', () => {
       );
     });
 
+    it.each(['http://api.weixin.qq.com', 'http://10.0.0.5:8080/wx', 'http://127.0.0.1.evil.example'])(
+      'refuses a cleartext WECHAT_API_BASE (%s): the AppSecret is a query parameter',
+      (base) => {
+        const { problems } = configError(production({ WECHAT_API_BASE: base }));
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(/^WECHAT_API_BASE must be https:\/\/ in production/);
+      },
+    );
+
+    it.each([
+      ['https://api.weixin.qq.com', {}],
+      ['http://127.0.0.1:9000', {}],
+      ['http://localhost:9000/wx', {}],
+      ['http://[::1]:9000', {}],
+      ['http://egress-proxy.internal', { WECHAT_ALLOW_INSECURE_API_BASE: 'true' }],
+    ])('accepts WECHAT_API_BASE %s (https, loopback, or the explicit opt-out)', (base, extra) => {
+      expect(loadConfig(production({ WECHAT_API_BASE: base, ...extra })).wechat.apiBase).toBe(base);
+    });
+
     it('refuses WECHAT_SANDBOX=true', () => {
       expect(configError(production({ WECHAT_SANDBOX: 'true' })).problems).toEqual([
         'WECHAT_SANDBOX cannot be enabled when NODE_ENV=production',
