@@ -1,11 +1,17 @@
-import helmet from '@fastify/helmet';
-import { ValidationPipe } from '@nestjs/common';
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer, Reflector } from '@nestjs/core';
 import type { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { IS_PUBLIC } from './common/auth/public.decorator';
 import { clientErrorHandler } from './common/http/client-error-handler';
+import { enableCorsAllowlist } from './common/http/cors';
+import { registerRequestContext } from './common/request-context';
 import { registerJsonBodyParser } from './common/http/json-body-parser';
-import { VALIDATION_OPTIONS, validationFailed } from './common/validation/validate-body';
+import { frameworkErrors, MAX_PARAM_LENGTH, registerRequestGate } from './common/http/request-gate';
+import { DOCS_PATH, registerSecurityHeaders } from './common/http/security-headers';
+import { StrictValidationPipe } from './common/validation/validate-body';
 import type { AppConfig } from './config/app-config';
 import { genRequestId } from './request-id';
 import swaggerMetadata from './swagger-metadata';
@@ -19,7 +25,12 @@ export function fastifyOptions(config: AppConfig): FastifyOptions {
     bodyLimit: 16 * 1024,
     genReqId: genRequestId,
     clientErrorHandler,
-    return503OnClosing: true,
+    // Each of these would answer with Fastify's or Node's own body; request-gate.ts answers them
+    // in the error format instead (503 during shutdown, router failures, HTTP/1.1 without Host).
+    return503OnClosing: false,
+    frameworkErrors,
+    http: { requireHostHeader: false },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   };
 }
 
@@ -29,31 +40,20 @@ export const NEST_APP_OPTIONS = { bodyParser: false } as const;
 
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   app.useLogger(app.get(Logger));
-  registerJsonBodyParser(app.getHttpAdapter().getInstance());
+  const instance = app.getHttpAdapter().getInstance();
+  registerJsonBodyParser(instance);
+  // Request id and client IP for the audit trail, for the rest of each request (AsyncLocalStorage).
+  registerRequestContext(instance);
   app.enableShutdownHooks();
-  await app.register(helmet, {
-    // The API answers JSON only; the relaxed sources are for the Swagger UI page.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'validator.swagger.io'],
-        scriptSrc: ["'self'", "https: 'unsafe-inline'"],
-      },
-    },
-  });
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (request, reply, done) => {
-      void reply.header('x-request-id', request.id);
-      done();
-    });
-  app.useGlobalPipes(
-    new ValidationPipe({ ...VALIDATION_OPTIONS, transform: true, exceptionFactory: validationFailed }),
-  );
-  const document = await buildOpenApiDocument(app);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  await registerSecurityHeaders(app);
+  registerRequestGate(instance);
+  enableCorsAllowlist(app, config.http.corsOrigins);
+  app.useGlobalPipes(new StrictValidationPipe());
+  // The contract is public (openapi.json), but a production host need not advertise its routes.
+  if (config.http.swaggerEnabled) {
+    const document = await buildOpenApiDocument(app);
+    SwaggerModule.setup(DOCS_PATH.slice(1), app, document, { jsonDocumentUrl: `${DOCS_PATH.slice(1)}-json` });
+  }
   for (const warning of config.warnings) app.get(Logger).warn(warning);
 }
 
@@ -72,7 +72,55 @@ export async function buildOpenApiDocument(app: NestFastifyApplication): Promise
         '429 and 503 answers carry `Retry-After` (seconds).',
     )
     .setVersion('1.0.0')
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    // Relative: the API answers at the root of whatever host serves it (and this document).
+    .addServer('/', 'The host serving this document')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    // Every route is guarded unless @Public() (the global guard); public ones say so below.
+    .addSecurityRequirements('bearer')
     .build();
-  return SwaggerModule.createDocument(app, options);
+  const document = SwaggerModule.createDocument(app, options);
+  for (const { method, path } of publicRoutes(app)) {
+    const operation = document.paths[path]?.[method];
+    if (operation) operation.security = [];
+  }
+  return document;
+}
+
+type OperationMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
+
+/**
+ * The @Public() routes, read from Nest's metadata (what the guard reads), as OpenAPI path keys:
+ * the document cannot call a route public that the guard protects, or the reverse.
+ */
+function publicRoutes(app: NestFastifyApplication): { method: OperationMethod; path: string }[] {
+  const reflector = new Reflector();
+  const routes: { method: OperationMethod; path: string }[] = [];
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : [String(v ?? '')]);
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const cls = wrapper.metatype as (new (...args: never[]) => object) | null;
+      if (!cls) continue;
+      for (const name of Object.getOwnPropertyNames(cls.prototype)) {
+        const handler = (cls.prototype as Record<string, unknown>)[name];
+        if (name === 'constructor' || typeof handler !== 'function') continue;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        const paths = Reflect.getMetadata(PATH_METADATA, handler) as unknown;
+        if (method === undefined || paths === undefined) continue;
+        if (reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, cls]) !== true) continue;
+        const methods: OperationMethod[] =
+          method === RequestMethod.ALL
+            ? ['get', 'put', 'post', 'delete', 'options', 'head', 'patch']
+            : [RequestMethod[method].toLowerCase() as OperationMethod];
+        for (const base of list(Reflect.getMetadata(PATH_METADATA, cls)))
+          for (const sub of paths === undefined ? [''] : list(paths)) {
+            const segments = [base, sub].flatMap((p) => p.split('/')).filter(Boolean);
+            // Nest's `:id` is OpenAPI's `{id}`.
+            const path = `/${segments.map((s) => s.replace(/^:(.+)$/, '{$1}')).join('/')}`;
+            for (const m of methods) routes.push({ method: m, path });
+          }
+      }
+    }
+  }
+  return routes;
 }

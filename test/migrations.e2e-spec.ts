@@ -30,6 +30,7 @@ describe('migrations', () => {
     expect(applied.map((m) => m.name)).toEqual([
       'InitialSchema1763800000000',
       'IdentityLifecycle1764600000000',
+      'AuditEvents1764700000000',
     ]);
 
     const drift = await ds.driver.createSchemaBuilder().log();

@@ -112,6 +112,7 @@ describe(`users domain (${TEST_DB})`, () => {
          ORDER BY 1, 2`,
       );
       expect(rows).toEqual([
+        { t: 'auth_events', c: 'appid', collation: 'utf8mb4_bin' },
         { t: 'refresh_tokens', c: 'appid', collation: 'utf8mb4_bin' },
         { t: 'users', c: 'nickname', collation: 'utf8mb4_unicode_ci' },
         { t: 'wechat_identities', c: 'appid', collation: 'utf8mb4_bin' },

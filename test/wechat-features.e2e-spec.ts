@@ -187,8 +187,8 @@ describe('WeChat beyond login (e2e)', () => {
     });
 
     it('refused with 40001 → fetched again and the call retried once; success', async () => {
+      await sessionCheck((await loginAs()).token); // the interface token is cached
       const u = await loginAs();
-      await sessionCheck(u.token); // the token is cached
       const tokenCalls = wechat.callsTo('/cgi-bin/stable_token').length;
       const checks = wechat.callsTo('/wxa/checksession').length;
       // WeChat renewed the token behind our back: the cached one is refused, the next fetch gives the new one.
@@ -244,6 +244,7 @@ describe('WeChat beyond login (e2e)', () => {
       expect(call.query.get('signature')).toMatch(/^[0-9a-f]{64}$/);
 
       wechat.mint({ openid: u.openid }); // wx.login on the phone, code never sent to us: the key rotates
+      await new Promise((r) => setTimeout(r, 1100)); // past the 1 s the answer for one key is shared
       const stale = await sessionCheck(u.token);
       expect(stale.status).toBe(200);
       expect(stale.body.valid).toBe(false);
@@ -329,6 +330,26 @@ describe('WeChat beyond login (e2e)', () => {
       expect(res.body.message).toMatch(/too old/);
     });
 
+    it.each([
+      ['phoneNumber alone', { phoneNumber: '13812349999' }],
+      ['purePhoneNumber without a country code', { purePhoneNumber: '13812349999' }],
+      ['a numeric country code', { purePhoneNumber: '13812349999', countryCode: 86 }],
+    ])('an off-shape phone payload (%s) → 400 DECRYPT_FAILED, the number never echoed', async (_n, data) => {
+      const u = await loginAs();
+      const res = await decrypt(u.token, await wechat.mintOpenData({ openid: u.openid, data }));
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('DECRYPT_FAILED');
+      expect(res.text).not.toContain('13812349999');
+    });
+
+    it('a burst of session checks by one user makes one call to WeChat', async () => {
+      const u = await loginAs();
+      const before = wechat.callsTo('/wxa/checksession').length;
+      const results = await Promise.all(Array.from({ length: 30 }, () => sessionCheck(u.token)));
+      expect(results.map((r) => r.status)).toEqual(Array(30).fill(200));
+      expect(wechat.callsTo('/wxa/checksession').length - before).toBe(1);
+    });
+
     it('a phone-number payload binds the number and answers it masked only', async () => {
       const u = await loginAs();
       const open = await wechat.mintOpenData({ openid: u.openid, phoneNumber: '13612345678' });
@@ -351,5 +372,75 @@ describe('WeChat beyond login (e2e)', () => {
       },
     );
     expect(leaks).toEqual([]);
+  });
+});
+
+/** The paid phone lookup under retries: never resent once it may have reached WeChat; refused calls cost nothing. */
+describe('phone lookups when WeChat misbehaves (e2e)', () => {
+  let wechat: FakeWechat;
+  let db: TestDatabase;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();
+    db = await createTestDatabase();
+    t = await createTestApp({
+      databaseUrl: db.url,
+      wechatApiBase: wechat.baseUrl,
+      env: {
+        WECHAT_MAX_RETRIES: '2',
+        WECHAT_TIMEOUT_MS: '300',
+        WECHAT_BREAKER_THRESHOLD: '1000',
+        PHONE_LOOKUPS_PER_USER_PER_DAY: '3',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+    await wechat?.stop();
+  });
+
+  const loginAs = async (openid: string) => {
+    const res = await request(t.server)
+      .post('/auth/wechat/login')
+      .send({ code: wechat.mint({ openid }) });
+    expect(res.status).toBe(200);
+    return res.body.accessToken as string;
+  };
+  const bind = (token: string, code: string) =>
+    request(t.server).post('/auth/wechat/phone').set('authorization', `Bearer ${token}`).send({ code });
+
+  it('lookups refused before reaching WeChat (no interface token) are not counted against the cap', async () => {
+    const token = await loginAs('o-refund');
+    const daily = {
+      kind: 'json' as const,
+      body: { errcode: 45009, errmsg: 'reach max api daily quota limit' },
+    };
+    wechat.scriptPath('/cgi-bin/stable_token', daily, daily, daily, daily);
+    for (let i = 0; i < 4; i++) {
+      const res = await bind(token, await wechat.mintPhoneCode({ openid: 'o-refund' }));
+      expect(res.status).toBe(503);
+    }
+    expect(wechat.callsTo('/wxa/business/getuserphonenumber')).toHaveLength(0);
+    // The cap is 3: had the refused ones counted, this would be 429.
+    const ok = await bind(
+      token,
+      await wechat.mintPhoneCode({ openid: 'o-refund', phoneNumber: '13500001111' }),
+    );
+    expect(ok.status).toBe(200);
+  });
+
+  it('a lookup that timed out is not sent again: one call, 503 asking for a new tap', async () => {
+    const token = await loginAs('o-timeout');
+    const before = wechat.callsTo('/wxa/business/getuserphonenumber').length;
+    wechat.scriptPath('/wxa/business/getuserphonenumber', { kind: 'hang' });
+    const res = await bind(token, await wechat.mintPhoneCode({ openid: 'o-timeout' }));
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('WX_UNAVAILABLE');
+    expect(res.body.message).toMatch(/tap the button again/);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(wechat.callsTo('/wxa/business/getuserphonenumber').length - before).toBe(1);
   });
 });

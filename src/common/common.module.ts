@@ -28,6 +28,9 @@ export class CommonModule implements OnApplicationShutdown {
   constructor(private readonly store: KvStore) {}
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.store instanceof RedisKvStore) await this.store.client.quit().catch(() => undefined);
+    if (this.store instanceof RedisKvStore) {
+      await this.store.closeSubscribers();
+      await this.store.client.quit().catch(() => undefined);
+    }
   }
 }

@@ -50,6 +50,20 @@ export interface WechatConfig {
   forceRefreshDailyBudget: number;
 }
 
+export interface SessionsConfig {
+  /** Seconds after a rotation during which the just-rotated refresh token answers with the same successor. */
+  refreshReuseIntervalSeconds: number;
+  /** Live sessions (refresh families) per user; the oldest is evicted beyond this. 0 = unlimited. */
+  maxPerUser: number;
+}
+
+export interface HttpConfig {
+  /** Swagger UI (/docs) and JSON (/docs-json): on outside production, in production only when asked for. */
+  swaggerEnabled: boolean;
+  /** Origins allowed by CORS; empty = CORS off (no Access-Control-* headers). */
+  corsOrigins: readonly string[];
+}
+
 export interface PhoneConfig {
   /** Paid lookups (getuserphonenumber) per user and day. */
   lookupsPerUserPerDay: number;
@@ -92,6 +106,9 @@ export abstract class AppConfig {
   abstract readonly openData: OpenDataConfig;
   abstract readonly redis: { url?: string; keyPrefix: string };
   abstract readonly loginRateLimitPerMinute: number;
+  abstract readonly sessions: SessionsConfig;
+  abstract readonly http: HttpConfig;
+  abstract readonly audit: { retentionDays: number };
   /** Human-readable notes for the start-up log (e.g. generated dev secrets). Never contain secrets. */
   abstract readonly warnings: readonly string[];
 }

@@ -247,4 +247,37 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(100000)
   LOGIN_RATE_LIMIT?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60)
+  REFRESH_REUSE_INTERVAL?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  MAX_SESSIONS_PER_USER?: number;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  SWAGGER_ENABLED?: boolean;
+
+  /** Comma-separated origins, e.g. `https://admin.example.com,https://ops.example.com`. */
+  @IsOptional()
+  @Matches(/^\s*https?:\/\/[^\s,/]+(\s*,\s*https?:\/\/[^\s,/]+)*\s*$/, {
+    message: 'CORS_ORIGINS must be a comma-separated list of origins like https://admin.example.com (no paths)',
+  })
+  CORS_ORIGINS?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  AUDIT_RETENTION_DAYS?: number;
 }

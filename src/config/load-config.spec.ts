@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, SANDBOX_DEFAULT_APPID } from './load-config';
 
-const JWT_SECRET = 'q7Z1mW9xT4pL2vB8nR6cY3kD0sF5hJ1gA9eU7iO2';
+// What `openssl rand -base64 48` prints: production wants ≥ 256 bits of randomness.
+const JWT_SECRET = 'q7Z1mW9xT4pL2vB8nR6cY3kD0sF5hJ1gA9eU7iO2Xb4Ne8Rk2Tw6Hy0Pj3Mv5Qz1Ls7';
 // Production refuses low-entropy keys, so the fixture must look random.
 const ENC_KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 73 + 5) % 256)).toString('base64');
 const DB_PASSWORD = 'db-pa55word';
@@ -19,6 +21,27 @@ function configError(raw: Record<string, string | undefined>): { problems: strin
     return { problems: err.problems, message: err.message };
   }
   throw new Error('expected loadConfig to throw a ConfigError');
+}
+
+/** Whether loadConfig accepts this environment (ConfigError → false). */
+function accepted(raw: Record<string, string | undefined>): boolean {
+  try {
+    loadConfig(raw);
+    return true;
+  } catch (e) {
+    if (e instanceof ConfigError) return false;
+    throw e;
+  }
+}
+
+/** Printable ASCII without spaces, uniformly random (what a password manager generates). */
+function printable(length: number): string {
+  const alphabet = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).join('');
+  return Array.from(randomBytes(length * 2))
+    .filter((b) => b < 188) // 2 × 94: no modulo bias
+    .slice(0, length)
+    .map((b) => alphabet[b % 94])
+    .join('');
 }
 
 describe('loadConfig', () => {
@@ -86,20 +109,69 @@ describe('loadConfig', () => {
       expect(message).not.toContain(secret);
     });
 
+    const WEAK = (reason: string): string =>
+      `JWT_SECRET is too weak for production (${reason}): use at least 32 random bytes, ` +
+      'e.g. `openssl rand -base64 48` (or `openssl rand -hex 32`)';
+
+    // Each value started in production before; each now refuses, saying why and never echoing it.
     it.each([
-      'changeme-changeme-changeme-changeme-1234',
-      'change_me_please_to_something_random_123',
-      'your-secret-goes-here-0123456789abcdefghij',
-      'secret-secret-secret-secret-secret-secret',
-      'example-jwt-secret-that-is-long-enough-too',
-      'x'.repeat(40),
-      '7'.repeat(40),
-    ])('refuses the placeholder JWT_SECRET %s without echoing it', (secret) => {
+      // Found when tried from outside (all ≥ 32 bytes, all accepted before).
+      ['passwordpasswordpasswordpassword', 'less than 256 bits of randomness'],
+      ['0123456789abcdef0123456789abcdef', 'less than 256 bits of randomness'],
+      ['abcdefghijklmnopqrstuvwxyz012345', 'less than 256 bits of randomness'],
+      ['your-256-bit-secret-your-256-bit', 'less than 256 bits of randomness'],
+      ['mysecretmysecretmysecretmysecret', 'less than 256 bits of randomness'],
+      ['12345678901234567890123456789012', 'less than 256 bits of randomness'],
+      ['todo-replace-this-before-deploy!!', 'less than 256 bits of randomness'],
+      // Long enough for their alphabet, and still not random: each rule on its own.
+      ['password'.repeat(8), 'it repeats itself'],
+      ['0123456789abcdef'.repeat(4), 'it repeats itself'],
+      ['mysecret'.repeat(8), 'it repeats itself'],
+      ['your-256-bit-secret-'.repeat(3), 'it repeats itself'],
+      ['todo-replace-this-before-deploy!!'.repeat(2), 'it repeats itself'],
+      ['abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_', 'it contains a run or sequence'],
+      ['Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA' + '123456' + 'eRuIo7Xb4Ne8Rk', 'it contains a run or sequence'],
+      ['Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA' + 'zzzzzz' + 'eRuIo7Xb4Ne8Rk', 'it contains a run or sequence'],
+      [
+        '3f9c0a7d1e5b8f2a6c4d09e7b1a3f5c8' + '01234567' + '9d2e4f6a8b0c1d3e5f7a9c2b',
+        'it contains a run or sequence',
+      ],
+      ['Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sAPasswordeRuIo7Xb4Ne8Rk', 'it contains a common word'],
+      ['Zr8vQ2pL9xW4mN7bK1cT-my-secret-y3jF5gD0sAeRuIo7Xb4Ne8Rk', 'it contains a common word'],
+      ['Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA-CHANGEME-eRuIo7Xb4Ne8', 'it contains a common word'],
+      ['correct horse battery staple correct horse battery', 'it repeats itself'],
+      ['correcthorsebatterystapleontherooftopwithmyfriends', 'it does not mix upper- and lower-case letters'],
+      ['ABABABAB01010101CDCDCDCD23232323EFEFEFEF45454545GHGHijij', 'it uses too few distinct characters'],
+      ['x'.repeat(40), 'less than 256 bits of randomness'],
+      ['x'.repeat(64), 'it repeats itself'],
+      ['7'.repeat(76), 'less than 256 bits of randomness'],
+      ['7'.repeat(80), 'it repeats itself'],
+      ['changeme-changeme-changeme-changeme-1234', 'less than 256 bits of randomness'],
+      ['example-jwt-secret-that-is-long-enough-too', 'less than 256 bits of randomness'],
+    ])('refuses the weak JWT_SECRET %s, saying why and not echoing it', (secret, reason) => {
       const { problems, message } = configError(production({ JWT_SECRET: secret }));
-      expect(problems).toEqual([
-        'JWT_SECRET looks like a placeholder; generate one, e.g. `openssl rand -base64 48`',
-      ]);
+      expect(problems).toEqual([WEAK(reason)]);
       expect(message).not.toContain(secret);
+    });
+
+    // Real generators' output must never be refused: many samples of each encoding.
+    it.each([
+      ['openssl rand -base64 48', () => randomBytes(48).toString('base64')],
+      ['openssl rand -base64 32', () => randomBytes(32).toString('base64')],
+      ['base64url of 32 bytes', () => randomBytes(32).toString('base64url')],
+      ['base64url of 48 bytes (the development default)', () => randomBytes(48).toString('base64url')],
+      ['openssl rand -hex 32', () => randomBytes(32).toString('hex')],
+      ['upper-case hex of 32 bytes', () => randomBytes(32).toString('hex').toUpperCase()],
+      ['a password manager’s 48 printable characters', () => printable(48)],
+    ])('accepts real random secrets: %s', (_name, generate) => {
+      for (let i = 0; i < 300; i++) {
+        const secret = generate();
+        expect({ secret, ok: accepted(production({ JWT_SECRET: secret })) }).toEqual({ secret, ok: true });
+      }
+    });
+
+    it('checks the entropy in production only (development keeps the 32-byte floor)', () => {
+      expect(loadConfig(testEnv({ JWT_SECRET: 'passwordpasswordpasswordpassword' })).env).toBe('test');
     });
 
     it('refuses a missing SESSION_KEY_ENCRYPTION_KEY', () => {
@@ -431,7 +503,7 @@ describe('loadConfig', () => {
 describe('loadConfig: weak session-key encryption key', () => {
   const prod = {
     NODE_ENV: 'production',
-    JWT_SECRET: 'Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA+eR/uI=',
+    JWT_SECRET: 'Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA+eR/uIo7Xb4Ne8Rk2Tw6Hy0Pj3Mv5Q=',
     WECHAT_APPID: 'wx1234567890abcdef',
     WECHAT_SECRET: 'real-secret',
   };

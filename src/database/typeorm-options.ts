@@ -1,16 +1,22 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
+import { AuthEvent } from '../audit/auth-event.entity';
 import type { DatabaseConfig } from '../config/app-config';
 import { RefreshToken } from '../token/refresh-token.entity';
 import { User } from '../users/user.entity';
 import { WechatIdentity } from '../users/wechat-identity.entity';
 import { InitialSchema1763800000000 } from './migrations/1763800000000-initial-schema';
 import { IdentityLifecycle1764600000000 } from './migrations/1764600000000-identity-lifecycle';
+import { AuditEvents1764700000000 } from './migrations/1764700000000-audit-events';
 
-export const ENTITIES = [User, WechatIdentity, RefreshToken];
+export const ENTITIES = [User, WechatIdentity, RefreshToken, AuthEvent];
 // Class references, not globs: they load the same under ts-jest, ts-node and from dist/.
-export const MIGRATIONS = [InitialSchema1763800000000, IdentityLifecycle1764600000000];
+export const MIGRATIONS = [
+  InitialSchema1763800000000,
+  IdentityLifecycle1764600000000,
+  AuditEvents1764700000000,
+];
 
 /** The one place TypeORM is configured; used by the app and by ormconfig.ts (migration CLI). */
 export function buildDataSourceOptions(db: DatabaseConfig): DataSourceOptions {
@@ -26,7 +32,10 @@ export function buildDataSourceOptions(db: DatabaseConfig): DataSourceOptions {
 
   if (db.type === 'better-sqlite3') {
     const path = db.sqlitePath ?? ':memory:';
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      createPrivately(path);
+    }
     return {
       ...common,
       type: 'better-sqlite3',
@@ -52,4 +61,19 @@ export function buildDataSourceOptions(db: DatabaseConfig): DataSourceOptions {
     connectTimeout: 5000,
     extra: { connectionLimit: 10 },
   };
+}
+
+/**
+ * The SQLite file holds personal data (phones, sealed session keys, refresh-token hashes): only the
+ * service user may read it, like dev-secrets.json. SQLite creates `-wal` and `-shm` with the mode
+ * of the database file, so making that file 0600 before better-sqlite3 opens it covers all three.
+ * A file an earlier version left group- or world-readable is tightened too.
+ */
+function createPrivately(path: string): void {
+  // 'a' creates the file if missing (mode applies only then) and never truncates an existing one.
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    const mode = statSync(file, { throwIfNoEntry: false })?.mode;
+    if (mode !== undefined && (mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
 }

@@ -1,10 +1,10 @@
-import { createSecretKey } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import { FakeClock } from '../common/clock/fake-clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import type { AppConfig } from '../config/app-config';
-import { ACCESS_TOKEN_TYP, AccessTokenService } from './access-token.service';
+import { ACCESS_TOKEN_TYP, AccessTokenService, IAT_LEEWAY_SECONDS } from './access-token.service';
 import { jwtModuleOptions } from './jwt-options';
 
 const ISSUER = 'wechat-auth';
@@ -60,6 +60,7 @@ describe('AccessTokenService', () => {
       roles: ['user', 'admin'],
       sessionId: 'family-1',
       expiresAt: clock.nowSeconds() + TTL,
+      issuedAt: clock.nowSeconds(),
     });
   });
 
@@ -176,4 +177,90 @@ describe('AccessTokenService', () => {
       await expectInvalid(service.verify(token));
     }
   });
+
+  describe('time claims', () => {
+    const at = (offsetSeconds: number) => clock.nowSeconds() + offsetSeconds;
+
+    it('accepts iat up to 30 s in the future (clock skew between instances) and refuses beyond', async () => {
+      for (const [offset, ok] of [
+        [0, true],
+        [1, true],
+        [IAT_LEEWAY_SECONDS, true],
+        [IAT_LEEWAY_SECONDS + 1, false],
+        [3600, false],
+      ] as const) {
+        const token = await signRaw({ ...fullPayload, iat: at(offset) }, fullOptions);
+        if (ok) await expect(service.verify(token)).resolves.toMatchObject({ issuedAt: at(offset) });
+        else await expectInvalid(service.verify(token));
+      }
+    });
+
+    it('refuses a token without iat or with a non-numeric one', async () => {
+      await expectInvalid(service.verify(await signRaw(fullPayload, { ...fullOptions, noTimestamp: true })));
+      for (const iat of ['0', null, { n: 1 }]) {
+        // Built by hand: jsonwebtoken refuses to sign a non-numeric iat.
+        const now = clock.nowSeconds();
+        const body = {
+          ...fullPayload,
+          sub: 'user-1',
+          jti: 'j',
+          iss: ISSUER,
+          aud: AUDIENCE,
+          exp: now + TTL,
+          iat,
+        };
+        await expectInvalid(service.verify(hs256({ alg: 'HS256', typ: ACCESS_TOKEN_TYP }, body)));
+      }
+    });
+
+    it('refuses nbf in the future (no leeway) and accepts nbf now or in the past', async () => {
+      const nbf = async (offset: number) =>
+        signRaw({ ...fullPayload, nbf: at(offset) }, fullOptions).then((t) => service.verify(t));
+      await expectInvalid(nbf(1));
+      await expectInvalid(nbf(60));
+      await expect(nbf(0)).resolves.toMatchObject({ userId: 'user-1' });
+      await expect(nbf(-60)).resolves.toMatchObject({ userId: 'user-1' });
+    });
+  });
+
+  describe('header members', () => {
+    const now = () => clock.nowSeconds();
+    const body = () => ({
+      ...fullPayload,
+      sub: 'user-1',
+      jti: 'j',
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: now(),
+      exp: now() + TTL,
+    });
+
+    it('accepts exactly { alg, typ } when hand-built (sanity check for the cases below)', async () => {
+      await expect(
+        service.verify(hs256({ alg: 'HS256', typ: ACCESS_TOKEN_TYP }, body())),
+      ).resolves.toMatchObject({
+        userId: 'user-1',
+      });
+    });
+
+    it.each([
+      ['jku', { jku: 'http://127.0.0.1:1/jwks.json' }],
+      ['x5u', { x5u: 'http://127.0.0.1:1/cert.pem' }],
+      ['jwk', { jwk: { kty: 'oct', k: 'AAAA' } }],
+      ['x5c', { x5c: ['MIIB'] }],
+      ['crit', { crit: ['exp'] }],
+      ['crit (unknown extension)', { crit: ['http://example.com/ext'], 'http://example.com/ext': true }],
+      ['kid (no key has one)', { kid: 'unknown-key' }],
+      ['kid path traversal', { kid: '../../../../dev/null' }],
+      ['cty', { cty: 'JWT' }],
+    ])('refuses a correctly signed token carrying %s', async (_name, extra) => {
+      await expectInvalid(service.verify(hs256({ alg: 'HS256', typ: ACCESS_TOKEN_TYP, ...extra }, body())));
+    });
+  });
+
+  /** HS256 over exactly this header and payload, with the right key: only our checks can refuse it. */
+  function hs256(header: Record<string, unknown>, payload: Record<string, unknown>): string {
+    const input = `${b64(header)}.${b64(payload)}`;
+    return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+  }
 });

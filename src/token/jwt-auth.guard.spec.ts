@@ -5,7 +5,11 @@ import { PRINCIPAL } from '../common/auth/current-user.decorator';
 import { Public } from '../common/auth/public.decorator';
 import { AppException } from '../common/errors/app.exception';
 import { AccessTokenService, invalidToken } from './access-token.service';
+import { FakeClock } from '../common/clock/fake-clock';
+import { MemoryKvStore } from '../common/store/memory-kv-store';
+import { testConfig } from '../testing/test-config';
 import { JwtAuthGuard } from './jwt-auth.guard';
+import { RevocationService } from './revocation.service';
 
 class GuardedController {
   guarded(): void {}
@@ -26,6 +30,7 @@ const PRINCIPAL_OF_TOKEN: AuthPrincipal = {
   roles: ['user'],
   sessionId: 'family-1',
   expiresAt: 1_767_226_500,
+  issuedAt: 1_767_225_600,
 };
 
 type FakeRequest = { headers: Record<string, unknown>; query?: Record<string, unknown> } & Record<
@@ -48,12 +53,35 @@ function guardedContext(request: FakeRequest): ExecutionContext {
 describe('JwtAuthGuard', () => {
   let verify: jest.Mock<Promise<AuthPrincipal>, [string]>;
   let guard: JwtAuthGuard;
+  let revocations: RevocationService;
+  let clock: FakeClock;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     verify = jest.fn((token: string) =>
       token === TOKEN ? Promise.resolve(PRINCIPAL_OF_TOKEN) : Promise.reject(invalidToken()),
     );
-    guard = new JwtAuthGuard(new Reflector(), { verify } as unknown as AccessTokenService);
+    // Just after the token was issued.
+    clock = new FakeClock(PRINCIPAL_OF_TOKEN.issuedAt * 1000 + 500);
+    revocations = new RevocationService(new MemoryKvStore(clock), clock, testConfig());
+    await revocations.onModuleInit();
+    guard = new JwtAuthGuard(new Reflector(), { verify } as unknown as AccessTokenService, revocations);
+  });
+
+  describe('revocation (no database read)', () => {
+    it('refuses a valid token of a revoked session', async () => {
+      await revocations.revokeSession('family-1');
+      await expectUnauthorized({ headers: { authorization: `Bearer ${TOKEN}` } });
+    });
+
+    it("refuses a valid token issued before its user's revocation, not one of another session or user", async () => {
+      await revocations.revokeSession('family-2');
+      await revocations.revokeUser('user-2');
+      await expect(
+        guard.canActivate(guardedContext({ headers: { authorization: `Bearer ${TOKEN}` } })),
+      ).resolves.toBe(true);
+      await revocations.revokeUser('user-1');
+      await expectUnauthorized({ headers: { authorization: `Bearer ${TOKEN}` } });
+    });
   });
 
   async function expectUnauthorized(request: FakeRequest): Promise<void> {

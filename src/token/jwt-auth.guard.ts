@@ -4,18 +4,21 @@ import type { FastifyRequest } from 'fastify';
 import { PRINCIPAL } from '../common/auth/current-user.decorator';
 import { IS_PUBLIC } from '../common/auth/public.decorator';
 import { AccessTokenService, invalidToken } from './access-token.service';
+import { RevocationService } from './revocation.service';
 
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 
 /**
  * Global guard (APP_GUARD): every route needs a valid access token in
- * `Authorization: Bearer …` unless marked @Public(). No database read.
+ * `Authorization: Bearer …` unless marked @Public(), not revoked (RevocationService, in memory). No
+ * database read.
  */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: AccessTokenService,
+    private readonly revocations: RevocationService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -25,7 +28,10 @@ export class JwtAuthGuard implements CanActivate {
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? BEARER.exec(header) : null;
     if (!match) throw invalidToken();
-    request[PRINCIPAL] = await this.tokens.verify(match[1]);
+    const principal = await this.tokens.verify(match[1]);
+    // Disabled, deleted, merged, logged out: stopped here on every instance, from memory (no database read).
+    if (this.revocations.isRevoked(principal)) throw invalidToken();
+    request[PRINCIPAL] = principal;
     return true;
   }
 }

@@ -25,7 +25,12 @@ export class SessionsController {
 
   @Get()
   @NoStore()
-  @ApiOperation({ summary: "List the caller's active sessions." })
+  @ApiOperation({
+    summary: "List the caller's active sessions.",
+    description:
+      'A user holds at most MAX_SESSIONS_PER_USER live sessions (default 20, 0 = unlimited): a login beyond that ' +
+      'revokes the oldest sessions, by when each was created (its first login), never the new one.',
+  })
   @ApiOkResponse({ type: [SessionResponse], headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'DATABASE_UNAVAILABLE')
   async list(@CurrentUser() principal: AuthPrincipal): Promise<SessionResponse[]> {

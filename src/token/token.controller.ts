@@ -25,8 +25,12 @@ export class TokenController {
   @ApiOperation({
     summary: 'Exchange a refresh token for a new pair.',
     description:
-      'Rotates: the presented refresh token stops working and the answer carries its successor. Presenting a token that was ' +
-      'already rotated revokes the whole session (REFRESH_TOKEN_REUSED): keep only the newest one.',
+      'Rotates: the presented refresh token stops working and the answer carries its successor. Presented again within ' +
+      'REFRESH_REUSE_INTERVAL seconds (default 10) of that rotation — parallel requests at start-up, a lost answer — it ' +
+      'answers with the same successor pair (same refresh and access token), as long as that successor is still the ' +
+      "session's live token. Presented later, it counts as theft and revokes the whole session (REFRESH_TOKEN_REUSED). A token " +
+      'revoked by logout, a revoked session or eviction (MAX_SESSIONS_PER_USER) answers REFRESH_TOKEN_INVALID. Keep only the ' +
+      'newest refresh token.',
   })
   @ApiOkResponse({ type: TokenPairResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(
@@ -49,7 +53,7 @@ export class TokenController {
     summary: 'Revoke a session.',
     description:
       'Revokes the session of `refreshToken`, or the current session when it is omitted, or every session with `all: true`. ' +
-      'Access tokens already issued stay valid until they expire (at most ACCESS_TOKEN_TTL).',
+      "The revoked sessions' access tokens stop at once too (on every instance, see README), not only their refresh tokens.",
   })
   @ApiNoContentResponse({ description: 'Revoked (also when there was nothing to revoke).' })
   @ApiErrors(...BODY_ERRORS, 'UNAUTHORIZED', 'DATABASE_UNAVAILABLE')

@@ -1,11 +1,16 @@
 import { createHash, createSecretKey } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import type { DataSource, Repository } from 'typeorm';
+import { type DataSource, IsNull, QueryFailedError, type Repository } from 'typeorm';
+import type { AuditEventInput, AuditService } from '../audit/audit.service';
 import { FakeClock } from '../common/clock/fake-clock';
+import { SecretBox } from '../common/crypto/secret-box';
 import { AppException } from '../common/errors/app.exception';
 import type { ErrorCode } from '../common/errors/error-codes';
 import { Random } from '../common/random/random';
-import type { AppConfig } from '../config/app-config';
+import { KvStore } from '../common/store/kv-store';
+import { MemoryKvStore } from '../common/store/memory-kv-store';
+import type { AppConfig, SessionsConfig } from '../config/app-config';
 import type { TransactionRunner } from '../database/transaction-runner';
 import {
   createInMemoryDataSource,
@@ -17,11 +22,15 @@ import type { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
 import { jwtModuleOptions } from './jwt-options';
 import { RefreshToken } from './refresh-token.entity';
-import { TokenService } from './token.service';
+import { RevocationService } from './revocation.service';
+import { hashRefreshToken, SUCCESSOR_WAIT_MS, successorKey, TokenService } from './token.service';
 import type { TokenPair } from './token-pair';
 
 const ACCESS_TTL = 900;
 const REFRESH_TTL = 3600;
+const REUSE_INTERVAL = 10;
+/** Past the reuse interval and the timestamp slack: presenting a rotated token is reuse again. */
+const AFTER_INTERVAL_MS = (REUSE_INTERVAL + 2) * 1000;
 
 async function expectAppError(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
   const error = await promise.then(
@@ -32,17 +41,52 @@ async function expectAppError(promise: Promise<unknown>, code: ErrorCode): Promi
   expect((error as AppException).code).toBe(code);
 }
 
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** Lets a promise that sleeps on the fake clock finish, moving time 1 ms per turn. */
+async function settle<T>(promise: Promise<T>, clock: FakeClock, limitMs = 10_000): Promise<Outcome<T>> {
+  let outcome: Outcome<T> | undefined;
+  promise.then(
+    (value) => (outcome = { ok: true, value }),
+    (error: unknown) => (outcome = { ok: false, error }),
+  );
+  for (let waited = 0; ; waited++) {
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    if (outcome) return outcome;
+    if (waited >= limitMs) throw new Error(`still pending after ${limitMs} ms of fake time`);
+    clock.advance(1);
+  }
+}
+
+function codeOf(o: Outcome<unknown>): string {
+  if (o.ok) return 'ok';
+  return o.error instanceof AppException ? o.error.code : String(o.error);
+}
+
+/** A deadlock as mysql2 reports it, through TypeORM. */
+function deadlock(): QueryFailedError {
+  return new QueryFailedError(
+    'UPDATE …',
+    [],
+    Object.assign(new Error('Deadlock found'), { code: 'ER_LOCK_DEADLOCK' }),
+  );
+}
+
 describe('TokenService (in-memory SQLite)', () => {
   const secret = createSecretKey(Buffer.from('unit-test-jwt-secret-0123456789-abcdefghij', 'utf8'));
-  const config = {
-    jwt: {
-      secret,
-      issuer: 'wechat-auth',
-      audience: 'miniprogram',
-      accessTtlSeconds: ACCESS_TTL,
-      refreshTtlSeconds: REFRESH_TTL,
-    },
-  } as unknown as AppConfig;
+  const makeConfig = (sessions: Partial<SessionsConfig> = {}) =>
+    ({
+      jwt: {
+        secret,
+        issuer: 'wechat-auth',
+        audience: 'miniprogram',
+        accessTtlSeconds: ACCESS_TTL,
+        refreshTtlSeconds: REFRESH_TTL,
+      },
+      sessions: { refreshReuseIntervalSeconds: REUSE_INTERVAL, maxPerUser: 0, ...sessions },
+    }) as unknown as AppConfig;
+  const config = makeConfig();
+  const box = new SecretBox(Buffer.alloc(32, 9));
 
   let dataSource: DataSource;
   let clock: FakeClock;
@@ -50,20 +94,28 @@ describe('TokenService (in-memory SQLite)', () => {
   let tx: TransactionRunner;
   let usersService: UsersService;
   let access: AccessTokenService;
+  let store: KvStore;
+  let random: Random;
+  let revocations: RevocationService;
   let tokens: TokenService;
   let alice: User;
   let bob: User;
 
   beforeEach(async () => {
+    // Eviction and store-failure notes are logged; keep the test output readable.
+    for (const m of ['log', 'warn'] as const)
+      jest.spyOn(Logger.prototype, m).mockImplementation(() => undefined);
     dataSource = await createInMemoryDataSource();
     clock = new FakeClock();
-    const random = new Random();
+    random = new Random();
+    store = new MemoryKvStore(clock);
+    revocations = new RevocationService(store, clock, config);
     tx = transactionRunnerFor(dataSource);
     refreshRepo = dataSource.getRepository(RefreshToken);
     usersService = createUsersService(dataSource, clock, random);
     const jwt = new JwtService(jwtModuleOptions(config));
     access = new AccessTokenService(jwt, config, clock, random);
-    tokens = new TokenService(refreshRepo, access, usersService, tx, config, clock, random);
+    tokens = build();
 
     alice = (await usersService.resolveIdentity({ appid: 'wxapp', openid: 'o-alice', sessionKey: 'k1' }))
       .user;
@@ -71,14 +123,60 @@ describe('TokenService (in-memory SQLite)', () => {
   });
 
   afterEach(async () => {
+    jest.restoreAllMocks();
     await dataSource.destroy();
   });
+
+  /** What the audit trail was told, in order. */
+  const audit = {
+    events: [] as AuditEventInput[],
+    record: (e: AuditEventInput) => (audit.events.push(e), Promise.resolve()),
+  };
+
+  function build(opts: { config?: AppConfig; tx?: TransactionRunner; store?: KvStore } = {}): TokenService {
+    return new TokenService(
+      refreshRepo,
+      access,
+      usersService,
+      opts.tx ?? tx,
+      opts.config ?? config,
+      clock,
+      random,
+      opts.store ?? store,
+      box,
+      revocations,
+      audit as unknown as AuditService,
+    );
+  }
 
   /** The session (refresh family) a pair belongs to, as its access token says. */
   async function sessionOf(pair: TokenPair): Promise<{ userId: string; sessionId: string }> {
     const p = await access.verify(pair.accessToken);
     return { userId: p.userId, sessionId: p.sessionId };
   }
+
+  describe('audit trail', () => {
+    it('records refresh, logout, logout-all and detected reuse, with ids only', async () => {
+      audit.events.length = 0;
+      const service = build({ config: makeConfig({ refreshReuseIntervalSeconds: 0 }) });
+      const first = await service.issue(alice, 'wxapp');
+      const second = await service.refresh(first.refreshToken);
+      await expect(service.refresh(first.refreshToken)).rejects.toMatchObject({
+        code: 'REFRESH_TOKEN_REUSED',
+      });
+      const other = await service.issue(alice, 'wxapp');
+      await service.logout(await sessionOf(other), {});
+      await service.logout(await sessionOf(second), { all: true });
+      expect(audit.events.map((e) => e.type)).toEqual([
+        'token.refreshed',
+        'token.reuse_detected',
+        'session.logged_out',
+        'sessions.logged_out_all',
+      ]);
+      expect(audit.events[1]).toMatchObject({ userId: alice.id, reason: 'REFRESH_TOKEN_REUSED' });
+      expect(JSON.stringify(audit.events)).not.toContain(first.refreshToken);
+    });
+  });
 
   describe('issue', () => {
     it('returns a Bearer pair whose access token names the user, app and a new session', async () => {
@@ -121,6 +219,7 @@ describe('TokenService (in-memory SQLite)', () => {
 
       expect(second.refreshToken).not.toBe(first.refreshToken);
       expect(await sessionOf(second)).toEqual(await sessionOf(first));
+      clock.advance(AFTER_INTERVAL_MS);
       await expectAppError(tokens.refresh(first.refreshToken), 'REFRESH_TOKEN_REUSED');
 
       const oldRow = await refreshRepo.findOneByOrFail({
@@ -140,11 +239,12 @@ describe('TokenService (in-memory SQLite)', () => {
       expect(await refreshRepo.countBy({ familyId: sessionId })).toBe(4);
     });
 
-    it('treats a rotated token presented again as reuse and revokes the whole family', async () => {
+    it('treats a rotated token presented again after the interval as reuse and revokes the whole family', async () => {
       const first = await tokens.issue(alice, 'wxapp');
       const second = await tokens.refresh(first.refreshToken);
       const other = await tokens.issue(alice, 'wxapp');
 
+      clock.advance(AFTER_INTERVAL_MS);
       await expectAppError(tokens.refresh(first.refreshToken), 'REFRESH_TOKEN_REUSED');
       // The newest token of the family dies too; the user's other session does not.
       await expectAppError(tokens.refresh(second.refreshToken), 'REFRESH_TOKEN_INVALID');
@@ -195,17 +295,15 @@ describe('TokenService (in-memory SQLite)', () => {
       await expectAppError(tokens.refresh(pair.refreshToken), 'REFRESH_TOKEN_INVALID');
     });
 
-    it('lets exactly one of two concurrent refreshes of one token succeed', async () => {
+    it('answers two concurrent refreshes of one token with one pair, rotating once', async () => {
       const pair = await tokens.issue(alice, 'wxapp');
-      const results = await Promise.allSettled([
-        tokens.refresh(pair.refreshToken),
-        tokens.refresh(pair.refreshToken),
+      const [a, b] = await Promise.all([
+        settle(tokens.refresh(pair.refreshToken), clock),
+        settle(tokens.refresh(pair.refreshToken), clock),
       ]);
-      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      const [loser] = results.filter((r) => r.status === 'rejected');
-      expect(loser.reason).toBeInstanceOf(AppException);
-      expect((loser.reason as AppException).code).toBe('REFRESH_TOKEN_REUSED');
-      // One successor at most: the presented token was rotated once.
+      expect([codeOf(a), codeOf(b)]).toEqual(['ok', 'ok']);
+      expect(a.ok && b.ok && a.value).toEqual(b.ok && b.value);
+      // One successor: the presented token was rotated once.
       expect(await refreshRepo.count()).toBe(2);
     });
 
@@ -284,6 +382,68 @@ describe('TokenService (in-memory SQLite)', () => {
     });
   });
 
+  describe('access tokens stop with their session (RevocationService)', () => {
+    const revoked = async (pair: TokenPair) => revocations.isRevoked(await access.verify(pair.accessToken));
+
+    it('logout stops the session’s access token; logout all every one of the user’s', async () => {
+      const a = await tokens.issue(alice, 'wxapp');
+      const b = await tokens.issue(alice, 'wxapp');
+      const theirs = await tokens.issue(bob, 'wxapp');
+      await tokens.logout(await sessionOf(a), {});
+      expect([await revoked(a), await revoked(b)]).toEqual([true, false]);
+      await tokens.logout(await sessionOf(b), { all: true });
+      expect([await revoked(b), await revoked(theirs)]).toEqual([true, false]);
+    });
+
+    it('a revoked session, reuse and eviction stop the family’s access tokens', async () => {
+      const s = await tokens.issue(alice, 'wxapp');
+      await tokens.revokeSession(alice.id, (await sessionOf(s)).sessionId);
+      expect(await revoked(s)).toBe(true);
+
+      const first = await tokens.issue(alice, 'wxapp');
+      const second = await tokens.refresh(first.refreshToken);
+      clock.advance(AFTER_INTERVAL_MS);
+      await expectAppError(tokens.refresh(first.refreshToken), 'REFRESH_TOKEN_REUSED');
+      expect(await revoked(second)).toBe(true);
+
+      const limited = build({ config: makeConfig({ maxPerUser: 1 }) });
+      const old = await limited.issue(bob, 'wxapp');
+      clock.advance(1000);
+      const fresh = await limited.issue(bob, 'wxapp');
+      expect([await revoked(old), await revoked(fresh)]).toEqual([true, false]);
+    });
+
+    it('a token issued right after a user revocation (same second) is not caught by it', async () => {
+      const before = await tokens.issue(alice, 'wxapp');
+      await revocations.revokeUser(alice.id);
+      const after = await tokens.refresh(before.refreshToken);
+      expect([await revoked(before), await revoked(after)]).toEqual([true, false]);
+    });
+  });
+
+  describe('revokeAllSessions / deleteAllSessions', () => {
+    it('revokeAllSessions ends every session of the user, and only theirs', async () => {
+      const a1 = await tokens.issue(alice, 'wxapp');
+      const a2 = await tokens.refresh((await tokens.issue(alice, 'wxapp_two')).refreshToken);
+      const b1 = await tokens.issue(bob, 'wxapp');
+      await tokens.revokeAllSessions(alice.id);
+      expect(await tokens.listSessions(alice.id)).toEqual([]);
+      await expectAppError(tokens.refresh(a1.refreshToken), 'REFRESH_TOKEN_INVALID');
+      await expectAppError(tokens.refresh(a2.refreshToken), 'REFRESH_TOKEN_INVALID');
+      await expect(tokens.refresh(b1.refreshToken)).resolves.toBeDefined();
+    });
+
+    it('deleteAllSessions removes the user’s rows; a rotated token within the interval answers INVALID', async () => {
+      const first = await tokens.issue(alice, 'wxapp');
+      await tokens.refresh(first.refreshToken);
+      const b1 = await tokens.issue(bob, 'wxapp');
+      await tokens.deleteAllSessions(alice.id);
+      expect(await refreshRepo.countBy({ userId: alice.id })).toBe(0);
+      expect(codeOf(await settle(tokens.refresh(first.refreshToken), clock))).toBe('REFRESH_TOKEN_INVALID');
+      await expect(tokens.refresh(b1.refreshToken)).resolves.toBeDefined();
+    });
+  });
+
   describe('sessions', () => {
     it('lists the user’s live sessions, newest first, one row per family', async () => {
       const older = await tokens.issue(alice, 'wxapp');
@@ -340,6 +500,281 @@ describe('TokenService (in-memory SQLite)', () => {
       const theirs = await tokens.issue(bob, 'wxapp');
       await expectAppError(tokens.revokeSession(alice.id, (await sessionOf(theirs)).sessionId), 'NOT_FOUND');
       await expect(tokens.refresh(theirs.refreshToken)).resolves.toBeDefined();
+    });
+  });
+
+  describe('reuse interval (refresh races never log a user out)', () => {
+    const stored = async (presented: string) => store.get(successorKey(hashRefreshToken(presented)));
+
+    it('answers a just-rotated token with the same pair — refresh and access token — within the interval', async () => {
+      const first = await tokens.issue(alice, 'wxapp');
+      const second = await tokens.refresh(first.refreshToken);
+      clock.advance(REUSE_INTERVAL * 1000 - 1);
+      await expect(tokens.refresh(first.refreshToken)).resolves.toEqual(second);
+      // Nothing new was issued, and the successor still works normally.
+      expect(await refreshRepo.count()).toBe(2);
+      const third = await tokens.refresh(second.refreshToken);
+      expect(third.refreshToken).not.toBe(second.refreshToken);
+      expect(await sessionOf(third)).toEqual(await sessionOf(first));
+    });
+
+    it('keeps the successor pair only encrypted, bound to the presented token, expiring with the interval', async () => {
+      const first = await tokens.issue(alice, 'wxapp');
+      const second = await tokens.refresh(first.refreshToken);
+      const sealed = await stored(first.refreshToken);
+      expect(sealed).toMatch(/^v1\./);
+      for (const secret of [second.refreshToken, second.accessToken, first.refreshToken])
+        expect(sealed).not.toContain(secret);
+      expect(await store.ttl(successorKey(hashRefreshToken(first.refreshToken)))).toBe(REUSE_INTERVAL * 1000);
+      clock.advance(REUSE_INTERVAL * 1000);
+      expect(await stored(first.refreshToken)).toBeNull();
+    });
+
+    it('a record copied under another token’s key does not open (AAD), and is never answered', async () => {
+      const victim = await tokens.issue(alice, 'wxapp');
+      await tokens.refresh(victim.refreshToken);
+      const mine = await tokens.issue(bob, 'wxapp');
+      await tokens.refresh(mine.refreshToken);
+      const sealed = await stored(victim.refreshToken);
+      await store.set(successorKey(hashRefreshToken(mine.refreshToken)), sealed!, 5000);
+      const o = await settle(tokens.refresh(mine.refreshToken), clock);
+      expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');
+    });
+
+    it('five concurrent refreshes of one token all get one pair; that pair refreshes again', async () => {
+      const pair = await tokens.issue(alice, 'wxapp');
+      const outcomes = await Promise.all(
+        Array.from({ length: 5 }, () => settle(tokens.refresh(pair.refreshToken), clock)),
+      );
+      expect(outcomes.map(codeOf)).toEqual(Array(5).fill('ok'));
+      const pairs = new Set(outcomes.map((o) => (o.ok ? JSON.stringify(o.value) : '')));
+      expect(pairs.size).toBe(1);
+      const [successor] = outcomes.map((o) => (o.ok ? o.value : undefined));
+      await expect(tokens.refresh(successor!.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' });
+    });
+
+    it('a loser of the rotation race waits for the winner’s record rather than answering reuse', async () => {
+      const pair = await tokens.issue(alice, 'wxapp');
+      // The winner's write to the store is slow (a busy Redis): 500 ms of fake time.
+      const slow = new MemoryKvStore(clock);
+      const set = slow.set.bind(slow);
+      let firstSet = true;
+      jest.spyOn(slow, 'set').mockImplementation(async (k, v, ttl) => {
+        if (firstSet) {
+          firstSet = false;
+          await clock.sleep(500);
+        }
+        return set(k, v, ttl);
+      });
+      const service = build({ store: slow });
+      const outcomes = await Promise.all([
+        settle(service.refresh(pair.refreshToken), clock),
+        settle(service.refresh(pair.refreshToken), clock),
+      ]);
+      expect(outcomes.map(codeOf)).toEqual(['ok', 'ok']);
+    });
+
+    it('a request arriving after the commit but before the record exists also waits for it', async () => {
+      const pair = await tokens.issue(alice, 'wxapp');
+      const winnerWrote: Array<() => void> = [];
+      const gated = new MemoryKvStore(clock);
+      const set = gated.set.bind(gated);
+      jest
+        .spyOn(gated, 'set')
+        .mockImplementation(
+          (k, v, ttl) => new Promise((resolve) => winnerWrote.push(() => void set(k, v, ttl).then(resolve))),
+        );
+      const service = build({ store: gated });
+      const winner = service.refresh(pair.refreshToken);
+      while (winnerWrote.length === 0) await new Promise((r) => setImmediate(r));
+      // Committed (the row is revoked, replaced) but not yet in the store:
+      const late = settle(service.refresh(pair.refreshToken), clock);
+      await new Promise((r) => setImmediate(r));
+      clock.advance(300);
+      winnerWrote[0]();
+      const [w, l] = [await winner, await late];
+      expect(l).toEqual({ ok: true, value: w });
+    });
+
+    it('if the winner never kept its answer: INVALID after a bounded wait, nothing revoked', async () => {
+      const pair = await tokens.issue(alice, 'wxapp');
+      const broken = new MemoryKvStore(clock);
+      jest.spyOn(broken, 'set').mockRejectedValue(new Error('redis down'));
+      const service = build({ store: broken });
+      const second = await service.refresh(pair.refreshToken);
+      const started = clock.now();
+      const late = await settle(service.refresh(pair.refreshToken), clock);
+      expect(codeOf(late)).toBe('REFRESH_TOKEN_INVALID');
+      expect(clock.now() - started).toBeGreaterThanOrEqual(SUCCESSOR_WAIT_MS);
+      expect(clock.now() - started).toBeLessThan(SUCCESSOR_WAIT_MS + 100);
+      await expect(service.refresh(second.refreshToken)).resolves.toBeDefined();
+    });
+
+    it('after the interval the rotated token is reuse: REFRESH_TOKEN_REUSED and the family is dead', async () => {
+      const first = await tokens.issue(alice, 'wxapp');
+      const second = await tokens.refresh(first.refreshToken);
+      clock.advance(REUSE_INTERVAL * 1000 + 100);
+      const o = await settle(tokens.refresh(first.refreshToken), clock);
+      expect(codeOf(o)).toBe('REFRESH_TOKEN_REUSED');
+      await expectAppError(tokens.refresh(second.refreshToken), 'REFRESH_TOKEN_INVALID');
+      expect(await tokens.listSessions(alice.id)).toEqual([]);
+    });
+
+    it('does not resurrect a family logged out after the rotation', async () => {
+      const first = await tokens.issue(alice, 'wxapp');
+      const second = await tokens.refresh(first.refreshToken);
+      await tokens.logout(await sessionOf(second), { all: true });
+      const o = await settle(tokens.refresh(first.refreshToken), clock);
+      expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');
+      await expectAppError(tokens.refresh(second.refreshToken), 'REFRESH_TOKEN_INVALID');
+      expect(await tokens.listSessions(alice.id)).toEqual([]);
+    });
+
+    it('a straggler whose successor was already rotated gets INVALID, and the family lives on', async () => {
+      const first = await tokens.issue(alice, 'wxapp');
+      const second = await tokens.refresh(first.refreshToken);
+      const third = await tokens.refresh(second.refreshToken);
+      const o = await settle(tokens.refresh(first.refreshToken), clock);
+      expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');
+      await expect(tokens.refresh(third.refreshToken)).resolves.toBeDefined();
+    });
+
+    it('refuses a user disabled within the interval and ends the session', async () => {
+      const first = await tokens.issue(alice, 'wxapp');
+      const second = await tokens.refresh(first.refreshToken);
+      await dataSource.getRepository(User).update({ id: alice.id }, { status: 'disabled' });
+      const o = await settle(tokens.refresh(first.refreshToken), clock);
+      expect(codeOf(o)).toBe('USER_DISABLED');
+      await dataSource.getRepository(User).update({ id: alice.id }, { status: 'active' });
+      await expectAppError(tokens.refresh(second.refreshToken), 'REFRESH_TOKEN_INVALID');
+    });
+
+    it('with REFRESH_REUSE_INTERVAL=0 nothing is kept and a repeat is reuse at once', async () => {
+      const strict = build({ config: makeConfig({ refreshReuseIntervalSeconds: 0 }) });
+      const first = await strict.issue(alice, 'wxapp');
+      await strict.refresh(first.refreshToken);
+      expect(await stored(first.refreshToken)).toBeNull();
+      await expectAppError(strict.refresh(first.refreshToken), 'REFRESH_TOKEN_REUSED');
+    });
+  });
+
+  describe('logout races are not theft', () => {
+    it('a refresh that loses its update to a logout answers INVALID, not REUSED', async () => {
+      const pair = await tokens.issue(alice, 'wxapp');
+      const principal = await sessionOf(pair);
+      // The logout lands between the refresh's read and its conditional update.
+      const findOne = refreshRepo.findOne.bind(refreshRepo);
+      jest.spyOn(refreshRepo, 'findOne').mockImplementationOnce(async (opts) => {
+        const row = await findOne(opts);
+        await tokens.logout(principal, { all: true });
+        return row;
+      });
+      const o = await settle(tokens.refresh(pair.refreshToken), clock);
+      expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');
+      expect(await refreshRepo.countBy({ revokedAt: IsNull() })).toBe(0);
+    });
+
+    it('retries a rotation when the database picks it as a deadlock victim', async () => {
+      const pair = await tokens.issue(alice, 'wxapp');
+      const flaky = transactionRunnerFor(dataSource);
+      const run = flaky.run.bind(flaky);
+      const spy = jest.spyOn(flaky, 'run').mockImplementationOnce(() => Promise.reject(deadlock()));
+      spy.mockImplementation(run);
+      const o = await settle(tokens.refresh(pair.refreshToken), clock);
+      expect(codeOf(o)).toBe('ok');
+      expect(await refreshRepo.count()).toBe(2);
+    });
+
+    it('retries logout-all on deadlock (3 times); a fourth deadlock surfaces (503 via the filter)', async () => {
+      const pair = await tokens.issue(alice, 'wxapp');
+      const principal = await sessionOf(pair);
+      const run = tx.run.bind(tx);
+      const spy = jest.spyOn(tx, 'run');
+      spy
+        .mockImplementationOnce(() => Promise.reject(deadlock()))
+        .mockImplementationOnce(() => Promise.reject(deadlock()))
+        .mockImplementationOnce(() => Promise.reject(deadlock()))
+        .mockImplementation(run);
+      expect(codeOf(await settle(tokens.logout(principal, { all: true }), clock))).toBe('ok');
+      expect(spy).toHaveBeenCalledTimes(4);
+      expect(await tokens.listSessions(alice.id)).toEqual([]);
+
+      spy.mockClear();
+      spy.mockImplementation(() => Promise.reject(deadlock()));
+      const failed = await settle(tokens.logout(principal, { all: true }), clock);
+      expect(!failed.ok && failed.error).toBeInstanceOf(QueryFailedError);
+      expect(spy).toHaveBeenCalledTimes(4);
+    });
+
+    it('does not retry other database errors', async () => {
+      const pair = await tokens.issue(alice, 'wxapp');
+      const spy = jest
+        .spyOn(tx, 'run')
+        .mockRejectedValue(
+          new QueryFailedError('UPDATE …', [], Object.assign(new Error('gone'), { code: 'ECONNRESET' })),
+        );
+      await expect(tokens.logout(await sessionOf(pair), { all: true })).rejects.toBeInstanceOf(
+        QueryFailedError,
+      );
+      expect(spy).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('MAX_SESSIONS_PER_USER', () => {
+    it('evicts the oldest family by creation, even one refreshed recently', async () => {
+      const limited = build({ config: makeConfig({ maxPerUser: 3 }) });
+      const s1 = await limited.issue(alice, 'wxapp');
+      clock.advance(1000);
+      const s2 = await limited.issue(alice, 'wxapp');
+      clock.advance(1000);
+      const s3 = await limited.issue(alice, 'wxapp');
+      clock.advance(1000);
+      // s1 is the oldest session although its live token is now the newest row.
+      const s1b = await limited.refresh(s1.refreshToken);
+      clock.advance(1000);
+      const theirs = await limited.issue(bob, 'wxapp');
+      const s4 = await limited.issue(alice, 'wxapp');
+
+      const live = (await limited.listSessions(alice.id)).map((r) => r.familyId);
+      const ids = await Promise.all([s1, s2, s3, s4].map(async (p) => (await sessionOf(p)).sessionId));
+      expect(live.sort()).toEqual([ids[1], ids[2], ids[3]].sort());
+      clock.advance(AFTER_INTERVAL_MS);
+      await expectAppError(limited.refresh(s1b.refreshToken), 'REFRESH_TOKEN_INVALID');
+      await expect(limited.refresh(s2.refreshToken)).resolves.toBeDefined();
+      await expect(limited.refresh(theirs.refreshToken)).resolves.toBeDefined();
+    });
+
+    it('brings a user over the limit back to it, oldest first', async () => {
+      const unlimited = build({ config: makeConfig({ maxPerUser: 0 }) });
+      const pairs: TokenPair[] = [];
+      for (let i = 0; i < 5; i++) {
+        pairs.push(await unlimited.issue(alice, 'wxapp'));
+        clock.advance(10);
+      }
+      expect(await unlimited.listSessions(alice.id)).toHaveLength(5);
+      const limited = build({ config: makeConfig({ maxPerUser: 2 }) });
+      const newest = await limited.issue(alice, 'wxapp');
+      const live = (await limited.listSessions(alice.id)).map((r) => r.familyId);
+      expect(live).toEqual([(await sessionOf(newest)).sessionId, (await sessionOf(pairs[4])).sessionId]);
+    });
+
+    it('never evicts the session just created, even when every login shares one timestamp', async () => {
+      const limited = build({ config: makeConfig({ maxPerUser: 1 }) });
+      // Same instant, and ids chosen so the new family sorts first in a tie-break by id.
+      const uuid = jest.spyOn(random, 'uuid');
+      uuid.mockReturnValueOnce('ffffffff-0000-4000-8000-000000000000');
+      const older = await limited.issue(alice, 'wxapp');
+      uuid.mockReturnValueOnce('00000000-0000-4000-8000-000000000000');
+      const newer = await limited.issue(alice, 'wxapp');
+      expect((await limited.listSessions(alice.id)).map((r) => r.familyId)).toEqual([
+        (await sessionOf(newer)).sessionId,
+      ]);
+      await expectAppError(limited.refresh(older.refreshToken), 'REFRESH_TOKEN_INVALID');
+    });
+
+    it('0 means unlimited', async () => {
+      for (let i = 0; i < 25; i++) await tokens.issue(alice, 'wxapp');
+      expect(await tokens.listSessions(alice.id)).toHaveLength(25);
     });
   });
 });

@@ -1,34 +1,85 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, MoreThan, Repository } from 'typeorm';
+import { type EntityManager, In, IsNull, MoreThan, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock/clock';
+import { SecretBox } from '../common/crypto/secret-box';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
+import { KvStore } from '../common/store/kv-store';
 import { AppConfig } from '../config/app-config';
+import { isDeadlock } from '../database/db-errors';
 import { TransactionRunner } from '../database/transaction-runner';
 import { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
 import { RefreshToken } from './refresh-token.entity';
+import { RevocationService } from './revocation.service';
 import type { TokenPair } from './token-pair';
 
 /** 32 random bytes as base64url. */
 const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 
+/**
+ * How long a request that presents a just-rotated token waits for the rotation winner's answer to
+ * appear in the store. The winner writes it right after its commit (milliseconds), so this only
+ * bounds the wait when the winner died in between.
+ */
+export const SUCCESSOR_WAIT_MS = 2000;
+const SUCCESSOR_POLL_MS = 20;
+
+/**
+ * `revoked_at` is a DATETIME without fractions on MariaDB (truncated or rounded to the second), and
+ * two instances' clocks differ a little: the rotation time read back may be off by up to this much.
+ */
+const ROTATION_TIME_SLACK_MS = 1000;
+
+/** Tries of a write transaction that keeps being picked as a deadlock victim (then 503 DATABASE_UNAVAILABLE). */
+const DEADLOCK_ATTEMPTS = 4;
+
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-class RotationRaceLost extends Error {}
+/** Store key of the encrypted successor pair, by the SHA-256 of the token that was rotated. */
+export function successorKey(presentedHash: string): string {
+  return `refresh:successor:${presentedHash}`;
+}
+
+/** AAD of that record: a ciphertext copied under another token's key fails to open. */
+function successorAad(presentedHash: string): string {
+  return `refresh-successor:v1:${presentedHash}`;
+}
+
+interface SuccessorRecord {
+  /** Row id of the successor refresh token, to check that its family is still alive. */
+  successorId: string;
+  pair: TokenPair;
+}
+
+const invalid = () => new AppException('REFRESH_TOKEN_INVALID');
 
 /**
  * Issues token pairs and rotates refresh tokens. A refresh token is usable
- * once: using it revokes it and links it to its successor. Presenting one that
- * was already rotated means it leaked (or the client is confused) and revokes
- * the whole family, including the newest token.
+ * once: using it revokes it and links it to its successor (`replacedBy`).
+ *
+ * Presenting a rotated token again:
+ * - within `sessions.refreshReuseIntervalSeconds` of its rotation answers with the very pair the
+ *   rotation produced (mini programs fire parallel requests at start-up, each refreshing with the
+ *   same token; without this the loser of the race counted as a thief and the user was logged out).
+ *   That pair is kept only encrypted in the store, under the presented token's hash, for the
+ *   interval; it is answered only while its refresh token is still the family's live one, so a
+ *   family ended meanwhile (logout, eviction, a disabled user) is not brought back by the cache;
+ * - after the interval is reuse: the token leaked or the client is confused, and the whole family,
+ *   newest token included, is revoked (`REFRESH_TOKEN_REUSED`).
+ *
+ * A token revoked without a successor (logout, session revoked, eviction, disabled user) is simply
+ * `REFRESH_TOKEN_INVALID`: a refresh racing a logout is not theft.
  */
 @Injectable()
 export class TokenService {
+  private readonly logger = new Logger(TokenService.name);
+
   constructor(
     @InjectRepository(RefreshToken) private readonly refreshTokens: Repository<RefreshToken>,
     private readonly access: AccessTokenService,
@@ -37,50 +88,68 @@ export class TokenService {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly random: Random,
+    private readonly store: KvStore,
+    private readonly box: SecretBox,
+    private readonly revocations: RevocationService,
+    private readonly audit: AuditService,
   ) {}
 
-  /** A new login session (refresh family) for the user. */
+  /**
+   * A new login session (refresh family) for the user.
+   *
+   * With `sessions.maxPerUser` (MAX_SESSIONS_PER_USER, 0 = unlimited) set, a login that takes the
+   * user past it evicts the user's oldest live sessions — oldest by when the family was created
+   * (its first login), not by its last refresh, ties broken by id — until the limit holds again;
+   * the new session is never the one evicted. Counted after the new family is
+   * committed, so of parallel logins the last to count sees every other one and the limit holds
+   * once they have all answered.
+   */
   async issue(user: { id: string; roles: string[] }, appid: string): Promise<TokenPair> {
     const familyId = this.random.uuid();
     const refresh = this.newRefreshToken(user.id, appid, familyId);
-    await this.tx.run((em) => em.insert(RefreshToken, refresh.row));
+    await this.write((em) => em.insert(RefreshToken, refresh.row));
+    await this.evictBeyondLimit(user.id, familyId);
     return this.pair(user, appid, familyId, refresh.token);
   }
 
   async refresh(presented: string): Promise<TokenPair> {
-    if (!REFRESH_TOKEN_FORMAT.test(presented)) throw new AppException('REFRESH_TOKEN_INVALID');
-    const row = await this.refreshTokens.findOne({ where: { tokenHash: hashRefreshToken(presented) } });
-    if (!row) throw new AppException('REFRESH_TOKEN_INVALID');
-    if (row.revokedAt) {
-      if (row.replacedBy) await this.reuseDetected(row.familyId);
-      throw new AppException('REFRESH_TOKEN_INVALID');
-    }
-    if (row.expiresAt.getTime() <= this.clock.now()) throw new AppException('REFRESH_TOKEN_INVALID');
+    if (!REFRESH_TOKEN_FORMAT.test(presented)) throw invalid();
+    const hash = hashRefreshToken(presented);
+    const row = await this.refreshTokens.findOne({ where: { tokenHash: hash } });
+    if (!row) throw invalid();
+    if (row.revokedAt) return this.presentedAgain(row, hash);
+    if (row.expiresAt.getTime() <= this.clock.now()) throw invalid();
 
-    const user = await this.users.findById(row.userId);
-    if (!user) throw new AppException('REFRESH_TOKEN_INVALID');
-    if (user.status !== 'active') {
-      await this.revokeFamily(row.familyId);
-      throw new AppException('USER_DISABLED');
-    }
-
+    const user = await this.activeUser(row);
     const next = this.newRefreshToken(row.userId, row.appid, row.familyId);
-    try {
-      await this.tx.run(async (em) => {
-        // Conditional update: of two concurrent refreshes with one token, exactly one wins.
-        const res = await em.update(
-          RefreshToken,
-          { id: row.id, revokedAt: IsNull() },
-          { revokedAt: this.clock.date(), replacedBy: next.row.id },
-        );
-        if (res.affected !== 1) throw new RotationRaceLost();
-        await em.insert(RefreshToken, next.row);
-      });
-    } catch (e) {
-      if (e instanceof RotationRaceLost) await this.reuseDetected(row.familyId);
-      throw e;
+    const rotated = await this.write(async (em) => {
+      // Conditional update: of concurrent refreshes with one token (or a refresh and a logout), exactly one wins.
+      const res = await em.update(
+        RefreshToken,
+        { id: row.id, revokedAt: IsNull() },
+        { revokedAt: this.clock.date(), replacedBy: next.row.id },
+      );
+      if (res.affected !== 1) return false;
+      await em.insert(RefreshToken, next.row);
+      return true;
+    });
+    if (!rotated) {
+      // Changed between our read and our update: another request rotated it (wait for its answer)
+      // or a logout revoked it. Read what happened; committed by now, since our update waited for it.
+      const now = await this.refreshTokens.findOne({ where: { tokenHash: hash } });
+      if (!now?.revokedAt) throw invalid();
+      return this.presentedAgain(now, hash);
     }
-    return this.pair(user, row.appid, row.familyId, next.token);
+
+    const pair = await this.pair(user, row.appid, row.familyId, next.token);
+    await this.rememberSuccessor(hash, { successorId: next.row.id, pair });
+    await this.audit.record({
+      type: 'token.refreshed',
+      userId: row.userId,
+      appid: row.appid,
+      sessionId: row.familyId,
+    });
+    return pair;
   }
 
   /** Revokes one family (by a presented refresh token, or the caller's own session) or all of the user's. */
@@ -89,13 +158,14 @@ export class TokenService {
     opts: { refreshToken?: string; all?: boolean },
   ): Promise<void> {
     if (opts.all) {
-      await this.tx.run((em) =>
-        em.update(
-          RefreshToken,
-          { userId: principal.userId, revokedAt: IsNull() },
-          { revokedAt: this.clock.date() },
-        ),
-      );
+      await this.revokeAllSessions(principal.userId);
+      // Their access tokens too, on every instance (RevocationService).
+      await this.revocations.revokeUser(principal.userId);
+      await this.audit.record({
+        type: 'sessions.logged_out_all',
+        userId: principal.userId,
+        details: { initiator: 'self' },
+      });
       return;
     }
     let familyId = principal.sessionId;
@@ -107,7 +177,25 @@ export class TokenService {
       if (!row || row.userId !== principal.userId) return;
       familyId = row.familyId;
     }
-    await this.revokeFamily(familyId, principal.userId);
+    await this.revokeFamilies([familyId], principal.userId);
+    await this.revocations.revokeSession(familyId);
+    await this.audit.record({ type: 'session.logged_out', userId: principal.userId, sessionId: familyId });
+  }
+
+  /** Every live session of the user (disable, admin action). Rows stay, revoked, for the reuse rules. */
+  async revokeAllSessions(userId: string): Promise<void> {
+    await this.write((em) =>
+      em.update(RefreshToken, { userId, revokedAt: IsNull() }, { revokedAt: this.clock.date() }),
+    );
+  }
+
+  /**
+   * Account deletion: the user's refresh-token rows are removed, not only revoked (they name the
+   * user and the app). A rotated-pair record still in the store cannot answer for them: its
+   * successor row is gone, so `replay` finds nothing.
+   */
+  async deleteAllSessions(userId: string): Promise<void> {
+    await this.write((em) => em.delete(RefreshToken, { userId }));
   }
 
   /** The user's live sessions: one current refresh token per family. */
@@ -129,22 +217,193 @@ export class TokenService {
 
   async revokeSession(userId: string, familyId: string): Promise<void> {
     await this.getSession(userId, familyId);
-    await this.revokeFamily(familyId, userId);
+    await this.revokeFamilies([familyId], userId);
+    await this.revocations.revokeSession(familyId);
   }
 
-  private async reuseDetected(familyId: string): Promise<never> {
-    await this.revokeFamily(familyId);
+  /**
+   * A token that is already revoked, presented again (or the loser of a rotation race, once it
+   * knows it lost). Decides between "the same answer again", "invalid" and "reuse".
+   */
+  private async presentedAgain(row: RefreshToken, hash: string): Promise<TokenPair> {
+    // Revoked without a successor: logout, a revoked session, eviction, a disabled user. Not theft.
+    if (!row.replacedBy || !row.revokedAt) throw invalid();
+    const intervalMs = this.config.sessions.refreshReuseIntervalSeconds * 1000;
+    if (intervalMs <= 0) return this.reuseDetected(row.familyId, row);
+
+    const rotatedAt = row.revokedAt.getTime();
+    // Until the rotation is older than the interval (give or take the timestamp's precision), its
+    // answer may be in the store — or about to be: the winner writes it just after committing.
+    const lastChance = rotatedAt + intervalMs + ROTATION_TIME_SLACK_MS;
+    if (this.clock.now() >= lastChance) return this.reuseDetected(row.familyId, row);
+    const record = await this.awaitSuccessor(
+      hash,
+      Math.min(this.clock.now() + SUCCESSOR_WAIT_MS, lastChance),
+    );
+    if (!record) {
+      if (this.clock.now() - rotatedAt >= intervalMs) return this.reuseDetected(row.familyId, row);
+      // Within the interval but the winner's answer was never kept (it died before writing it, or
+      // the store failed): it cannot be repeated. Not evidence of theft, so nothing is revoked.
+      throw invalid();
+    }
+    return this.replay(row, record);
+  }
+
+  /** The rotation's own answer, if its family is still alive and its user still may log in. */
+  private async replay(row: RefreshToken, record: SuccessorRecord): Promise<TokenPair> {
+    const successor = await this.refreshTokens.findOne({ where: { id: record.successorId } });
+    if (!successor || successor.familyId !== row.familyId || row.replacedBy !== successor.id) throw invalid();
+    // Revoked without successor: the family ended meanwhile (logout…) and must stay ended.
+    // Rotated: the client already moved on to a newer token; this copy is stale. Inside the
+    // interval that is a straggler of the same burst, not proof of theft, so nothing is revoked.
+    if (successor.revokedAt || successor.expiresAt.getTime() <= this.clock.now()) throw invalid();
+    await this.activeUser(successor);
+    return record.pair;
+  }
+
+  /** Polls the store (via the Clock, so unit tests run in fake time) until `deadline`. */
+  private async awaitSuccessor(hash: string, deadline: number): Promise<SuccessorRecord | null> {
+    for (;;) {
+      const sealed = await this.store.get(successorKey(hash));
+      if (sealed !== null) return this.openSuccessor(hash, sealed);
+      const left = deadline - this.clock.now();
+      if (left <= 0) return null;
+      await this.clock.sleep(Math.min(SUCCESSOR_POLL_MS, left));
+    }
+  }
+
+  private async rememberSuccessor(hash: string, record: SuccessorRecord): Promise<void> {
+    const intervalMs = this.config.sessions.refreshReuseIntervalSeconds * 1000;
+    if (intervalMs <= 0) return;
+    try {
+      await this.store.set(
+        successorKey(hash),
+        this.box.seal(JSON.stringify(record), successorAad(hash)),
+        intervalMs,
+      );
+    } catch (err) {
+      // The rotation is committed: failing this answer would lose the new token and log the user
+      // out. Concurrent requests with the old token then get REFRESH_TOKEN_INVALID instead.
+      this.logger.warn(
+        { err: (err as Error).message },
+        'could not keep the rotated pair for the reuse interval',
+      );
+    }
+  }
+
+  private openSuccessor(hash: string, sealed: string): SuccessorRecord | null {
+    try {
+      const record = JSON.parse(this.box.open(sealed, successorAad(hash))) as SuccessorRecord;
+      if (typeof record?.successorId !== 'string' || typeof record.pair?.refreshToken !== 'string')
+        return null;
+      return record;
+    } catch {
+      // Tampered, or sealed under a key that has since been rotated: as if absent.
+      this.logger.warn('unreadable rotated-pair record ignored');
+      return null;
+    }
+  }
+
+  /** The row's user, if still allowed to hold a session; a disabled user's family is ended. */
+  private async activeUser(row: RefreshToken): Promise<{ id: string; roles: string[] }> {
+    const user = await this.users.findById(row.userId);
+    if (!user) throw invalid();
+    if (user.status !== 'active') {
+      await this.revokeFamilies([row.familyId]);
+      await this.revocations.revokeSession(row.familyId);
+      throw new AppException('USER_DISABLED');
+    }
+    return user;
+  }
+
+  private async reuseDetected(familyId: string, row?: RefreshToken): Promise<never> {
+    await this.revokeFamilies([familyId]);
+    // The thief may hold the family's current access token too.
+    await this.revocations.revokeSession(familyId);
+    await this.audit.record({
+      type: 'token.reuse_detected',
+      userId: row?.userId ?? null,
+      appid: row?.appid ?? null,
+      sessionId: familyId,
+      reason: 'REFRESH_TOKEN_REUSED',
+    });
     throw new AppException('REFRESH_TOKEN_REUSED');
   }
 
-  private async revokeFamily(familyId: string, userId?: string): Promise<void> {
-    await this.tx.run((em) =>
+  private async revokeFamilies(familyIds: string[], userId?: string): Promise<void> {
+    if (familyIds.length === 0) return;
+    await this.write((em) =>
       em.update(
         RefreshToken,
-        { familyId, revokedAt: IsNull(), ...(userId ? { userId } : {}) },
+        { familyId: In(familyIds), revokedAt: IsNull(), ...(userId ? { userId } : {}) },
         { revokedAt: this.clock.date() },
       ),
     );
+  }
+
+  /** See `issue`: revokes the user's oldest live families beyond `sessions.maxPerUser`, never `keep`. */
+  private async evictBeyondLimit(userId: string, keep: string): Promise<void> {
+    const max = this.config.sessions.maxPerUser;
+    if (max <= 0) return;
+    const live = await this.refreshTokens.find({
+      select: { familyId: true },
+      where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(this.clock.date()) },
+    });
+    const familyIds = [...new Set(live.map((r) => r.familyId))];
+    if (familyIds.length <= max) return;
+    // A family's creation is its first token's; the live token's created_at is only the last refresh.
+    const firsts: { familyId: string; firstAt: string | Date }[] = await this.refreshTokens
+      .createQueryBuilder('t')
+      .select('t.family_id', 'familyId')
+      .addSelect('MIN(t.created_at)', 'firstAt')
+      .where('t.family_id IN (:...familyIds)', { familyIds })
+      .groupBy('t.family_id')
+      .getRawMany();
+    // Drivers differ (a Date from mysql2, text from SQLite), but each parses consistently.
+    const oldestFirst = firsts
+      .map((f) => ({ familyId: f.familyId, at: new Date(f.firstAt).getTime() }))
+      .sort((a, b) => a.at - b.at || a.familyId.localeCompare(b.familyId));
+    // The new session is kept explicitly: MariaDB's DATETIME has whole seconds, so logins of one
+    // second tie and the tie-break alone could pick the session just handed out.
+    const evicted = oldestFirst
+      .filter((f) => f.familyId !== keep)
+      .slice(0, oldestFirst.length - max)
+      .map((f) => f.familyId);
+    await this.revokeFamilies(evicted, userId);
+    for (const familyId of evicted) {
+      await this.revocations.revokeSession(familyId);
+      await this.audit.record({
+        type: 'session.evicted',
+        userId,
+        sessionId: familyId,
+        details: { initiator: 'system' },
+      });
+    }
+    this.logger.log(
+      { userId, evicted: evicted.length, max },
+      'oldest sessions evicted (MAX_SESSIONS_PER_USER)',
+    );
+  }
+
+  /**
+   * A write transaction, retried when InnoDB picks it as a deadlock victim. Rotation (a row lock,
+   * then an insert into the family's and user's index ranges) and revocation (a range update over
+   * those indexes) take their locks in opposite orders, so a refresh racing a logout can deadlock;
+   * the victim's retry waits for the other and then sees its result (a rotation finds its token
+   * revoked, a revocation finds the successor and revokes it too). One retry was not enough: with
+   * four parallel refreshes of a session racing DELETE /sessions/:id on MariaDB, the revocation lost
+   * twice in a row now and then (503, and the session survived). A short jittered pause keeps two
+   * victims from colliding again in lockstep.
+   */
+  private async write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.tx.run(work);
+      } catch (e) {
+        if (!isDeadlock(e) || attempt >= DEADLOCK_ATTEMPTS) throw e;
+        await this.clock.sleep(Math.round(attempt * (5 + 20 * this.random.fraction())));
+      }
+    }
   }
 
   private newRefreshToken(
@@ -174,8 +433,16 @@ export class TokenService {
     familyId: string,
     refreshToken: string,
   ): Promise<TokenPair> {
+    // Never an iat inside a user revocation's second: a refresh right after a role change must pass.
+    const issuedAt = await this.revocations.issuedAtFor(user.id);
     return {
-      accessToken: await this.access.sign({ userId: user.id, appid, roles: user.roles, sessionId: familyId }),
+      accessToken: await this.access.sign({
+        userId: user.id,
+        appid,
+        roles: user.roles,
+        sessionId: familyId,
+        issuedAt,
+      }),
       tokenType: 'Bearer',
       expiresIn: this.config.jwt.accessTtlSeconds,
       refreshToken,

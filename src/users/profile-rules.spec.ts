@@ -58,6 +58,25 @@ describe('nickname rules', () => {
     expect(nickname(value)).not.toBeNull();
   });
 
+  it.each([
+    ['only a zero-width space', '\u200b'],
+    ['only a word joiner', '\u2060'],
+    ['only the Hangul filler', '\u3164\u3164'],
+    ['only braille blanks', '\u2800'],
+    ['only a combining mark', '\u0301'],
+    ['only ZWJs', '\u200d\u200d'],
+    ['a noncharacter', 'a\ufffe'],
+    ['U+10FFFF', 'a\u{10ffff}'],
+    ['a BOM inside', 'Li\ufeffMing'],
+  ])('refuses %s (displays as nothing, or is not text)', (_, value) => {
+    expect(nickname(value)).not.toBeNull();
+  });
+
+  it('accepts a visible name carrying a zero-width joiner or a combining mark', () => {
+    expect(nickname('e\u0301')).toBeNull();
+    expect(nickname('a\u200db')).toBeNull();
+  });
+
   it('refuses non-strings', () => {
     expect(nicknameProblem(42)).toMatch(/string/);
     expect(nicknameProblem({})).toMatch(/string/);
@@ -100,6 +119,25 @@ describe('avatarUrl rules', () => {
     ['empty', ''],
   ])('refuses %s', (_, value) => {
     expect(avatarUrlProblem(value)).not.toBeNull();
+  });
+
+  it.each([
+    ['only a zero-width space', '\u200b'],
+    ['only a word joiner', '\u2060'],
+    ['only the Hangul filler', '\u3164\u3164'],
+    ['only braille blanks', '\u2800'],
+    ['only a combining mark', '\u0301'],
+    ['only ZWJs', '\u200d\u200d'],
+    ['a noncharacter', 'a\ufffe'],
+    ['U+10FFFF', 'a\u{10ffff}'],
+    ['a BOM inside', 'Li\ufeffMing'],
+  ])('refuses %s (displays as nothing, or is not text)', (_, value) => {
+    expect(nickname(value)).not.toBeNull();
+  });
+
+  it('accepts a visible name carrying a zero-width joiner or a combining mark', () => {
+    expect(nickname('e\u0301')).toBeNull();
+    expect(nickname('a\u200db')).toBeNull();
   });
 
   it('refuses non-strings', () => {

@@ -13,7 +13,11 @@
  *   separators U+2028/U+2029; every bidi control (U+061C, U+200E/U+200F, the embeddings and overrides
  *   U+202A–U+202E, the isolates U+2066–U+2069), which could make a name display as something else; and
  *   unpaired surrogates (not text; utf8mb4 cannot store them). ZWJ (U+200D) and variation selectors stay
- *   allowed: emoji need them. Emoji are stored byte for byte.
+ *   allowed: emoji need them. Emoji are stored byte for byte. Noncharacters (U+FDD0–U+FDEF, U+xFFFE/U+xFFFF)
+ *   and a BOM inside the name are refused too.
+ * - It must show something: at least one letter, digit, punctuation mark or symbol that is not a blank
+ *   filler (U+3164, U+115F, U+1160, U+FFA0, U+2800). A name of only zero-width, format or combining
+ *   characters displays as nothing and is refused.
  * avatarUrl
  * - An absolute `https://` URL of at most 512 characters, printable ASCII only (non-ASCII must be
  *   percent-encoded): no whitespace, no control characters, no backslash (parsers disagree on it), no
@@ -32,6 +36,10 @@ const FORBIDDEN_IN_NICKNAME = /[\p{Cc}\u2028\u2029\p{Bidi_Control}]/u;
 // With the u flag a surrogate pair is one code point, so only an unpaired surrogate matches.
 const LONE_SURROGATE = /\p{Cs}/u;
 const PRINTABLE_ASCII = /^[\x21-\x7E]+$/;
+const NONCHARACTER = /[\uFDD0-\uFDEF\uFEFF]|[\uFFFE\uFFFF]|[\u{1FFFE}\u{1FFFF}\u{2FFFE}\u{2FFFF}\u{3FFFE}\u{3FFFF}\u{4FFFE}\u{4FFFF}\u{5FFFE}\u{5FFFF}\u{6FFFE}\u{6FFFF}\u{7FFFE}\u{7FFFF}\u{8FFFE}\u{8FFFF}\u{9FFFE}\u{9FFFF}\u{AFFFE}\u{AFFFF}\u{BFFFE}\u{BFFFF}\u{CFFFE}\u{CFFFF}\u{DFFFE}\u{DFFFF}\u{EFFFE}\u{EFFFF}\u{FFFFE}\u{FFFFF}\u{10FFFE}\u{10FFFF}]/u;
+// Letters that render as blank space.
+const BLANK_FILLERS = /[\u3164\u115F\u1160\uFFA0\u2800]/gu;
+const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
 
 /** The nickname as stored: edge spaces trimmed. Non-strings are returned unchanged for the validator to refuse. */
 export function normalizeNickname(value: unknown): unknown {
@@ -43,9 +51,11 @@ export function nicknameProblem(value: unknown): string | null {
   if (typeof value !== 'string') return 'nickname must be a string';
   if (LONE_SURROGATE.test(value)) return 'nickname must be well-formed Unicode';
   if (FORBIDDEN_IN_NICKNAME.test(value)) return 'nickname must not contain control or bidi characters';
+  if (NONCHARACTER.test(value)) return 'nickname must not contain noncharacters or a byte-order mark';
   const length = [...value].length;
   if (length < 1 || length > NICKNAME_MAX_CODE_POINTS)
     return `nickname must be 1 to ${NICKNAME_MAX_CODE_POINTS} characters`;
+  if (!VISIBLE.test(value.replace(BLANK_FILLERS, ''))) return 'nickname must contain a visible character';
   return null;
 }
 

@@ -22,7 +22,7 @@ class HeaderPrincipalGuard implements CanActivate {
       .switchToHttp()
       .getRequest<{ headers: Record<string, string>; [PRINCIPAL]?: AuthPrincipal }>();
     const userId = req.headers['x-test-user'];
-    req[PRINCIPAL] = { userId, appid: 'wxapp_one', roles: ['user'], sessionId: 's', expiresAt: 0 };
+    req[PRINCIPAL] = { userId, appid: 'wxapp_one', roles: ['user'], sessionId: 's', expiresAt: 0 , issuedAt: 1};
     return true;
   }
 }

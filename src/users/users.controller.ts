@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Patch } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Authenticated } from '../common/auth/authenticated.decorator';
 import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { AppException } from '../common/errors/app.exception';
@@ -9,10 +10,11 @@ import { MeResponse } from './dto/me.response';
 import { UpdateProfileRequest } from './dto/update-profile.request';
 import { maskPhone } from './mask-phone';
 import type { User } from './user.entity';
-import { userGone, UsersService } from './users.service';
+import { assertMayAct } from './user-access';
+import { UsersService } from './users.service';
 
 @ApiTags('users')
-@ApiBearerAuth()
+@Authenticated()
 @Controller('users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
@@ -52,9 +54,7 @@ export class UsersController {
 }
 
 function activeOrThrow(user: User | null): User {
-  // A token can outlive its user (deleted or merged away): treat it as no longer valid.
-  if (!user) throw userGone();
-  if (user.status !== 'active') throw new AppException('USER_DISABLED');
+  assertMayAct(user);
   return user;
 }
 

@@ -1,23 +1,16 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SecretBox } from '../common/crypto/secret-box';
-import { AppConfig } from '../config/app-config';
 import { User } from './user.entity';
+import { UserDirectory } from './user-directory.service';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 import { WechatIdentity } from './wechat-identity.entity';
 
+/** SecretBox (session_keys at rest) comes from the global CommonModule. */
 @Module({
   imports: [TypeOrmModule.forFeature([User, WechatIdentity])],
   controllers: [UsersController],
-  providers: [
-    UsersService,
-    {
-      provide: SecretBox,
-      inject: [AppConfig],
-      useFactory: (c: AppConfig) => new SecretBox(c.sessionKeyEncryptionKey),
-    },
-  ],
-  exports: [UsersService],
+  providers: [UsersService, UserDirectory],
+  exports: [UsersService, UserDirectory],
 })
 export class UsersModule {}

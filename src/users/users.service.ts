@@ -7,6 +7,7 @@ import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import { isDeadlock, isLockTimeout, isUniqueViolation } from '../database/db-errors';
 import { TransactionRunner } from '../database/transaction-runner';
+import { assertMayAct, userGone } from './user-access';
 import { User } from './user.entity';
 import { WechatIdentity } from './wechat-identity.entity';
 
@@ -182,8 +183,7 @@ export class UsersService {
       throw new AppException('VALIDATION_FAILED', { details: ['phone number has an unexpected format'] });
     }
     const user = await this.findById(userId);
-    if (!user) throw userGone();
-    if (user.status !== 'active') throw new AppException('USER_DISABLED');
+    assertMayAct(user);
     if (user.phone === phone.purePhoneNumber && user.phoneCountryCode === countryCode) return user;
     try {
       await this.users.update(
@@ -379,7 +379,7 @@ export class UsersService {
         `merged user(s) ${merge.mergedIds.join(', ')} into ${merge.survivorId} (shared unionid)`,
       );
     }
-    if (user.status !== 'active') throw new AppException('USER_DISABLED');
+    assertMayAct(user);
     return { user, isNew, ...(merge ? { mergedUserId: merge.mergedIds[0] } : {}) };
   }
 
@@ -399,12 +399,7 @@ export class UsersService {
   }
 }
 
-/** A token can outlive its user (deleted or merged away): treat it as no longer valid. */
-export function userGone(): AppException {
-  return new AppException('UNAUTHORIZED', {
-    headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-  });
-}
+export { userGone } from './user-access';
 
 function aad(appid: string, openid: string): string {
   return `${appid}\n${openid}`;

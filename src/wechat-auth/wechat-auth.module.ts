@@ -1,5 +1,6 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
+import { AuditModule } from '../audit/audit.module';
 import { AppConfig } from '../config/app-config';
 import { TokenModule } from '../token/token.module';
 import { UsersModule } from '../users/users.module';
@@ -28,7 +29,13 @@ export class WechatAuthModule implements OnApplicationShutdown {
   static forRoot(opts: { sandbox: boolean }): DynamicModule {
     return {
       module: WechatAuthModule,
-      imports: [PassportModule, UsersModule, TokenModule, ...(opts.sandbox ? [WechatSandboxModule] : [])],
+      imports: [
+        PassportModule,
+        UsersModule,
+        TokenModule,
+        AuditModule,
+        ...(opts.sandbox ? [WechatSandboxModule] : []),
+      ],
       controllers: [WechatAuthController, PhoneController, OpenDataController],
       providers: [
         WechatHttp,

@@ -7,4 +7,6 @@ export interface AuthPrincipal {
   sessionId: string;
   /** Access token expiry, seconds since the epoch. */
   expiresAt: number;
+  /** Access token `iat`, seconds since the epoch (for revocation). */
+  issuedAt: number;
 }

@@ -59,6 +59,8 @@ export const ERRORS = {
   WX_MISCONFIGURED: { status: 503, message: 'The WeChat login is misconfigured on the server.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry shortly.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is unavailable; retry shortly.' },
+  URI_TOO_LONG: { status: 414, message: 'A path segment of the URL is too long.' },
+  EXPECTATION_FAILED: { status: 417, message: 'The Expect header is not supported (only 100-continue).' },
 } as const satisfies Record<string, { status: number; message: string; otherStatuses?: readonly number[] }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -67,6 +67,18 @@ describe('toErrorResponse', () => {
       });
     });
 
+    it.each([
+      ['URI_TOO_LONG', 414],
+      ['EXPECTATION_FAILED', 417],
+      ['SERVICE_UNAVAILABLE', 503],
+    ] as const)('renders %s (what the request gate throws) as %i', (code, status) => {
+      expect(toErrorResponse(new AppException(code))).toMatchObject({
+        status,
+        code,
+        message: ERRORS[code].message,
+      });
+    });
+
     it('is never "unexpected", even for 5xx codes', () => {
       expect(toErrorResponse(new AppException('DATABASE_UNAVAILABLE')).unexpected).toBe(false);
     });
@@ -83,6 +95,8 @@ describe('toErrorResponse', () => {
       [new UnsupportedMediaTypeException(), 415, 'UNSUPPORTED_MEDIA_TYPE'],
       [new HttpException('Too Many Requests', HttpStatus.TOO_MANY_REQUESTS), 429, 'RATE_LIMITED'],
       [new ServiceUnavailableException(), 503, 'SERVICE_UNAVAILABLE'],
+      [new HttpException('URI Too Long', 414), 414, 'URI_TOO_LONG'],
+      [new HttpException('Expectation Failed', HttpStatus.EXPECTATION_FAILED), 417, 'EXPECTATION_FAILED'],
       [new HttpException('teapot', HttpStatus.I_AM_A_TEAPOT), 400, 'MALFORMED_REQUEST'],
     ])('%s → %i %s with the catalogue message', (exception, status, code) => {
       const res = toErrorResponse(exception);
@@ -147,6 +161,9 @@ describe('toErrorResponse', () => {
       ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, 'MALFORMED_REQUEST'],
       ['FST_ERR_CTP_BODY_TOO_LARGE', 413, 'PAYLOAD_TOO_LARGE'],
       ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      // Router failures normally arrive as AppExceptions (common/http/request-gate.ts); the raw ones map too.
+      ['FST_ERR_MAX_PARAM_LENGTH', 414, 'URI_TOO_LONG'],
+      ['FST_ERR_BAD_URL', 400, 'MALFORMED_REQUEST'],
     ])('%s (%i) → %s, expected', (code, statusCode, expected) => {
       const e = Object.assign(new Error('Fastify internal text'), { code, statusCode });
       const res = toErrorResponse(e);

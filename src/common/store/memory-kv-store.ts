@@ -9,7 +9,8 @@ interface Entry {
 /** In-process store for a single instance. Expired keys are dropped lazily and by a periodic sweep. */
 export class MemoryKvStore extends KvStore {
   readonly kind = 'memory' as const;
-  private readonly entries = new Map<string, Entry>();
+  private readonly data = new Map<string, Entry>();
+  private readonly listeners = new Map<string, ((message: string) => void)[]>();
   private writesSinceSweep = 0;
 
   constructor(private readonly clock: Clock) {
@@ -31,13 +32,13 @@ export class MemoryKvStore extends KvStore {
     return Promise.resolve(true);
   }
 
-  increment(key: string, ttlMs: number): Promise<number> {
+  increment(key: string, ttlMs: number, by = 1): Promise<number> {
     const entry = this.live(key);
     if (!entry) {
-      this.write(key, '1', ttlMs);
-      return Promise.resolve(1);
+      this.write(key, String(by), ttlMs);
+      return Promise.resolve(by);
     }
-    const next = Number(entry.value) + 1;
+    const next = Number(entry.value) + by;
     entry.value = String(next);
     return Promise.resolve(next);
   }
@@ -48,14 +49,34 @@ export class MemoryKvStore extends KvStore {
   }
 
   delete(key: string): Promise<void> {
-    this.entries.delete(key);
+    this.data.delete(key);
     return Promise.resolve();
   }
 
   deleteIfEquals(key: string, value: string): Promise<boolean> {
     if (this.live(key)?.value !== value) return Promise.resolve(false);
-    this.entries.delete(key);
+    this.data.delete(key);
     return Promise.resolve(true);
+  }
+
+  entries(prefix: string): Promise<Array<[string, string]>> {
+    const out: Array<[string, string]> = [];
+    for (const key of this.data.keys()) {
+      const entry = key.startsWith(prefix) ? this.live(key) : undefined;
+      if (entry) out.push([key, entry.value]);
+    }
+    return Promise.resolve(out);
+  }
+
+  publish(channel: string, message: string): Promise<void> {
+    // One process: deliver synchronously, so a revocation is visible before the call returns.
+    for (const listener of this.listeners.get(channel) ?? []) listener(message);
+    return Promise.resolve();
+  }
+
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    this.listeners.set(channel, [...(this.listeners.get(channel) ?? []), onMessage]);
+    return Promise.resolve();
   }
 
   ping(): Promise<void> {
@@ -63,21 +84,21 @@ export class MemoryKvStore extends KvStore {
   }
 
   private live(key: string): Entry | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.data.get(key);
     if (entry && entry.expiresAt <= this.clock.now()) {
-      this.entries.delete(key);
+      this.data.delete(key);
       return undefined;
     }
     return entry;
   }
 
   private write(key: string, value: string, ttlMs: number): void {
-    this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
+    this.data.set(key, { value, expiresAt: this.clock.now() + ttlMs });
     // Bound memory without a timer: sweep expired keys every 1000 writes.
     if (++this.writesSinceSweep >= 1000) {
       this.writesSinceSweep = 0;
       const now = this.clock.now();
-      for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k);
+      for (const [k, e] of this.data) if (e.expiresAt <= now) this.data.delete(k);
     }
   }
 }

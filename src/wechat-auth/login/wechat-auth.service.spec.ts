@@ -8,6 +8,8 @@ import type { WechatAppCredentials } from '../../config/app-config';
 import { flush, type Outcome, track } from '../../testing/async';
 import { testConfig } from '../../testing/test-config';
 import type { TokenPair } from '../../token/token-pair';
+import type { AuditEventInput, AuditService } from '../../audit/audit.service';
+import { RevocationService } from '../../token/revocation.service';
 import type { TokenService } from '../../token/token.service';
 import type { User } from '../../users/user.entity';
 import type { ResolvedUser, UsersService, WechatSession } from '../../users/users.service';
@@ -72,6 +74,8 @@ function setup(env: Record<string, string> = {}) {
     ),
   };
   const { users, tokens } = fakes();
+  const revocations = new RevocationService(store, clock, config);
+  const audit = { record: jest.fn<Promise<void>, [AuditEventInput]>().mockResolvedValue(undefined) };
   const service = new WechatAuthService(
     config,
     wechat as unknown as WechatApi,
@@ -80,8 +84,10 @@ function setup(env: Record<string, string> = {}) {
     tokens as unknown as TokenService,
     store,
     clock,
+    revocations,
+    audit as unknown as AuditService,
   );
-  return { service, wechat, ledger, users, tokens, store, clock, config };
+  return { service, wechat, ledger, users, tokens, store, clock, config, revocations, audit };
 }
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
@@ -103,6 +109,35 @@ afterEach(() => {
 });
 
 describe('WechatAuthService.login', () => {
+  it('records login.succeeded (user, app, new or not) and login.failed with the stable reason only', async () => {
+    const { service, audit, wechat } = setup();
+    await service.login(undefined, 'code-1');
+    expect(audit.record).toHaveBeenLastCalledWith({
+      type: 'login.succeeded',
+      userId: USER.id,
+      appid: 'wxapp_one',
+      details: { isNewUser: true },
+    });
+    wechat.call.mockRejectedValueOnce(new AppException('WX_CODE_INVALID'));
+    await expect(service.login('wxapp_two', 'code-2')).rejects.toMatchObject({ code: 'WX_CODE_INVALID' });
+    expect(audit.record).toHaveBeenLastCalledWith({
+      type: 'login.failed',
+      appid: 'wxapp_two',
+      reason: 'WX_CODE_INVALID',
+    });
+    expect(JSON.stringify(audit.record.mock.calls)).not.toContain('code-2');
+  });
+
+  it("a login that merged another user (late unionid) stops that user's access tokens at once", async () => {
+    const { service, users, revocations, clock } = setup();
+    users.resolveIdentity.mockResolvedValue({ user: USER, isNew: false, mergedUserId: 'merged-user' });
+    const before = { userId: 'merged-user', sessionId: 'any', issuedAt: Math.floor(clock.now() / 1000) - 5 };
+    expect(revocations.isRevoked(before)).toBe(false);
+    await service.login(undefined, 'code-1');
+    expect(revocations.isRevoked(before)).toBe(true);
+    expect(revocations.isRevoked({ ...before, userId: USER.id })).toBe(false);
+  });
+
   it('uses the default app when no appid is given, and issues the session', async () => {
     const { service, wechat, ledger, users, tokens } = setup();
 
@@ -325,6 +360,8 @@ function cluster(env: Record<string, string> = {}) {
       tokens as unknown as TokenService,
       store,
       clock,
+      new RevocationService(store, clock, config),
+      { record: () => Promise.resolve() } as unknown as AuditService,
     );
     /** Script this instance's next WeChat answers. */
     const wechat = (...behaviours: Behaviour[]) => script.push(...behaviours);

@@ -1,8 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock/clock';
+import { AppException } from '../../common/errors/app.exception';
 import { KvStore } from '../../common/store/kv-store';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import type { TokenPair } from '../../token/token-pair';
+import { RevocationService } from '../../token/revocation.service';
 import { TokenService } from '../../token/token.service';
 import type { User } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
@@ -36,6 +39,8 @@ export class WechatAuthService {
     private readonly tokens: TokenService,
     private readonly store: KvStore,
     private readonly clock: Clock,
+    private readonly revocations: RevocationService,
+    private readonly audit: AuditService,
   ) {}
 
   async login(appid: string | undefined, code: string): Promise<WechatLogin> {
@@ -43,23 +48,40 @@ export class WechatAuthService {
     // Created once and carried down: waiting for another instance's claim, queueing, retries and each
     // HTTP attempt all spend the same WECHAT_LOGIN_DEADLINE_MS.
     const deadline = Deadline.after(this.clock, this.config.wechat.loginDeadlineMs);
-    return this.ledger.exchangeOnce(
-      app.appid,
-      code,
-      deadline,
-      () => this.exchange(app, code, deadline),
-      async (session) => {
-        const { user, isNew, mergedUserId } = await this.users.resolveIdentity({
-          appid: app.appid,
-          ...session,
-        });
-        // The merged-away user's row is gone, so its refresh tokens and /users/me stop working.
-        if (mergedUserId)
-          this.logger.log({ userId: user.id, mergedUserId, appid: app.appid }, 'users merged by unionid');
-        const tokens = await this.tokens.issue(user, app.appid);
-        return { user, appid: app.appid, isNew, tokens };
-      },
-    );
+    try {
+      const login = await this.ledger.exchangeOnce(
+        app.appid,
+        code,
+        deadline,
+        () => this.exchange(app, code, deadline),
+        (session) => this.complete(app.appid, session),
+      );
+      await this.audit.record({
+        type: 'login.succeeded',
+        userId: login.user.id,
+        appid: app.appid,
+        details: { isNewUser: login.isNew },
+      });
+      return login;
+    } catch (e) {
+      // The reason is the stable code only: never the login code or WeChat's errmsg.
+      if (e instanceof AppException)
+        await this.audit.record({ type: 'login.failed', appid: app.appid, reason: e.code });
+      throw e;
+    }
+  }
+
+  private async complete(appid: string, session: Code2SessionResult): Promise<WechatLogin> {
+    const { user, isNew, mergedUserId } = await this.users.resolveIdentity({ appid, ...session });
+    if (mergedUserId) {
+      // The merged-away user's row is gone (its refresh tokens and /users/me stop working); its access
+      // tokens stop now too, on every instance.
+      await this.revocations.revokeUser(mergedUserId);
+      this.logger.log({ userId: user.id, mergedUserId, appid }, 'users merged by unionid');
+      await this.audit.record({ type: 'users.merged', userId: user.id, appid, details: { mergedUserId } });
+    }
+    const tokens = await this.tokens.issue(user, appid);
+    return { user, appid, isNew, tokens };
   }
 
   /** One exchange at WeChat. Remembers when it ended not knowing whether WeChat used the code. */

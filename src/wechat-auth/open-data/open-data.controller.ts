@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
 import { CurrentUser } from '../../common/auth/current-user.decorator';
+import { Authenticated } from '../../common/auth/authenticated.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { DecryptRequest } from './dto/decrypt.request';
@@ -21,7 +22,7 @@ const WECHAT_CALL_ERRORS = [
 ] as const;
 
 @ApiTags('auth')
-@ApiBearerAuth()
+@Authenticated()
 @Controller('auth/wechat')
 export class OpenDataController {
   constructor(private readonly openData: OpenDataService) {}

@@ -1,11 +1,14 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
 import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
+import { KvStore } from '../../common/store/kv-store';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import { userGone, UsersService } from '../../users/users.service';
 import { PhoneService } from '../phone/phone.service';
 import { Deadline } from '../upstream/deadline';
+import { secondsToNextMinute } from '../upstream/wechat-endpoint';
 import { WechatApi } from '../wechat-api';
 import { wechatApp } from '../wechat-apps';
 import { CheckSessionEndpoint } from './check-session.endpoint';
@@ -24,6 +27,11 @@ export interface SessionCheck {
   checkedAt: string;
 }
 
+/** WeChat is asked about one key at most once per this; a rotation shows within this delay. */
+const CHECK_CACHE_MS = 1_000;
+/** checksession calls one user may cause per minute (each one spends the app's WeChat quota). */
+const CHECKS_PER_MINUTE = 20;
+
 const PHONE_FIELDS = ['phoneNumber', 'purePhoneNumber', 'countryCode'] as const;
 
 /**
@@ -35,6 +43,7 @@ const PHONE_FIELDS = ['phoneNumber', 'purePhoneNumber', 'countryCode'] as const;
 @Injectable()
 export class OpenDataService {
   private readonly checkSession = new CheckSessionEndpoint();
+  private readonly inFlight = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -42,6 +51,7 @@ export class OpenDataService {
     private readonly users: UsersService,
     private readonly phones: PhoneService,
     private readonly clock: Clock,
+    private readonly store: KvStore,
   ) {}
 
   async check(principal: AuthPrincipal): Promise<SessionCheck> {
@@ -81,39 +91,82 @@ export class OpenDataService {
     const phone = phoneOf(data);
     if (!phone) return { data, watermark };
     for (const field of PHONE_FIELDS) delete data[field];
-    const bound = await this.phones.bind(principal.userId, phone.purePhoneNumber, phone.countryCode);
+    const bound = await this.phones.bind(
+      principal.userId,
+      phone.purePhoneNumber,
+      phone.countryCode,
+      app.appid,
+    );
     return { data, watermark, phone: { masked: bound.phone, countryCode: bound.countryCode } };
   }
 
   private async session(
     principal: AuthPrincipal,
     app: WechatAppCredentials,
-  ): Promise<{ openid: string; sessionKey: string } | null> {
+  ): Promise<{ userId: string; openid: string; sessionKey: string } | null> {
     const identity = await this.users.identityOf(principal.userId, app.appid);
     if (!identity) {
       // A user merged away (or deleted) since the token was issued is no longer a valid caller.
       if (!(await this.users.findById(principal.userId))) throw userGone();
       throw new AppException('NO_WECHAT_SESSION');
     }
-    return identity.sessionKey ? { openid: identity.openid, sessionKey: identity.sessionKey } : null;
+    return identity.sessionKey
+      ? { userId: principal.userId, openid: identity.openid, sessionKey: identity.sessionKey }
+      : null;
   }
 
+  /**
+   * WeChat's answer for this exact key, shared for a second: one user's burst of checks (or of
+   * garbage to decrypt) must not spend the app's minute quota, which would stop every user's checks.
+   * Concurrent checks of one key on this instance share one call; beyond CHECKS_PER_MINUTE per user the
+   * answer is 429 RATE_LIMITED without calling WeChat.
+   */
   private isValid(
     app: WechatAppCredentials,
-    session: { openid: string; sessionKey: string },
+    session: { userId: string; openid: string; sessionKey: string },
   ): Promise<boolean> {
-    const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
-    return this.wechat.call(this.checkSession, app, session, deadline);
+    const keyTag = createHash('sha256').update(session.sessionKey).digest('hex').slice(0, 24);
+    const cacheKey = `wx:checksession:${app.appid}:${session.openid}:${keyTag}`;
+    // Registered before the first await, so every concurrent check of this key joins it.
+    const running = this.inFlight.get(cacheKey);
+    if (running) return running;
+    const check = this.checkOnce(app, session, cacheKey).finally(() => this.inFlight.delete(cacheKey));
+    this.inFlight.set(cacheKey, check);
+    return check;
   }
+
+  private async checkOnce(
+    app: WechatAppCredentials,
+    session: { userId: string; openid: string; sessionKey: string },
+    cacheKey: string,
+  ): Promise<boolean> {
+    const cached = await this.store.get(cacheKey);
+    if (cached !== null) return cached === '1';
+    const minute = Math.floor(this.clock.now() / 60_000);
+    const used = await this.store.increment(`wx:checksession-rate:${session.userId}:${minute}`, 60_000);
+    if (used > CHECKS_PER_MINUTE)
+      throw new AppException('RATE_LIMITED', { retryAfter: secondsToNextMinute(this.clock.now()) });
+    const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
+    const valid = await this.wechat.call(this.checkSession, app, session, deadline);
+    await this.store.set(cacheKey, valid ? '1' : '0', CHECK_CACHE_MS);
+    return valid;
+  }
+
 }
 
 const ERRORS_PREFIX = 'The encrypted data was refused: ';
 
 /** A phone-number payload (getPhoneNumber's legacy encryptedData). */
 function phoneOf(data: Record<string, unknown>): { purePhoneNumber: string; countryCode: string } | null {
+  if (!PHONE_FIELDS.some((f) => f in data)) return null;
+  // Any phone field makes it a phone payload: bound when well-formed, refused otherwise — never echoed.
   const { purePhoneNumber, countryCode } = data;
-  if (typeof purePhoneNumber !== 'string' || typeof countryCode !== 'string') return null;
-  if (!/^\d{4,20}$/.test(purePhoneNumber) || !/^\d{1,4}$/.test(countryCode))
+  if (
+    typeof purePhoneNumber !== 'string' ||
+    typeof countryCode !== 'string' ||
+    !/^\d{4,20}$/.test(purePhoneNumber) ||
+    !/^\d{1,4}$/.test(countryCode)
+  )
     throw new AppException('DECRYPT_FAILED', {}, `${ERRORS_PREFIX}the phone number in it is malformed.`);
   return { purePhoneNumber, countryCode };
 }

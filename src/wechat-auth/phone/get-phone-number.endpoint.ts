@@ -1,3 +1,4 @@
+import { AppException } from '../../common/errors/app.exception';
 import type { WechatAppCredentials } from '../../config/app-config';
 import { codeTag } from '../login/code2session.endpoint';
 import { WX, type ErrcodeMeaning, type WechatEndpoint } from '../upstream/wechat-endpoint';
@@ -32,17 +33,27 @@ const ERRCODES: Readonly<Record<number, ErrcodeMeaning<PhoneInfo>>> = {
   },
 };
 
-/** `POST /wxa/business/getuserphonenumber?access_token=…` — a paid lookup: callers cap it before calling. */
-export class GetPhoneNumberEndpoint implements WechatEndpoint<PhoneNumberInput, PhoneInfo> {
+/**
+ * `POST /wxa/business/getuserphonenumber?access_token=…` — a paid lookup of a single-use code: callers cap
+ * it before calling, and a call that may have reached WeChat is never sent again (it may have been billed
+ * and spent the code; a resend would answer 40029 "invalid code" to a user who did nothing wrong). One
+ * instance per lookup: it records whether a request was actually sent, so a lookup refused before
+ * reaching WeChat (quota stop, breaker, shed) is not counted against the user's cap.
+ */
+export class GetPhoneNumberCall implements WechatEndpoint<PhoneNumberInput, PhoneInfo> {
   readonly name = 'getuserphonenumber';
   readonly usesAccessToken = true;
+  readonly noResendAfterDoubt = true;
   readonly errcodes = ERRCODES;
+  /** Whether a request left for WeChat. */
+  sent = false;
 
   request(
     _app: WechatAppCredentials,
     input: PhoneNumberInput,
     accessToken: string | undefined,
   ): WechatRequest {
+    this.sent = true;
     return {
       method: 'POST',
       path: '/wxa/business/getuserphonenumber',
@@ -53,6 +64,15 @@ export class GetPhoneNumberEndpoint implements WechatEndpoint<PhoneNumberInput, 
 
   logContext(input: PhoneNumberInput): LogContext {
     return { code: codeTag(input.code) };
+  }
+
+  onFailure(failure: WechatUpstreamError): AppException | undefined {
+    if (!failure.details.maybeDelivered) return undefined;
+    return new AppException(
+      'WX_UNAVAILABLE',
+      { retryAfter: 1, cause: failure },
+      'WeChat did not answer in time and the phone code may be spent: ask the user to tap the button again.',
+    );
   }
 
   parse(body: Record<string, unknown>): PhoneInfo {

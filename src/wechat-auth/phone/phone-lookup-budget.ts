@@ -12,8 +12,9 @@ const COUNTER_TTL_MS = 26 * 3600_000;
  * WeChat bills every phone-number authorization to the mini program, so a client tapping the button in
  * a loop costs money. Lookups are counted per user and per app and day (Beijing time, like WeChat's own
  * quotas) in the shared store, and refused with 429 PHONE_RATE_LIMITED before WeChat is called. A lookup
- * counts when it is attempted, whatever WeChat answers: an attacker's failures cost nothing then, but
- * they cannot be used to probe around the cap either.
+ * counts once it is sent to WeChat, whatever WeChat answers (failures cannot be used to probe around the
+ * cap); one refused before it left (the app's minute quota stop, an open breaker, a shed call, no
+ * interface token) is given back.
  */
 @Injectable()
 export class PhoneLookupBudget {
@@ -25,15 +26,18 @@ export class PhoneLookupBudget {
     private readonly config: AppConfig,
   ) {}
 
-  async spend(appid: string, userId: string): Promise<void> {
+  /** Takes one lookup from the user's and the app's budgets; returns how to give it back. */
+  async spend(appid: string, userId: string): Promise<() => Promise<void>> {
     const now = this.clock.now();
     const day = beijingDay(now);
     const { lookupsPerUserPerDay, lookupsPerAppPerDay } = this.config.phone;
     const retryAfter = secondsToBeijingMidnight(now);
     // Increment-then-compare is atomic on both stores: of N parallel taps exactly the allowed number pass.
-    const byUser = await this.store.increment(`phone:user:${appid}:${userId}:${day}`, COUNTER_TTL_MS);
+    const userKey = `phone:user:${appid}:${userId}:${day}`;
+    const appKey = `phone:app:${appid}:${day}`;
+    const byUser = await this.store.increment(userKey, COUNTER_TTL_MS);
     if (byUser > lookupsPerUserPerDay) throw new AppException('PHONE_RATE_LIMITED', { retryAfter });
-    const byApp = await this.store.increment(`phone:app:${appid}:${day}`, COUNTER_TTL_MS);
+    const byApp = await this.store.increment(appKey, COUNTER_TTL_MS);
     if (byApp > lookupsPerAppPerDay) {
       if (byApp === lookupsPerAppPerDay + 1)
         this.logger.error(
@@ -42,5 +46,10 @@ export class PhoneLookupBudget {
         );
       throw new AppException('PHONE_RATE_LIMITED', { retryAfter });
     }
+    return async () => {
+      // Best effort: a refund that fails leaves the user one lookup short, never over the cap.
+      await this.store.increment(userKey, COUNTER_TTL_MS, -1).catch(() => undefined);
+      await this.store.increment(appKey, COUNTER_TTL_MS, -1).catch(() => undefined);
+    };
   }
 }

@@ -1,7 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
 import { CurrentUser } from '../../common/auth/current-user.decorator';
+import { Authenticated } from '../../common/auth/authenticated.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { BindPhoneRequest } from './dto/bind-phone.request';
@@ -9,7 +10,7 @@ import { BoundPhoneResponse } from './dto/bound-phone.response';
 import { PhoneService } from './phone.service';
 
 @ApiTags('auth')
-@ApiBearerAuth()
+@Authenticated()
 @Controller('auth/wechat')
 export class PhoneController {
   constructor(private readonly phones: PhoneService) {}

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
 import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
@@ -8,7 +9,7 @@ import { userGone, UsersService } from '../../users/users.service';
 import { Deadline } from '../upstream/deadline';
 import { WechatApi } from '../wechat-api';
 import { wechatApp } from '../wechat-apps';
-import { GetPhoneNumberEndpoint } from './get-phone-number.endpoint';
+import { GetPhoneNumberCall, type PhoneInfo } from './get-phone-number.endpoint';
 import { PhoneLookupBudget } from './phone-lookup-budget';
 
 export interface BoundPhone {
@@ -21,7 +22,6 @@ export interface BoundPhone {
 @Injectable()
 export class PhoneService {
   private readonly logger = new Logger(PhoneService.name);
-  private readonly endpoint = new GetPhoneNumberEndpoint();
 
   constructor(
     private readonly config: AppConfig,
@@ -29,6 +29,7 @@ export class PhoneService {
     private readonly budget: PhoneLookupBudget,
     private readonly users: UsersService,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {}
 
   async bindWithCode(principal: AuthPrincipal, code: string): Promise<BoundPhone> {
@@ -40,23 +41,35 @@ export class PhoneService {
       throw new AppException('NO_WECHAT_SESSION');
     }
     // Before WeChat is called: each successful lookup is billed.
-    await this.budget.spend(app.appid, principal.userId);
+    const refund = await this.budget.spend(app.appid, principal.userId);
     const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
-    const info = await this.wechat.call(this.endpoint, app, { code, openid: identity.openid }, deadline);
+    const call = new GetPhoneNumberCall();
+    let info: PhoneInfo;
+    try {
+      info = await this.wechat.call(call, app, { code, openid: identity.openid }, deadline);
+    } catch (e) {
+      // Refused before it left (quota stop, breaker, shed, no interface token): not a lookup.
+      if (!call.sent) await refund();
+      throw e;
+    }
     if (info.watermarkAppid !== app.appid) {
       // WeChat answered for another mini program: never bind a number that was not authorized here.
-      this.logger.error(
-        { appid: app.appid, api: this.endpoint.name },
-        'phone number watermark names another app',
-      );
+      this.logger.error({ appid: app.appid, api: call.name }, 'phone number watermark names another app');
       throw new AppException('WX_UNAVAILABLE', { retryAfter: 5 });
     }
-    return this.bind(principal.userId, info.purePhoneNumber, info.countryCode);
+    return this.bind(principal.userId, info.purePhoneNumber, info.countryCode, app.appid);
   }
 
   /** Shared with the open-data route: a phone number decrypted there binds the same way. */
-  async bind(userId: string, purePhoneNumber: string, countryCode: string): Promise<BoundPhone> {
+  async bind(
+    userId: string,
+    purePhoneNumber: string,
+    countryCode: string,
+    appid: string,
+  ): Promise<BoundPhone> {
     await this.users.bindPhone(userId, { purePhoneNumber, countryCode });
+    // The event, never the number.
+    await this.audit.record({ type: 'phone.bound', userId, appid });
     return { phone: maskPhone(purePhoneNumber) ?? '', countryCode };
   }
 }

@@ -158,6 +158,7 @@ export class WechatCallPolicy {
       const delay = backoffMs(attempt, () => this.random.fraction());
       const retry =
         isRetryable(failure, meaning) &&
+        !(endpoint.noResendAfterDoubt && failure.details.maybeDelivered) &&
         attempt < this.config.wechat.maxRetries &&
         deadline.allows(delay + MIN_ATTEMPT_MS);
       if (!retry) throw toAppException(failure, meaning, this.clock.now());

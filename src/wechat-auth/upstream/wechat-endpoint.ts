@@ -31,6 +31,11 @@ export interface WechatEndpoint<I, O> {
   readonly name: string;
   /** Needs the interface access_token (the client fetches it and handles its rejection). */
   readonly usesAccessToken: boolean;
+  /**
+   * Never resend a call that may have reached WeChat (a timeout, a cut connection): its input is
+   * single-use or the call is billed. Such a failure ends the call (503) instead of being retried.
+   */
+  readonly noResendAfterDoubt?: boolean;
   request(app: WechatAppCredentials, input: I, accessToken: string | undefined): WechatRequest;
   /** Tags that identify the call in logs without secrets (e.g. a hash of a code). */
   logContext(input: I): LogContext;

@@ -19,9 +19,9 @@ describe('DecryptRequest', () => {
       'base64 damaged by form decoding (spaces: repaired later, not refused here)',
       { encryptedData: 'a b/', iv: 'r7BX Kkb8qrSNn05n0qiA==' },
     ],
-    ['encryptedData at its 16384-character limit', { ...base, encryptedData: 'A'.repeat(16384) }],
+    ['encryptedData at its 12288-character limit', { ...base, encryptedData: 'A'.repeat(12288) }],
     ['iv at its 64-character limit', { ...base, iv: 'A'.repeat(64) }],
-    ['rawData at its 8192-character limit', { ...base, rawData: 'x'.repeat(8192), signature: SIG }],
+    ['rawData at its 3072-character limit', { ...base, rawData: 'x'.repeat(3072), signature: SIG }],
   ])('accepts %s', async (_label, body) => {
     expect(await problems(body)).toEqual([]);
   });
@@ -30,13 +30,13 @@ describe('DecryptRequest', () => {
     ['no encryptedData', { iv: base.iv }, /encryptedData/],
     ['an empty encryptedData', { ...base, encryptedData: '' }, /encryptedData/],
     ['a numeric encryptedData', { ...base, encryptedData: 1234 }, /encryptedData/],
-    ['encryptedData over 16384 characters', { ...base, encryptedData: 'A'.repeat(16385) }, /encryptedData/],
+    ['encryptedData over 12288 characters', { ...base, encryptedData: 'A'.repeat(12289) }, /encryptedData/],
     ['no iv', { encryptedData: base.encryptedData }, /iv/],
     ['iv over 64 characters', { ...base, iv: 'A'.repeat(65) }, /iv/],
     ['rawData without signature', { ...base, rawData: '{}' }, /sent together/],
     ['signature without rawData', { ...base, signature: SIG }, /sent together/],
     ['a null rawData with a signature', { ...base, rawData: null, signature: SIG }, /sent together/],
-    ['rawData over 8192 characters', { ...base, rawData: 'x'.repeat(8193), signature: SIG }, /rawData/],
+    ['rawData over 3072 characters', { ...base, rawData: 'x'.repeat(3073), signature: SIG }, /rawData/],
     ['an empty rawData', { ...base, rawData: '', signature: SIG }, /rawData/],
     ['an uppercase signature', { ...base, rawData: '{}', signature: SIG.toUpperCase() }, /lowercase hex/],
     ['a 39-character signature', { ...base, rawData: '{}', signature: SIG.slice(1) }, /lowercase hex/],

@@ -18,11 +18,13 @@ export class DecryptRequest {
       ' obtaining it, the key has rotated and decryption fails — obtain the data again.',
     example:
       'T3BvJeLRjnULFDMzU84xRAtrPE5LTC0DXR9pqRQrq71DnjoQgDDUt4Q6sg+H1K0QtLsA+yrLmFTAXXuWWu3MtVF0aQZw4SmBLKdytmROoOiRhHym2WrGRlmLiR+VdTzx',
-    maxLength: 16384,
+    maxLength: 12288,
   })
+  // With rawData (3072), iv and signature this stays inside the 16 KiB body limit; WeChat's largest
+  // payloads (30 days of WeRun steps) are a few KiB.
   @IsString()
   @IsNotEmpty()
-  @MaxLength(16384)
+  @MaxLength(12288)
   encryptedData: string;
 
   @ApiProperty({
@@ -41,13 +43,13 @@ export class DecryptRequest {
       'The plaintext JSON WeChat returned next to encryptedData (`wx.getUserInfo`). Only with `signature`: when both' +
       ' are sent, `signature` must equal `sha1(rawData + session_key)`.',
     example: '{"nickName":"Band","gender":1,"language":"zh_CN","country":"CN"}',
-    maxLength: 8192,
+    maxLength: 3072,
   })
   @ValidateIf(hasSignedPair)
   @IsDefined({ message: SIGNED_PAIR_MESSAGE })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(8192)
+  @MaxLength(3072)
   rawData?: string;
 
   @ApiPropertyOptional({

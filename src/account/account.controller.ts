@@ -1,0 +1,46 @@
+import { Controller, Delete, Get, HttpCode } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthPrincipal } from '../common/auth/auth-principal';
+import { Authenticated } from '../common/auth/authenticated.decorator';
+import { CurrentUser } from '../common/auth/current-user.decorator';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { AccountService, type AccountExport } from './account.service';
+import { AccountExportResponse } from './dto/account-export.response';
+
+/** The user's own account as a whole (China's PIPL: deletion and a copy of one's data). */
+@ApiTags('users')
+@Authenticated()
+@Controller('users/me')
+export class AccountController {
+  constructor(private readonly accounts: AccountService) {}
+
+  @Delete()
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete my account.',
+    description:
+      'All sessions and access tokens stop at once (every instance); identities, session keys, phone, ' +
+      'nickname and avatar are erased; the audit trail keeps its rows without personal data. The same ' +
+      'WeChat user logging in afterwards is a new user.',
+  })
+  @ApiNoContentResponse({ description: 'Deleted.' })
+  @ApiErrors('DATABASE_UNAVAILABLE', 'SERVICE_UNAVAILABLE')
+  async delete(@CurrentUser() principal: AuthPrincipal): Promise<void> {
+    await this.accounts.erase(principal.userId, principal.userId);
+  }
+
+  @Get('export')
+  @NoStore()
+  @ApiOperation({
+    summary: 'Everything held about me, as JSON.',
+    description:
+      "The user, their WeChat identities, sessions and audit events. WeChat's session_key is not " +
+      'exported: it is a credential between WeChat and this server, not data about the user.',
+  })
+  @ApiOkResponse({ type: AccountExportResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors('DATABASE_UNAVAILABLE')
+  export(@CurrentUser() principal: AuthPrincipal): Promise<AccountExport> {
+    return this.accounts.export(principal.userId);
+  }
+}

@@ -1,0 +1,150 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditService } from '../audit/audit.service';
+import { AuthEventPageResponse } from '../audit/dto/auth-event.response';
+import { ListAuthEventsQuery } from '../audit/dto/list-auth-events.query';
+import type { AuthPrincipal } from '../common/auth/auth-principal';
+import { Authenticated } from '../common/auth/authenticated.decorator';
+import { CurrentUser } from '../common/auth/current-user.decorator';
+import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
+import { AppException } from '../common/errors/app.exception';
+import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { UserDirectory } from '../users/user-directory.service';
+import { AccountService, adminUserView } from './account.service';
+import {
+  AdminUserDetailResponse,
+  AdminUserPageResponse,
+  AdminUserResponse,
+  ListUsersQuery,
+  SetRolesRequest,
+  SetStatusRequest,
+} from './dto/admin.dto';
+
+// A path id that is not a UUID cannot name a user or session: answer like an unknown one.
+const uuid = new ParseUUIDPipe({ exceptionFactory: () => new AppException('NOT_FOUND') });
+
+/**
+ * Operators' API. Every route needs the `admin` role (403 otherwise); the first admin is made from the
+ * command line (`npm run user:grant-admin -- <userId>`), never over HTTP.
+ */
+@ApiTags('admin')
+@Authenticated('admin')
+@Controller('admin')
+export class AdminController {
+  constructor(
+    private readonly directory: UserDirectory,
+    private readonly accounts: AccountService,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Get('users')
+  @NoStore()
+  @ApiOperation({ summary: 'List and search users, newest first (keyset-paginated).' })
+  @ApiOkResponse({ type: AdminUserPageResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors('VALIDATION_FAILED', 'DATABASE_UNAVAILABLE')
+  async list(@Query() q: ListUsersQuery): Promise<AdminUserPageResponse> {
+    const page = await this.directory.search(
+      { status: q.status, phone: q.phone, openid: q.openid, unionid: q.unionid },
+      { limit: q.limit ?? 20, cursor: q.cursor },
+    );
+    return {
+      items: page.items.map(adminUserView) as unknown as AdminUserResponse[],
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  @Get('users/:id')
+  @NoStore()
+  @ApiOperation({ summary: 'One user with their WeChat identities and live sessions.' })
+  @ApiOkResponse({ type: AdminUserDetailResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors('NOT_FOUND', 'DATABASE_UNAVAILABLE')
+  async get(@Param('id', uuid) id: string): Promise<AdminUserDetailResponse> {
+    const { user, identities, sessions } = await this.accounts.view(id);
+    return {
+      user: adminUserView(user) as unknown as AdminUserResponse,
+      identities: identities.map((i) => ({
+        ...i,
+        createdAt: i.createdAt.toISOString(),
+        sessionKeyUpdatedAt: i.sessionKeyUpdatedAt?.toISOString() ?? null,
+      })),
+      sessions: sessions.map((s) => ({
+        id: s.familyId,
+        appid: s.appid,
+        lastRefreshedAt: s.createdAt.toISOString(),
+        expiresAt: s.expiresAt.toISOString(),
+      })),
+    };
+  }
+
+  @Patch('users/:id/status')
+  @NoStore()
+  @ApiOperation({
+    summary: 'Disable or enable a user.',
+    description:
+      'Disabling stops the user’s access tokens at once on every instance and revokes their sessions.',
+  })
+  @ApiOkResponse({ type: AdminUserResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors(...BODY_ERRORS, 'NOT_FOUND', 'DATABASE_UNAVAILABLE', 'SERVICE_UNAVAILABLE')
+  async setStatus(
+    @CurrentUser() admin: AuthPrincipal,
+    @Param('id', uuid) id: string,
+    @Body() body: SetStatusRequest,
+  ): Promise<AdminUserResponse> {
+    return adminUserView(
+      await this.accounts.setStatus(admin.userId, id, body.status),
+    ) as unknown as AdminUserResponse;
+  }
+
+  @Patch('users/:id/roles')
+  @NoStore()
+  @ApiOperation({
+    summary: "Set a user's roles.",
+    description:
+      'Their access tokens stop at once (they carry roles); the next refresh carries the new ones.',
+  })
+  @ApiOkResponse({ type: AdminUserResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors(...BODY_ERRORS, 'NOT_FOUND', 'DATABASE_UNAVAILABLE', 'SERVICE_UNAVAILABLE')
+  async setRoles(
+    @CurrentUser() admin: AuthPrincipal,
+    @Param('id', uuid) id: string,
+    @Body() body: SetRolesRequest,
+  ): Promise<AdminUserResponse> {
+    return adminUserView(
+      await this.accounts.setRoles(admin.userId, id, body.roles),
+    ) as unknown as AdminUserResponse;
+  }
+
+  @Delete('users/:id/sessions/:sessionId')
+  @HttpCode(204)
+  @ApiOperation({ summary: "Revoke one of a user's sessions (its access tokens stop at once)." })
+  @ApiNoContentResponse({ description: 'Revoked.' })
+  @ApiErrors('NOT_FOUND', 'DATABASE_UNAVAILABLE', 'SERVICE_UNAVAILABLE')
+  async revokeSession(
+    @CurrentUser() admin: AuthPrincipal,
+    @Param('id', uuid) id: string,
+    @Param('sessionId', uuid) sessionId: string,
+  ): Promise<void> {
+    await this.accounts.revokeSession(admin.userId, id, sessionId);
+  }
+
+  @Delete('users/:id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a user’s account (as DELETE /users/me does).' })
+  @ApiNoContentResponse({ description: 'Deleted.' })
+  @ApiErrors('NOT_FOUND', 'DATABASE_UNAVAILABLE', 'SERVICE_UNAVAILABLE')
+  async erase(@CurrentUser() admin: AuthPrincipal, @Param('id', uuid) id: string): Promise<void> {
+    await this.accounts.erase(id, admin.userId);
+  }
+
+  @Get('audit-events')
+  @NoStore()
+  @ApiOperation({ summary: 'The audit trail, newest first (keyset-paginated), with filters.' })
+  @ApiOkResponse({ type: AuthEventPageResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors('VALIDATION_FAILED', 'DATABASE_UNAVAILABLE')
+  events(@Query() q: ListAuthEventsQuery): Promise<AuthEventPageResponse> {
+    return this.audit.list(
+      { userId: q.userId, type: q.type, appid: q.appid, from: q.from, to: q.to },
+      { limit: q.limit ?? 50, cursor: q.cursor },
+    ) as unknown as Promise<AuthEventPageResponse>;
+  }
+}

@@ -1,0 +1,90 @@
+import { Logger } from '@nestjs/common';
+import { AuditRetentionScheduler, PURGE_INTERVAL_MS } from './audit-retention.scheduler';
+import type { AuditService } from './audit.service';
+import { IntervalTimer } from './interval-timer';
+
+/** Ticks only when told: the scheduler is tested without waiting six hours (or at all). */
+class FakeIntervalTimer extends IntervalTimer {
+  timers: { ms: number; fn: () => void; cancelled: boolean }[] = [];
+
+  every(ms: number, fn: () => void): () => void {
+    const t = { ms, fn, cancelled: false };
+    this.timers.push(t);
+    return () => (t.cancelled = true);
+  }
+
+  tick(): void {
+    for (const t of this.timers) if (!t.cancelled) t.fn();
+  }
+}
+
+describe('AuditRetentionScheduler', () => {
+  let timer: FakeIntervalTimer;
+  let calls: number;
+  let finish: Array<(n: number) => void>;
+  let fail: Array<(e: Error) => void>;
+  let scheduler: AuditRetentionScheduler;
+  let warnings: string[];
+
+  beforeEach(() => {
+    timer = new FakeIntervalTimer();
+    calls = 0;
+    finish = [];
+    fail = [];
+    const audit = {
+      purgeOlderThan: () =>
+        new Promise<number>((resolve, reject) => {
+          calls++;
+          finish.push(resolve);
+          fail.push(reject);
+        }),
+    } as unknown as AuditService;
+    scheduler = new AuditRetentionScheduler(audit, timer);
+    warnings = [];
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((m: unknown) => void warnings.push(String(m)));
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('purges at start, then every 6 hours, never two at once', async () => {
+    scheduler.onApplicationBootstrap();
+    expect(calls).toBe(1);
+    expect(timer.timers.map((t) => t.ms)).toEqual([PURGE_INTERVAL_MS]);
+    expect(PURGE_INTERVAL_MS).toBe(6 * 3600 * 1000);
+
+    timer.tick(); // the start-up purge is still running: not doubled
+    expect(calls).toBe(1);
+    finish[0](3);
+    await flush();
+
+    timer.tick();
+    expect(calls).toBe(2);
+    finish[1](0);
+    await flush();
+  });
+
+  it('logs a failed purge without rethrowing, and tries again at the next tick', async () => {
+    scheduler.onApplicationBootstrap();
+    fail[0](new Error('SQLITE_BUSY: database is locked'));
+    await flush();
+    expect(warnings).toEqual(['audit retention purge failed (Error); retrying later']);
+    timer.tick();
+    expect(calls).toBe(2);
+  });
+
+  it('on module destroy stops the timer and waits for the purge in flight', async () => {
+    scheduler.onApplicationBootstrap();
+    let destroyed = false;
+    const destroying = scheduler.onModuleDestroy().then(() => (destroyed = true));
+    await flush();
+    expect(destroyed).toBe(false);
+    expect(timer.timers[0].cancelled).toBe(true);
+    finish[0](0);
+    await destroying;
+    timer.tick();
+    expect(calls).toBe(1);
+  });
+});

@@ -1,0 +1,151 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock } from '../common/clock/clock';
+import type { Role } from '../common/auth/roles';
+import { AppException } from '../common/errors/app.exception';
+import { TransactionRunner } from '../database/transaction-runner';
+import { User, type UserStatus } from './user.entity';
+import { WechatIdentity } from './wechat-identity.entity';
+
+export interface UserSearch {
+  status?: UserStatus;
+  /** Exact, without country code (WeChat's purePhoneNumber). */
+  phone?: string;
+  openid?: string;
+  unionid?: string;
+}
+
+export interface Page {
+  limit: number;
+  cursor?: string;
+}
+
+export interface IdentityView {
+  appid: string;
+  openid: string;
+  unionid: string | null;
+  createdAt: Date;
+  /** When WeChat last handed us a session_key (the key itself never leaves the server). */
+  sessionKeyUpdatedAt: Date | null;
+  hasSessionKey: boolean;
+}
+
+interface Cursor {
+  c: string;
+  i: string;
+}
+
+/**
+ * Users as operators see them: search, identities, status and roles, erasure. Kept apart from
+ * UsersService (the login path) so neither grows into the other.
+ */
+@Injectable()
+export class UserDirectory {
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    @InjectRepository(WechatIdentity) private readonly identities: Repository<WechatIdentity>,
+    private readonly tx: TransactionRunner,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Newest first, keyset-paginated by (created_at, id) with an opaque cursor. */
+  async search(filter: UserSearch, page: Page): Promise<{ items: User[]; nextCursor: string | null }> {
+    const q = this.users.createQueryBuilder('u');
+    if (filter.status) q.andWhere('u.status = :status', { status: filter.status });
+    if (filter.phone) q.andWhere('u.phone = :phone', { phone: filter.phone });
+    if (filter.openid || filter.unionid) {
+      const sub = this.identities
+        .createQueryBuilder('i')
+        .select('i.userId')
+        .where(filter.openid ? 'i.openid = :openid' : '1=1', { openid: filter.openid })
+        .andWhere(filter.unionid ? 'i.unionid = :unionid' : '1=1', { unionid: filter.unionid });
+      q.andWhere(`u.id IN (${sub.getQuery()})`, sub.getParameters());
+    }
+    if (page.cursor) {
+      const c = decodeCursor(page.cursor);
+      q.andWhere('(u.createdAt < :cc OR (u.createdAt = :cc AND u.id < :ci))', { cc: new Date(c.c), ci: c.i });
+    }
+    const rows = await q
+      .orderBy('u.createdAt', 'DESC')
+      .addOrderBy('u.id', 'DESC')
+      .take(page.limit + 1)
+      .getMany();
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return {
+      items,
+      nextCursor:
+        rows.length > page.limit && last ? encodeCursor({ c: last.createdAt.toISOString(), i: last.id }) : null,
+    };
+  }
+
+  async identitiesOf(userId: string): Promise<IdentityView[]> {
+    const rows = await this.identities
+      .createQueryBuilder('i')
+      .addSelect('i.sessionKeyEnc')
+      .where('i.userId = :userId', { userId })
+      .orderBy('i.createdAt', 'ASC')
+      .getMany();
+    return rows.map((r) => ({
+      appid: r.appid,
+      openid: r.openid,
+      unionid: r.unionid,
+      createdAt: r.createdAt,
+      sessionKeyUpdatedAt: r.sessionKeyUpdatedAt,
+      hasSessionKey: r.sessionKeyEnc !== null && r.sessionKeyEnc !== undefined,
+    }));
+  }
+
+  /** The user, or 404 NOT_FOUND. */
+  async get(userId: string): Promise<User> {
+    const user = await this.users.findOne({ where: { id: userId } });
+    if (!user) throw new AppException('NOT_FOUND');
+    return user;
+  }
+
+  /** Returns the user before the change (to tell whether anything changed). */
+  async setStatus(userId: string, status: UserStatus): Promise<{ before: User; after: User }> {
+    const before = await this.get(userId);
+    if (before.status !== status)
+      await this.users.update({ id: userId }, { status, updatedAt: this.clock.date() });
+    return { before, after: await this.get(userId) };
+  }
+
+  /** `user` is always kept: every account holds it. */
+  async setRoles(userId: string, roles: Role[]): Promise<{ before: User; after: User }> {
+    const before = await this.get(userId);
+    const next = [...new Set<string>(['user', ...roles])].sort();
+    if (next.join(',') !== [...before.roles].sort().join(','))
+      await this.users.update({ id: userId }, { roles: next, updatedAt: this.clock.date() });
+    return { before, after: await this.get(userId) };
+  }
+
+  /**
+   * Erases the account (PIPL): the user row and, through the foreign key, its identities and sealed
+   * session_keys; phone, nickname and avatar go with the row. The same WeChat user logging in afterwards
+   * is a new user. Returns false when there was no such user.
+   */
+  async erase(userId: string): Promise<boolean> {
+    return this.tx.run(async (em) => {
+      await em.delete(WechatIdentity, { userId });
+      const res = await em.delete(User, { id: userId });
+      return (res.affected ?? 0) > 0;
+    });
+  }
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+function decodeCursor(raw: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
+    if (typeof c.c === 'string' && !Number.isNaN(Date.parse(c.c)) && typeof c.i === 'string' && c.i.length <= 64)
+      return c as Cursor;
+  } catch {
+    // fall through
+  }
+  throw new AppException('VALIDATION_FAILED', { details: ['cursor is invalid'] });
+}
