@@ -270,7 +270,8 @@ export class EnvironmentVariables {
   /** Comma-separated origins, e.g. `https://admin.example.com,https://ops.example.com`. */
   @IsOptional()
   @Matches(/^\s*https?:\/\/[^\s,/]+(\s*,\s*https?:\/\/[^\s,/]+)*\s*$/, {
-    message: 'CORS_ORIGINS must be a comma-separated list of origins like https://admin.example.com (no paths)',
+    message:
+      'CORS_ORIGINS must be a comma-separated list of origins like https://admin.example.com (no paths)',
   })
   CORS_ORIGINS?: string;
 

@@ -76,7 +76,9 @@ export class UserDirectory {
     return {
       items,
       nextCursor:
-        rows.length > page.limit && last ? encodeCursor({ c: last.createdAt.toISOString(), i: last.id }) : null,
+        rows.length > page.limit && last
+          ? encodeCursor({ c: last.createdAt.toISOString(), i: last.id })
+          : null,
     };
   }
 
@@ -142,7 +144,12 @@ function encodeCursor(c: Cursor): string {
 function decodeCursor(raw: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof c.c === 'string' && !Number.isNaN(Date.parse(c.c)) && typeof c.i === 'string' && c.i.length <= 64)
+    if (
+      typeof c.c === 'string' &&
+      !Number.isNaN(Date.parse(c.c)) &&
+      typeof c.i === 'string' &&
+      c.i.length <= 64
+    )
       return c as Cursor;
   } catch {
     // fall through

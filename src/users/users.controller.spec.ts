@@ -22,7 +22,14 @@ class HeaderPrincipalGuard implements CanActivate {
       .switchToHttp()
       .getRequest<{ headers: Record<string, string>; [PRINCIPAL]?: AuthPrincipal }>();
     const userId = req.headers['x-test-user'];
-    req[PRINCIPAL] = { userId, appid: 'wxapp_one', roles: ['user'], sessionId: 's', expiresAt: 0 , issuedAt: 1};
+    req[PRINCIPAL] = {
+      userId,
+      appid: 'wxapp_one',
+      roles: ['user'],
+      sessionId: 's',
+      expiresAt: 0,
+      issuedAt: 1,
+    };
     return true;
   }
 }

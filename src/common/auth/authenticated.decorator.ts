@@ -11,6 +11,8 @@ import { type Role, Roles } from './roles';
 export function Authenticated(...roles: Role[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ApiBearerAuth(),
-    ...(roles.length ? [Roles(...roles), ApiErrors('UNAUTHORIZED', 'FORBIDDEN')] : [ApiErrors('UNAUTHORIZED')]),
+    ...(roles.length
+      ? [Roles(...roles), ApiErrors('UNAUTHORIZED', 'FORBIDDEN')]
+      : [ApiErrors('UNAUTHORIZED')]),
   );
 }

@@ -24,7 +24,8 @@ describe('@CurrentUser()', () => {
     appid: 'wx1',
     roles: ['user'],
     sessionId: 's1',
-    expiresAt: 1, issuedAt: 1,
+    expiresAt: 1,
+    issuedAt: 1,
   };
 
   it('gives the handler the principal the guard verified', () => {

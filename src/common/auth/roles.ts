@@ -7,4 +7,5 @@ export type Role = (typeof ROLES)[number];
 export const REQUIRED_ROLES = 'auth:roles';
 
 /** The caller must hold one of these roles (checked by RolesGuard after the access token). */
-export const Roles = (...roles: Role[]): MethodDecorator & ClassDecorator => SetMetadata(REQUIRED_ROLES, roles);
+export const Roles = (...roles: Role[]): MethodDecorator & ClassDecorator =>
+  SetMetadata(REQUIRED_ROLES, roles);

@@ -23,7 +23,11 @@ export abstract class KvStore {
    * Calls `onMessage` for every message on `channel`, and `onResync` whenever messages may have been
    * missed (after a reconnect), so the subscriber can re-read what it mirrors.
    */
-  abstract subscribe(channel: string, onMessage: (message: string) => void, onResync: () => void): Promise<void>;
+  abstract subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onResync: () => void,
+  ): Promise<void>;
   /** Throws when the backing store does not answer (used by /health). */
   abstract ping(): Promise<void>;
   abstract readonly kind: 'memory' | 'redis';

@@ -87,7 +87,11 @@ export class RedisKvStore extends KvStore {
    * re-subscribes after a reconnect; messages published meanwhile are lost, hence `onResync` on every
    * (re)connection.
    */
-  async subscribe(channel: string, onMessage: (message: string) => void, onResync: () => void): Promise<void> {
+  async subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onResync: () => void,
+  ): Promise<void> {
     const subscriber = this.client.duplicate();
     this.subscribers.push(subscriber);
     const name = this.prefix + channel;

@@ -151,7 +151,6 @@ export class OpenDataService {
     await this.store.set(cacheKey, valid ? '1' : '0', CHECK_CACHE_MS);
     return valid;
   }
-
 }
 
 const ERRORS_PREFIX = 'The encrypted data was refused: ';
