@@ -11,7 +11,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * Makes (or unmakes) an admin from the command line — never over HTTP, so the first admin needs shell
  * access to a machine with the app's configuration. Runs with the same environment as the app (same
  * database, same store), so the role change revokes the user's access tokens on every instance and is
- * written to the audit trail with actor `cli`.
+ * written to the audit trail (without an acting admin: the actor column holds user ids only).
  */
 async function main(): Promise<number> {
   const [command, userId] = process.argv.slice(2);
