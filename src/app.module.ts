@@ -3,6 +3,7 @@ import { AccountModule } from './account/account.module';
 import { APP_FILTER } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
+import { OAuthModule } from './oauth/oauth.module';
 import type { DestinationStream } from 'pino';
 import { CommonModule } from './common/common.module';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
@@ -44,6 +45,7 @@ export class AppModule {
         TokenModule,
         WechatAuthModule.forRoot({ sandbox: config.wechat.sandbox }),
         AccountModule,
+        OAuthModule,
         HealthModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

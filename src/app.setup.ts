@@ -76,6 +76,11 @@ export async function buildOpenApiDocument(app: NestFastifyApplication): Promise
     // Relative: the API answers at the root of whatever host serves it (and this document).
     .addServer('/', 'The host serving this document')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    // Partner back-ends (SERVICE_CLIENTS) on the server-to-server routes (src/oauth/).
+    .addBasicAuth(
+      { type: 'http', scheme: 'basic', description: 'A service client id and secret (SERVICE_CLIENTS).' },
+      'serviceClient',
+    )
     // Every route is guarded unless @Public() (the global guard); public ones say so below.
     .addSecurityRequirements('bearer')
     .build();

@@ -125,7 +125,7 @@ describe(`audit trail (${TEST_DB})`, () => {
     await request(app.getHttpServer())
       .post('/probe')
       .set('x-forwarded-for', '203.0.113.7')
-      .set('x-request-id', 'audit-e2e-req-0001')
+      .set('x-request-id', '2d7a5b9c-3e4f-4a71-8cbd-2e3f4a5b6c7d')
       .send({ userId: USER_A, appid: 'wxapp_one' })
       .expect(204);
     const [event] = (await audit.list({ userId: USER_A })).items;
@@ -133,7 +133,7 @@ describe(`audit trail (${TEST_DB})`, () => {
       type: 'login.succeeded',
       appid: 'wxapp_one',
       clientIp: '203.0.113.7',
-      requestId: 'audit-e2e-req-0001',
+      requestId: '2d7a5b9c-3e4f-4a71-8cbd-2e3f4a5b6c7d',
       details: { isNewUser: true },
       occurredAt: new Date(START).toISOString(),
     });

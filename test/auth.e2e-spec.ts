@@ -65,7 +65,12 @@ describe('login → guarded API (e2e)', () => {
     const userId = first.body.user.id;
 
     const header = JSON.parse(Buffer.from(accessToken.split('.')[0], 'base64url').toString());
-    expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+    // HS256 (only JWT_SECRET is set), with a kid naming the secret without revealing it (issue 10).
+    expect(header).toEqual({
+      alg: 'HS256',
+      typ: 'at+jwt',
+      kid: expect.stringMatching(/^hs256-[A-Za-z0-9_-]{22}$/),
+    });
     const claims = jwt.decode(accessToken) as jwt.JwtPayload;
     expect(claims).toMatchObject({ sub: userId, appid: 'wxapp_one', iss: 'wechat-auth', aud: 'miniprogram' });
     expect(claims.jti).toEqual(expect.any(String));

@@ -79,7 +79,22 @@ describe('OpenAPI contract', () => {
         'GET /health/ready',
         'POST /auth/refresh',
         'POST /auth/wechat/login',
+        'GET /.well-known/jwks.json',
+        'GET /.well-known/oauth-authorization-server',
       ].sort(),
     );
+  });
+
+  it('documents the service routes with the serviceClient (HTTP Basic) scheme', async () => {
+    const document = await generateOpenApiDocument();
+    expect(document.components?.securitySchemes?.serviceClient).toMatchObject({
+      type: 'http',
+      scheme: 'basic',
+    });
+    for (const [path, method] of [
+      ['/oauth/introspect', 'post'],
+      ['/internal/wechat/access-token', 'get'],
+    ] as const)
+      expect(document.paths[path]?.[method]?.security).toEqual([{ serviceClient: [] }]);
   });
 });

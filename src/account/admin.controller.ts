@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
 import { AuthEventPageResponse } from '../audit/dto/auth-event.response';
@@ -7,7 +7,7 @@ import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
-import { AppException } from '../common/errors/app.exception';
+import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { UserDirectory } from '../users/user-directory.service';
 import { AccountService, adminUserView } from './account.service';
@@ -20,8 +20,7 @@ import {
   SetStatusRequest,
 } from './dto/admin.dto';
 
-// A path id that is not a UUID cannot name a user or session: answer like an unknown one.
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => new AppException('NOT_FOUND') });
+const uuid = new UuidParamPipe();
 
 /**
  * Operators' API. Every route needs the `admin` role (403 otherwise); the first admin is made from the

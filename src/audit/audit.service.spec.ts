@@ -40,8 +40,11 @@ describe('AuditService (in-memory SQLite)', () => {
     if (dataSource.isInitialized) await dataSource.destroy();
   });
 
-  const inRequest = <T>(fn: () => T, requestId = 'req-0000-0001', clientIp = '203.0.113.7'): T =>
-    runWithRequestContext({ requestId, clientIp }, fn);
+  const inRequest = <T>(
+    fn: () => T,
+    requestId = '0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
+    clientIp = '203.0.113.7',
+  ): T => runWithRequestContext({ requestId, clientIp }, fn);
 
   /** Every stored cell of every row, as text: a secret must appear in none of them. */
   const storedText = async (): Promise<string> => JSON.stringify(await repo.find());
@@ -68,7 +71,7 @@ describe('AuditService (in-memory SQLite)', () => {
         appid: 'wxApp_One',
         sessionId: SESSION,
         reason: 'WX_CODE_INVALID',
-        requestId: 'req-0000-0001',
+        requestId: '0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
         clientIp: '203.0.113.7',
         details: '{"wxErrcode":40029}',
       });
@@ -91,7 +94,7 @@ describe('AuditService (in-memory SQLite)', () => {
       );
       await inRequest(
         () => audit.record({ type: 'token.refreshed', userId: USER_B }),
-        'req-ok-0002',
+        '1c6f4a8b-2d3e-4f60-9bac-1d2e3f4a5b6c',
         '2001:db8::1',
       );
       expect(await repo.findOneByOrFail({ userId: USER_A })).toMatchObject({
@@ -99,9 +102,18 @@ describe('AuditService (in-memory SQLite)', () => {
         clientIp: null,
       });
       expect(await repo.findOneByOrFail({ userId: USER_B })).toMatchObject({
-        requestId: 'req-ok-0002',
+        requestId: '1c6f4a8b-2d3e-4f60-9bac-1d2e3f4a5b6c',
         clientIp: '2001:db8::1',
       });
+    });
+
+    it.each([
+      ['a phone number', '13912345678'],
+      ['a refresh token', 'dGhpc2lzYXJlZnJlc2h0b2tlbmZvcnRlc3RpbmcxMjM0NTY'],
+      ['a login code', '0a3Bc9ll2sE7Xx0k1lXl2d2wAB3Bc9lX'],
+    ])('never keeps a client-chosen X-Request-Id that is not a UUID (%s)', async (_name, requestId) => {
+      await inRequest(() => audit.record({ type: 'token.refreshed', userId: USER_A }), requestId, '10.0.0.1');
+      expect(await repo.findOneByOrFail({ userId: USER_A })).toMatchObject({ requestId: null });
     });
 
     describe('the details allowlist (what is not admitted is dropped, and never logged)', () => {
@@ -309,7 +321,7 @@ describe('AuditService (in-memory SQLite)', () => {
           appid: 'wxapp_one',
           sessionId: null,
           reason: null,
-          requestId: 'req-0000-0001',
+          requestId: '0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
           clientIp: '203.0.113.7',
           details: { isNewUser: true },
         },
@@ -517,7 +529,7 @@ describe('AuditService (in-memory SQLite)', () => {
           type: 'login.succeeded',
           clientIp: null,
           details: null,
-          requestId: 'req-0000-0001',
+          requestId: '0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
         }),
         expect.objectContaining({
           type: 'user.roles_changed',

@@ -74,7 +74,12 @@ const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const APPID = /^[A-Za-z0-9_-]{1,64}$/;
 const REASON = /^[A-Z][A-Z0-9_]{1,63}$/;
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/**
+ * Only UUID-shaped request ids are kept (the ones we mint, or a client's UUID): a client may send any
+ * 8–64 characters as X-Request-Id — its own refresh token or phone number, too — and audit rows outlive
+ * account deletion.
+ */
+const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The audit trail: what happened to an account, when, from where. The one writer of `auth_events`.

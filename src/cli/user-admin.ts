@@ -14,7 +14,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * written to the audit trail (without an acting admin: the actor column holds user ids only).
  */
 async function main(): Promise<number> {
-  const [command, userId] = process.argv.slice(2);
+  const [command, rawId] = process.argv.slice(2);
+  // Stored lowercase; MySQL would match an uppercase id, but tokens and revocations carry it lowercase.
+  const userId = rawId?.toLowerCase();
   if ((command !== 'grant-admin' && command !== 'revoke-admin') || !userId || !UUID.test(userId)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;

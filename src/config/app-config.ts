@@ -76,9 +76,41 @@ export interface OpenDataConfig {
   maxAgeSeconds: number;
 }
 
+export type JwtAlgorithm = 'HS256' | 'ES256' | 'RS256' | 'EdDSA';
+
+/** One key that verifies access tokens (and, when first in `JwtConfig.keys`, signs them). */
+export interface JwtKeyConfig {
+  /** In every token header. RFC 7638 thumbprint of a public key; an HMAC-derived label for a secret. */
+  kid: string;
+  /** The one algorithm this key is used with (a token naming another is refused). */
+  alg: JwtAlgorithm;
+  /** The private key, or the HMAC secret (a KeyObject: ~60x cheaper per call than a string). */
+  signingKey: KeyObject;
+  /** The public key, or the HMAC secret. */
+  verificationKey: KeyObject;
+  /** Where it came from: JWT_PRIVATE_KEYS (or the generated development key), JWT_SECRET, JWT_PREVIOUS_SECRETS. */
+  source: 'private-key' | 'secret' | 'previous-secret';
+}
+
+export interface ServiceClient {
+  id: string;
+  secret: string;
+}
+
+export interface ServiceClientsConfig {
+  /** SERVICE_CLIENTS: partner back-ends allowed to call /oauth/introspect (HTTP Basic). */
+  clients: ReadonlyMap<string, ServiceClient>;
+  /** WECHAT_TOKEN_CLIENTS: those of them that may also fetch the WeChat interface access_token. */
+  wechatTokenClients: ReadonlySet<string>;
+  /** Calls per client and minute to each service route. */
+  rateLimitPerMinute: number;
+}
+
 export interface JwtConfig {
-  /** HMAC key as a KeyObject: ~60x cheaper per sign/verify than a string secret. */
-  secret: KeyObject;
+  /** JWT_SECRET as a KeyObject, when set (it is also in `keys`); kid-less tokens of earlier versions verify with it. */
+  secret?: KeyObject;
+  /** Every key that verifies, the signing key first (JWT_PRIVATE_KEYS, then JWT_SECRET, then JWT_PREVIOUS_SECRETS). */
+  keys: readonly JwtKeyConfig[];
   issuer: string;
   audience: string;
   accessTtlSeconds: number;
@@ -99,6 +131,9 @@ export abstract class AppConfig {
   abstract readonly dataDir: string;
   abstract readonly database: DatabaseConfig;
   abstract readonly jwt: JwtConfig;
+  /** Absolute base URL partners reach this service at (metadata links); unset = the request's own origin. */
+  abstract readonly publicUrl?: string;
+  abstract readonly serviceClients: ServiceClientsConfig;
   /** 32-byte AES-256-GCM key for session_key at rest. */
   abstract readonly sessionKeyEncryptionKey: Buffer;
   abstract readonly wechat: WechatConfig;

@@ -73,6 +73,17 @@ export class EnvironmentVariables {
   @IsString()
   JWT_SECRET?: string;
 
+  /** One or more PEM private keys (EC P-256, RSA ≥ 2048, Ed25519), concatenated; the first signs. Parsed in loadConfig. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64 * 1024)
+  JWT_PRIVATE_KEYS?: string;
+
+  /** Comma-separated retired HS256 secrets whose tokens still verify during a rotation. */
+  @IsOptional()
+  @IsString()
+  JWT_PREVIOUS_SECRETS?: string;
+
   @IsOptional()
   @IsString()
   @MinLength(1)
@@ -281,4 +292,33 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(3650)
   AUDIT_RETENTION_DAYS?: number;
+
+  /** Absolute URL partners reach this service at, for the links in /.well-known/oauth-authorization-server. */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {
+    message:
+      'PUBLIC_URL must be an absolute http(s) URL without query or fragment, e.g. https://auth.example.com',
+  })
+  PUBLIC_URL?: string;
+
+  /** `id:secret,id2:secret2`: partner back-ends calling the service routes with HTTP Basic. (Never echoed.) */
+  @IsOptional()
+  @Matches(/^\s*[A-Za-z0-9_.-]{1,64}:[^,\s]+(\s*,\s*[A-Za-z0-9_.-]{1,64}:[^,\s]+)*\s*$/, {
+    message: 'SERVICE_CLIENTS must be a comma-separated list of id:secret (ids of [A-Za-z0-9_.-])',
+  })
+  SERVICE_CLIENTS?: string;
+
+  /** Comma-separated ids of SERVICE_CLIENTS that may fetch the WeChat interface access_token. */
+  @IsOptional()
+  @Matches(/^\s*[A-Za-z0-9_.-]{1,64}(\s*,\s*[A-Za-z0-9_.-]{1,64})*\s*$/, {
+    message: 'WECHAT_TOKEN_CLIENTS must be a comma-separated list of SERVICE_CLIENTS ids',
+  })
+  WECHAT_TOKEN_CLIENTS?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000000)
+  SERVICE_CLIENT_RATE_LIMIT?: number;
 }

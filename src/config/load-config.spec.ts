@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, SANDBOX_DEFAULT_APPID } from './load-config';
@@ -80,7 +80,10 @@ describe('loadConfig', () => {
     it('loads a complete configuration', () => {
       const config = loadConfig(production());
       expect(config.env).toBe('production');
-      expect(config.jwt.secret.export().toString('utf8')).toBe(JWT_SECRET);
+      expect(config.jwt.secret!.export().toString('utf8')).toBe(JWT_SECRET);
+      // Only JWT_SECRET set: HS256 signs, as before, with a kid that says nothing about the secret.
+      expect(config.jwt.keys.map((k) => [k.alg, k.source])).toEqual([['HS256', 'secret']]);
+      expect(config.jwt.keys[0].kid).toMatch(/^hs256-[A-Za-z0-9_-]{22}$/);
       expect(config.sessionKeyEncryptionKey).toEqual(Buffer.from(ENC_KEY, 'base64'));
       expect(config.wechat).toMatchObject({
         sandbox: false,
@@ -95,9 +98,10 @@ describe('loadConfig', () => {
     it.each([
       ['missing', undefined],
       ['empty', ''],
-    ])('refuses a %s JWT_SECRET', (_, value) => {
+    ])('refuses a %s JWT_SECRET (without JWT_PRIVATE_KEYS)', (_, value) => {
       expect(configError(production({ JWT_SECRET: value })).problems).toContain(
-        'JWT_SECRET is required in production (at least 32 random bytes)',
+        'JWT_PRIVATE_KEYS (an EC P-256, RSA ≥ 2048 or Ed25519 PEM private key) or JWT_SECRET (at least 32 random ' +
+          'bytes) is required in production',
       );
     });
 
@@ -278,12 +282,15 @@ describe('loadConfig', () => {
       expect(config.loginRateLimitPerMinute).toBe(30);
     });
 
-    it('generates ephemeral secrets in test, writing nothing to DATA_DIR', () => {
+    it('generates ephemeral secrets in test (an ES256 signing key), writing nothing to DATA_DIR', () => {
       const a = loadConfig(testEnv());
       const b = loadConfig(testEnv());
       expect(a.sessionKeyEncryptionKey).toHaveLength(32);
-      expect(a.jwt.secret.export().equals(b.jwt.secret.export())).toBe(false);
+      expect(a.jwt.secret).toBeUndefined();
+      expect(a.jwt.keys.map((k) => k.alg)).toEqual(['ES256']);
+      expect(a.jwt.keys[0].kid).not.toBe(b.jwt.keys[0].kid);
       expect(() => statSync(join(dataDir, 'dev-secrets.json'))).toThrow();
+      expect(() => statSync(join(dataDir, 'dev-jwt-key.pem'))).toThrow();
     });
 
     it('parses numbers and booleans from strings', () => {
@@ -404,28 +411,45 @@ describe('loadConfig', () => {
       expect(config.wechat).toMatchObject({ sandbox: false, apiBase: 'https://api.weixin.qq.com' });
     });
 
-    it('generates secrets once into DATA_DIR/dev-secrets.json (mode 0600) and reuses them', () => {
+    it('generates secrets once into DATA_DIR (dev-secrets.json and an ES256 dev-jwt-key.pem, mode 0600) and reuses them', () => {
       const dir = join(dataDir, 'not-yet-created');
       const first = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir });
       const file = join(dir, 'dev-secrets.json');
+      const keyFile = join(dir, 'dev-jwt-key.pem');
       expect(statSync(file).mode & 0o777).toBe(0o600);
-      const stored = JSON.parse(readFileSync(file, 'utf8')) as {
-        jwtSecret: string;
-        sessionKeyEncryptionKey: string;
-      };
-      expect(first.jwt.secret.export().toString('utf8')).toBe(stored.jwtSecret);
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as { sessionKeyEncryptionKey: string };
+      const pem = readFileSync(keyFile, 'utf8');
+      expect(pem).toContain('-----BEGIN PRIVATE KEY-----');
+      expect(first.jwt.secret).toBeUndefined();
+      expect(first.jwt.keys.map((k) => [k.alg, k.source])).toEqual([['ES256', 'private-key']]);
       expect(first.sessionKeyEncryptionKey).toEqual(Buffer.from(stored.sessionKeyEncryptionKey, 'base64'));
 
       const second = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir });
-      expect(second.jwt.secret.export().equals(first.jwt.secret.export())).toBe(true);
+      expect(second.jwt.keys[0].kid).toBe(first.jwt.keys[0].kid);
       expect(second.sessionKeyEncryptionKey).toEqual(first.sessionKeyEncryptionKey);
       expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(stored);
+      expect(readFileSync(keyFile, 'utf8')).toBe(pem);
 
       // The start-up warnings say where the secrets are, never what they are.
       const warnings = second.warnings.join('\n');
       expect(warnings).toContain(dir);
-      expect(warnings).not.toContain(stored.jwtSecret);
+      expect(warnings).toContain('ES256');
       expect(warnings).not.toContain(stored.sessionKeyEncryptionKey);
+      expect(warnings).not.toContain('PRIVATE KEY');
+    });
+
+    it('still reads a dev-secrets.json of an earlier version (with its now unused jwtSecret)', () => {
+      const dir = join(dataDir, 'old');
+      const enc = randomBytes(32).toString('base64');
+      mkdirSync(dir);
+      writeFileSync(
+        join(dir, 'dev-secrets.json'),
+        JSON.stringify({ jwtSecret: 'x'.repeat(64), sessionKeyEncryptionKey: enc }),
+      );
+      const config = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir });
+      expect(config.sessionKeyEncryptionKey).toEqual(Buffer.from(enc, 'base64'));
+      expect(config.jwt.keys.map((k) => k.alg)).toEqual(['ES256']);
     });
 
     it('prefers secrets from the environment over generated ones', () => {
@@ -435,9 +459,10 @@ describe('loadConfig', () => {
         JWT_SECRET,
         SESSION_KEY_ENCRYPTION_KEY: ENC_KEY,
       });
-      expect(config.jwt.secret.export().toString('utf8')).toBe(JWT_SECRET);
+      expect(config.jwt.secret!.export().toString('utf8')).toBe(JWT_SECRET);
       expect(config.sessionKeyEncryptionKey).toEqual(Buffer.from(ENC_KEY, 'base64'));
       expect(() => statSync(join(dataDir, 'dev-secrets.json'))).toThrow();
+      expect(() => statSync(join(dataDir, 'dev-jwt-key.pem'))).toThrow();
     });
   });
 
@@ -520,5 +545,129 @@ describe('loadConfig: weak session-key encryption key', () => {
   it('accepts a random key in production', () => {
     const key = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256)).toString('base64');
     expect(loadConfig({ ...prod, SESSION_KEY_ENCRYPTION_KEY: key }).sessionKeyEncryptionKey).toHaveLength(32);
+  });
+});
+
+describe('loadConfig: signing keys, retired secrets and service clients (issue 10)', () => {
+  const pem = (k: import('node:crypto').KeyObject) => k.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const PROD = {
+    NODE_ENV: 'production',
+    SESSION_KEY_ENCRYPTION_KEY: Buffer.from(
+      Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256),
+    ).toString('base64'),
+    WECHAT_APPID: 'wx1234567890abcdef',
+    WECHAT_SECRET: 'real-secret',
+    DATABASE_URL: 'sqlite::memory:',
+  };
+  const STRONG = 'q7Z1mW9xT4pL2vB8nR6cY3kD0sF5hJ1gA9eU7iO2Xb4Ne8Rk2Tw6Hy0Pj3Mv5Qz1Ls7';
+  const problemsOf = (raw: Record<string, string | undefined>): string[] => {
+    try {
+      loadConfig(raw);
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems;
+      throw e;
+    }
+    return [];
+  };
+
+  it('production with JWT_PRIVATE_KEYS only: the first key signs, no HS256 anywhere', () => {
+    const config = loadConfig({ ...PROD, JWT_PRIVATE_KEYS: pem(ec.privateKey) + pem(rsa.privateKey) });
+    expect(config.jwt.keys.map((k) => k.alg)).toEqual(['ES256', 'RS256']);
+    expect(config.jwt.secret).toBeUndefined();
+  });
+
+  it('production refuses no key and no secret, a weak RSA key, and a weak JWT_SECRET next to a good key', () => {
+    expect(problemsOf(PROD).join()).toMatch(/JWT_PRIVATE_KEYS .* or JWT_SECRET .* is required in production/);
+    const weak = pem(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey);
+    const problems = problemsOf({ ...PROD, JWT_PRIVATE_KEYS: weak });
+    expect(problems).toEqual([
+      'JWT_PRIVATE_KEYS key #1 is a 1024-bit RSA key: RS256 needs at least 2048 bits',
+    ]);
+    expect(problems.join()).not.toContain(weak.split('\n')[1]);
+    expect(
+      problemsOf({
+        ...PROD,
+        JWT_PRIVATE_KEYS: pem(ec.privateKey),
+        JWT_SECRET: 'passwordpasswordpasswordpassword1',
+      }),
+    ).toEqual([expect.stringMatching(/^JWT_SECRET is too weak for production/)]);
+  });
+
+  it('JWT_SECRET first, then JWT_PREVIOUS_SECRETS (each held to the same rules), never printed', () => {
+    const previous = 'Hq3Lw8Zp1Xv6Tn4Rb9Ym2Kc7Jd5Gf0Se3Ua8Io1Pz6Wx4Nr9Bt2Vk7Mh5Cl0Dj3Fy8';
+    const config = loadConfig({ ...PROD, JWT_SECRET: STRONG, JWT_PREVIOUS_SECRETS: previous });
+    expect(config.jwt.keys.map((k) => [k.alg, k.source])).toEqual([
+      ['HS256', 'secret'],
+      ['HS256', 'previous-secret'],
+    ]);
+    const problems = problemsOf({
+      ...PROD,
+      JWT_SECRET: STRONG,
+      JWT_PREVIOUS_SECRETS: `${previous},short-one,${STRONG}`,
+    });
+    expect(problems).toEqual([
+      'JWT_PREVIOUS_SECRETS entry #2 must be at least 32 bytes',
+      'the same JWT key or secret is configured twice (JWT_SECRET / JWT_PREVIOUS_SECRETS)',
+    ]);
+    expect(
+      problemsOf({
+        ...PROD,
+        JWT_SECRET: STRONG,
+        JWT_PREVIOUS_SECRETS: 'changeme-changeme-changeme-changeme',
+      }),
+    ).toEqual([expect.stringMatching(/^JWT_PREVIOUS_SECRETS entry #1 is too weak for production/)]);
+  });
+
+  it('SERVICE_CLIENTS: id:secret pairs; production wants ≥ 32-character secrets; never echoed', () => {
+    const secret = 'Xk9mQ2vL7pR4wT8nB1cY6hJ3dF0sG5aZ';
+    const config = loadConfig({
+      ...PROD,
+      JWT_SECRET: STRONG,
+      SERVICE_CLIENTS: `orders:${secret},crm:${secret}9`,
+      WECHAT_TOKEN_CLIENTS: 'crm',
+    });
+    expect(config.serviceClients.clients.get('orders')).toEqual({ id: 'orders', secret });
+    expect([...config.serviceClients.wechatTokenClients]).toEqual(['crm']);
+    expect(config.serviceClients.rateLimitPerMinute).toBe(600);
+    const problems = problemsOf({ ...PROD, JWT_SECRET: STRONG, SERVICE_CLIENTS: 'orders:short-secret-here' });
+    expect(problems).toEqual([
+      'SERVICE_CLIENTS: the secret of "orders" must be at least 32 characters in production',
+    ]);
+    // Outside production a short secret is fine (local partners, tests).
+    expect(
+      loadConfig({ NODE_ENV: 'test', SERVICE_CLIENTS: 'orders:short' }).serviceClients.clients.size,
+    ).toBe(1);
+    const { message } = (() => {
+      try {
+        loadConfig({ ...PROD, JWT_SECRET: STRONG, SERVICE_CLIENTS: 'orders:short-secret-here,orders:x' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(message).toContain('SERVICE_CLIENTS lists the client "orders" twice');
+    expect(message).not.toContain('short-secret-here');
+  });
+
+  it('WECHAT_TOKEN_CLIENTS must name SERVICE_CLIENTS; malformed lists are refused without echo', () => {
+    expect(problemsOf({ NODE_ENV: 'test', SERVICE_CLIENTS: 'a:b', WECHAT_TOKEN_CLIENTS: 'a,c' })).toEqual([
+      'WECHAT_TOKEN_CLIENTS names "c", which is not in SERVICE_CLIENTS',
+    ]);
+    const problems = problemsOf({ NODE_ENV: 'test', SERVICE_CLIENTS: 'no-secret-here' });
+    expect(problems).toEqual([
+      'SERVICE_CLIENTS must be a comma-separated list of id:secret (ids of [A-Za-z0-9_.-])',
+    ]);
+  });
+
+  it('PUBLIC_URL: an absolute http(s) URL, trailing slash dropped', () => {
+    expect(loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'https://auth.example.com/' }).publicUrl).toBe(
+      'https://auth.example.com',
+    );
+    expect(loadConfig({ NODE_ENV: 'test' }).publicUrl).toBeUndefined();
+    expect(problemsOf({ NODE_ENV: 'test', PUBLIC_URL: 'auth.example.com' })[0]).toMatch(
+      /^PUBLIC_URL must be/,
+    );
   });
 });

@@ -1,10 +1,19 @@
-import { createSecretKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import type { AppConfig, DatabaseConfig, NodeEnv, WechatAppCredentials } from './app-config';
+import type {
+  AppConfig,
+  DatabaseConfig,
+  JwtKeyConfig,
+  NodeEnv,
+  ServiceClient,
+  ServiceClientsConfig,
+  WechatAppCredentials,
+} from './app-config';
 import { EnvironmentVariables } from './environment-variables';
+import { asymmetricKey, generateEs256Pem, parsePrivateKeys, secretKey } from './jwt-keys';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -126,25 +135,72 @@ function decodeKey(value: string): Buffer | undefined {
 }
 
 interface DevSecrets {
-  jwtSecret: string;
   sessionKeyEncryptionKey: string;
 }
+
+/** The generated development signing key (ES256, PKCS#8 PEM): the same format JWT_PRIVATE_KEYS takes. */
+export const DEV_JWT_KEY_FILE = 'dev-jwt-key.pem';
 
 /** Development only: generate secrets once and keep them in the data folder so restarts keep sessions valid. */
 function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   const file = join(dataDir, 'dev-secrets.json');
   if (existsSync(file)) {
+    // Files of earlier versions also hold a `jwtSecret`: no longer used (development signs with an ES256 key).
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevSecrets>;
-    if (parsed.jwtSecret && parsed.sessionKeyEncryptionKey) return parsed as DevSecrets;
+    if (parsed.sessionKeyEncryptionKey) return parsed as DevSecrets;
   }
-  const secrets: DevSecrets = {
-    jwtSecret: randomBytes(48).toString('base64url'),
-    sessionKeyEncryptionKey: randomBytes(32).toString('base64'),
-  };
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-  chmodSync(file, 0o600);
+  const secrets: DevSecrets = { sessionKeyEncryptionKey: randomBytes(32).toString('base64') };
+  writePrivateFile(file, JSON.stringify(secrets, null, 2));
   return secrets;
+}
+
+/** Development only: the ES256 signing key, generated once into the data folder (0600), so the JWKS stays put. */
+function loadOrCreateDevJwtKey(dataDir: string): string {
+  const file = join(dataDir, DEV_JWT_KEY_FILE);
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  const pem = generateEs256Pem();
+  writePrivateFile(file, pem);
+  return pem;
+}
+
+function writePrivateFile(file: string, content: string): void {
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, content, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** `id:secret,…` → clients by id; the problems name ids only, never a secret. */
+function parseServiceClients(
+  list: string | undefined,
+  wechatTokenList: string | undefined,
+  isProd: boolean,
+  problems: string[],
+): Omit<ServiceClientsConfig, 'rateLimitPerMinute'> {
+  const clients = new Map<string, ServiceClient>();
+  for (const pair of (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const i = pair.indexOf(':');
+    const client = { id: pair.slice(0, i), secret: pair.slice(i + 1) };
+    if (clients.has(client.id)) problems.push(`SERVICE_CLIENTS lists the client "${client.id}" twice`);
+    // 32 characters of a generator's output (openssl rand -base64 32 gives 44) cannot be guessed online.
+    if (isProd && client.secret.length < 32)
+      problems.push(
+        `SERVICE_CLIENTS: the secret of "${client.id}" must be at least 32 characters in production`,
+      );
+    clients.set(client.id, client);
+  }
+  const wechatTokenClients = new Set(
+    (wechatTokenList ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  for (const id of wechatTokenClients)
+    if (!clients.has(id))
+      problems.push(`WECHAT_TOKEN_CLIENTS names "${id}", which is not in SERVICE_CLIENTS`);
+  return { clients, wechatTokenClients };
 }
 
 function parseTrustProxy(value: string | undefined): boolean | number | string[] {
@@ -189,34 +245,61 @@ export function loadConfig(
     if (!devSecrets) {
       devSecrets =
         nodeEnv === 'test'
-          ? {
-              jwtSecret: randomBytes(48).toString('base64url'),
-              sessionKeyEncryptionKey: randomBytes(32).toString('base64'),
-            }
+          ? { sessionKeyEncryptionKey: randomBytes(32).toString('base64') }
           : loadOrCreateDevSecrets(dataDir);
     }
     return devSecrets;
   };
 
-  let jwtSecret = env.JWT_SECRET;
-  if (jwtSecret === undefined) {
-    if (isProd) problems.push('JWT_SECRET is required in production (at least 32 random bytes)');
-    else {
-      jwtSecret = devSecret().jwtSecret;
-      if (nodeEnv === 'development')
-        warnings.push(`JWT_SECRET not set: using a generated one kept in ${dataDir}`);
-    }
-  } else if (Buffer.byteLength(jwtSecret) < 32) {
-    problems.push('JWT_SECRET must be at least 32 bytes');
-  } else if (isProd) {
-    // Never the value, only which rule it broke, and what to use instead.
-    const reason = weakSecretReason(jwtSecret);
-    if (reason)
-      problems.push(
-        `JWT_SECRET is too weak for production (${reason}): use at least 32 random bytes, ` +
-          'e.g. `openssl rand -base64 48` (or `openssl rand -hex 32`)',
-      );
+  // Signing keys: JWT_PRIVATE_KEYS first (the first of them signs), then JWT_SECRET, then retired secrets.
+  const jwtKeys: JwtKeyConfig[] = [];
+  if (env.JWT_PRIVATE_KEYS !== undefined) {
+    const parsed = parsePrivateKeys(env.JWT_PRIVATE_KEYS);
+    problems.push(...parsed.problems);
+    jwtKeys.push(...parsed.keys);
   }
+  const jwtSecret = env.JWT_SECRET;
+  const secretProblem = (name: string, value: string): string | undefined => {
+    if (Buffer.byteLength(value) < 32) return `${name} must be at least 32 bytes`;
+    // Never the value, only which rule it broke, and what to use instead.
+    const reason = isProd ? weakSecretReason(value) : undefined;
+    return reason
+      ? `${name} is too weak for production (${reason}): use at least 32 random bytes, ` +
+          'e.g. `openssl rand -base64 48` (or `openssl rand -hex 32`)'
+      : undefined;
+  };
+  if (jwtSecret !== undefined) {
+    const problem = secretProblem('JWT_SECRET', jwtSecret);
+    if (problem) problems.push(problem);
+    else jwtKeys.push(secretKey(jwtSecret, 'secret'));
+  }
+  const previousSecrets = (env.JWT_PREVIOUS_SECRETS ?? '').split(',').filter((v) => v.trim() !== '');
+  previousSecrets.forEach((value, i) => {
+    const problem = secretProblem(`JWT_PREVIOUS_SECRETS entry #${i + 1}`, value.trim());
+    if (problem) problems.push(problem);
+    else jwtKeys.push(secretKey(value.trim(), 'previous-secret'));
+  });
+  if (env.JWT_PRIVATE_KEYS === undefined && jwtSecret === undefined) {
+    if (isProd)
+      problems.push(
+        'JWT_PRIVATE_KEYS (an EC P-256, RSA ≥ 2048 or Ed25519 PEM private key) or JWT_SECRET (at least 32 random ' +
+          'bytes) is required in production',
+      );
+    else {
+      // Development keeps its key in the data folder (restarts keep tokens and the JWKS); tests get an ephemeral one.
+      const pem = nodeEnv === 'test' ? generateEs256Pem() : loadOrCreateDevJwtKey(dataDir);
+      jwtKeys.unshift(asymmetricKey(createPrivateKey(pem), 'ES256'));
+      if (nodeEnv === 'development')
+        warnings.push(
+          `JWT_PRIVATE_KEYS not set: signing ES256 with a generated key kept in ${join(dataDir, DEV_JWT_KEY_FILE)}`,
+        );
+    }
+  }
+  const kids = jwtKeys.map((k) => k.kid);
+  if (new Set(kids).size !== kids.length)
+    problems.push('the same JWT key or secret is configured twice (JWT_SECRET / JWT_PREVIOUS_SECRETS)');
+
+  const serviceClients = parseServiceClients(env.SERVICE_CLIENTS, env.WECHAT_TOKEN_CLIENTS, isProd, problems);
 
   let encKey: Buffer | undefined;
   if (env.SESSION_KEY_ENCRYPTION_KEY === undefined) {
@@ -276,7 +359,7 @@ export function loadConfig(
     problems.push(...(e instanceof ConfigError ? e.problems : ['DATABASE_URL is invalid']));
   }
 
-  if (problems.length > 0 || !jwtSecret || !encKey || !database || !defaultAppid)
+  if (problems.length > 0 || jwtKeys.length === 0 || !encKey || !database || !defaultAppid)
     throw new ConfigError(problems);
 
   return {
@@ -289,7 +372,8 @@ export function loadConfig(
     dataDir,
     database,
     jwt: {
-      secret: createSecretKey(Buffer.from(jwtSecret, 'utf8')),
+      secret: jwtKeys.find((k) => k.source === 'secret')?.signingKey,
+      keys: jwtKeys,
       issuer: env.JWT_ISSUER ?? 'wechat-auth',
       audience: env.JWT_AUDIENCE ?? 'miniprogram',
       accessTtlSeconds: env.ACCESS_TOKEN_TTL ?? 900,
@@ -329,6 +413,8 @@ export function loadConfig(
       corsOrigins: env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((o) => o.trim()) : [],
     },
     audit: { retentionDays: env.AUDIT_RETENTION_DAYS ?? 180 },
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
+    serviceClients: { ...serviceClients, rateLimitPerMinute: env.SERVICE_CLIENT_RATE_LIMIT ?? 600 },
     warnings,
   };
 }

@@ -1,11 +1,12 @@
-import { createHmac, createSecretKey } from 'node:crypto';
-import { JwtService } from '@nestjs/jwt';
+import { createHmac, type KeyObject } from 'node:crypto';
+import { JwtService, type JwtModuleOptions } from '@nestjs/jwt';
 import { FakeClock } from '../common/clock/fake-clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import type { AppConfig } from '../config/app-config';
+import { secretKey } from '../config/jwt-keys';
 import { ACCESS_TOKEN_TYP, AccessTokenService, IAT_LEEWAY_SECONDS } from './access-token.service';
-import { jwtModuleOptions } from './jwt-options';
+import { JwtKeyManager } from './keys/jwt-key-manager';
 
 const ISSUER = 'wechat-auth';
 const AUDIENCE = 'miniprogram';
@@ -27,10 +28,34 @@ async function expectInvalid(promise: Promise<unknown>): Promise<void> {
   expect(e.extras.headers).toEqual({ 'www-authenticate': 'Bearer error="invalid_token"' });
 }
 
+/**
+ * jsonwebtoken, configured the way tokens were made before key rotation (HS256, no kid): a tool to build
+ * well-formed tokens with one thing changed. Kid-less HS256 tokens still verify under JWT_SECRET.
+ */
+function legacyOptions(secret: KeyObject): JwtModuleOptions {
+  return {
+    secret,
+    signOptions: {
+      algorithm: 'HS256',
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      header: { alg: 'HS256', typ: ACCESS_TOKEN_TYP },
+    },
+  };
+}
+
 describe('AccessTokenService', () => {
-  const secret = createSecretKey(Buffer.from('unit-test-jwt-secret-0123456789-abcdefghij', 'utf8'));
+  const hsKey = secretKey('unit-test-jwt-secret-0123456789-abcdefghij', 'secret');
+  const secret = hsKey.signingKey;
   const config = {
-    jwt: { secret, issuer: ISSUER, audience: AUDIENCE, accessTtlSeconds: TTL, refreshTtlSeconds: 3600 },
+    jwt: {
+      secret,
+      keys: [hsKey],
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      accessTtlSeconds: TTL,
+      refreshTtlSeconds: 3600,
+    },
   } as unknown as AppConfig;
   const claims = { userId: 'user-1', appid: 'wxapp', roles: ['user', 'admin'], sessionId: 'family-1' };
 
@@ -40,8 +65,14 @@ describe('AccessTokenService', () => {
 
   beforeEach(() => {
     clock = new FakeClock();
-    jwt = new JwtService(jwtModuleOptions(config));
-    service = new AccessTokenService(jwt, config, clock, new Random());
+    jwt = new JwtService(legacyOptions(secret));
+    service = new AccessTokenService(
+      new JwtService(),
+      new JwtKeyManager(config),
+      config,
+      clock,
+      new Random(),
+    );
   });
 
   /** Signs with the module's key and options, plus overrides; iat from the fake clock. */
@@ -61,16 +92,26 @@ describe('AccessTokenService', () => {
       sessionId: 'family-1',
       expiresAt: clock.nowSeconds() + TTL,
       issuedAt: clock.nowSeconds(),
+      userEpoch: 0,
     });
   });
 
-  it('signs HS256 with typ at+jwt, iss, aud, a unique jti and iat from the clock', async () => {
+  it('carries the user revocation epoch as uv, and refuses a uv that is not a non-negative integer', async () => {
+    const token = await service.sign({ ...claims, userEpoch: 1_767_225_600_123 });
+    await expect(service.verify(token)).resolves.toMatchObject({ userEpoch: 1_767_225_600_123 });
+    const [h, p] = token.split('.');
+    const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
+    expect(payload.uv).toBe(1_767_225_600_123);
+    expect(h).toBeTruthy();
+  });
+
+  it("signs HS256 with typ at+jwt, the secret's kid, iss, aud, a unique jti and iat from the clock", async () => {
     const a = jwt.decode<{ header: Record<string, unknown>; payload: Record<string, unknown> }>(
       await service.sign(claims),
       { complete: true },
     );
     const b = jwt.decode<Record<string, unknown>>(await service.sign(claims));
-    expect(a.header).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+    expect(a.header).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: hsKey.kid });
     expect(a.payload).toMatchObject({
       iss: ISSUER,
       aud: AUDIENCE,
@@ -119,9 +160,8 @@ describe('AccessTokenService', () => {
   });
 
   it('rejects a token signed with another secret', async () => {
-    const other = createSecretKey(Buffer.from('another-secret-0123456789-abcdefghijklmnop', 'utf8'));
-    const otherConfig = { jwt: { ...config.jwt, secret: other } } as unknown as AppConfig;
-    const token = await new JwtService(jwtModuleOptions(otherConfig)).signAsync(
+    const other = secretKey('another-secret-0123456789-abcdefghijklmnop', 'secret').signingKey;
+    const token = await new JwtService(legacyOptions(other)).signAsync(
       { iat: clock.nowSeconds(), ...fullPayload },
       fullOptions,
     );
@@ -250,7 +290,7 @@ describe('AccessTokenService', () => {
       ['x5c', { x5c: ['MIIB'] }],
       ['crit', { crit: ['exp'] }],
       ['crit (unknown extension)', { crit: ['http://example.com/ext'], 'http://example.com/ext': true }],
-      ['kid (no key has one)', { kid: 'unknown-key' }],
+      ['an unknown kid', { kid: 'unknown-key' }],
       ['kid path traversal', { kid: '../../../../dev/null' }],
       ['cty', { cty: 'JWT' }],
     ])('refuses a correctly signed token carrying %s', async (_name, extra) => {

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import type { JwtHeader } from 'jsonwebtoken';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { Clock } from '../common/clock/clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, type JwtKeyConfig } from '../config/app-config';
+import { JwtKeyManager, signJws, verifyJws } from './keys/jwt-key-manager';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 
@@ -18,10 +20,14 @@ export const IAT_LEEWAY_SECONDS = 30;
 /**
  * The only JOSE header members our tokens carry. Anything else is refused before it can mean
  * something: `jku`/`x5u` (fetch a key from a URL), `jwk`/`x5c` (a key inside the token), `crit`
- * (extensions we would have to understand, RFC 7515 §4.1.11), and `kid` — no key of ours has one
- * yet, so every kid is unknown (once keys carry kids, accept exactly the known ones here).
+ * (extensions we would have to understand, RFC 7515 §4.1.11). `kid` must name one of our keys,
+ * exactly (JwtKeyManager); nothing is ever fetched or looked up elsewhere on a token's say-so.
  */
-const ALLOWED_HEADER_MEMBERS: ReadonlySet<string> = new Set(['alg', 'typ']);
+const ALLOWED_HEADER_MEMBERS: ReadonlySet<string> = new Set(['alg', 'typ', 'kid']);
+
+/** Far above any token of ours (~600 bytes); a bigger one is refused before it is decoded. */
+const MAX_TOKEN_LENGTH = 8 * 1024;
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 interface AccessClaims {
   sub?: unknown;
@@ -29,8 +35,19 @@ interface AccessClaims {
   roles?: unknown;
   sid?: unknown;
   exp?: unknown;
+  nbf?: unknown;
   iat?: unknown;
+  iss?: unknown;
+  aud?: unknown;
   jti?: unknown;
+  uv?: unknown;
+}
+
+/** What a verified token says, for introspection (RFC 7662) beyond the AuthPrincipal. */
+export interface VerifiedAccessToken {
+  principal: AuthPrincipal;
+  jti: string;
+  kid?: string;
 }
 
 export function invalidToken(): AppException {
@@ -39,16 +56,31 @@ export function invalidToken(): AppException {
   });
 }
 
+/** base64url JSON object, or undefined. */
+function decodeObject(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const b64json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
 /**
- * Signs and verifies access JWTs. Algorithm (HS256 only), issuer, audience and
- * the key (a KeyObject) are fixed on the JwtModule; `typ`, the header's members
- * and `iat` are checked here. Time comes from the injected Clock so expiry,
- * `nbf` and `iat` are testable without sleeping.
+ * Signs and verifies access JWTs (compact JWS, node:crypto; no JOSE library between the token and the
+ * key). The key, and with it the one algorithm allowed, is chosen by the header's `kid` among ours
+ * (JwtKeyManager); issuer, audience, `typ`, the header's members and the time claims are checked
+ * here. Time comes from the injected Clock so expiry, `nbf` and `iat` are testable without sleeping.
  */
 @Injectable()
 export class AccessTokenService {
   constructor(
     private readonly jwt: JwtService,
+    private readonly keys: JwtKeyManager,
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly random: Random,
@@ -61,48 +93,115 @@ export class AccessTokenService {
     roles: string[];
     sessionId: string;
     issuedAt?: number;
+    /** The user's revocation epoch when the token was issued (RevocationService.epochFor). */
+    userEpoch?: number;
   }): Promise<string> {
-    return this.jwt.signAsync(
-      { appid: p.appid, roles: p.roles, sid: p.sessionId, iat: p.issuedAt ?? this.clock.nowSeconds() },
-      { subject: p.userId, jwtid: this.random.uuid(), expiresIn: this.config.jwt.accessTtlSeconds },
-    );
+    const key = this.keys.signing;
+    const iat = p.issuedAt ?? this.clock.nowSeconds();
+    const { issuer, audience, accessTtlSeconds } = this.config.jwt;
+    const header = { alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid };
+    const payload = {
+      appid: p.appid,
+      roles: p.roles,
+      sid: p.sessionId,
+      iat,
+      exp: iat + accessTtlSeconds,
+      aud: audience,
+      iss: issuer,
+      sub: p.userId,
+      jti: this.random.uuid(),
+      ...(p.userEpoch ? { uv: p.userEpoch } : {}),
+    };
+    if (key.alg !== 'EdDSA') {
+      // @nestjs/jwt (jsonwebtoken) signs HS256/ES256/RS256 with the KeyObject; it knows no EdDSA.
+      return this.jwt.signAsync(payload, {
+        algorithm: key.alg,
+        header: header as JwtHeader,
+        secret: key.signingKey as unknown as string,
+      });
+    }
+    const input = `${b64json(header)}.${b64json(payload)}`;
+    return Promise.resolve(`${input}.${signJws(key, input).toString('base64url')}`);
   }
 
   async verify(token: string): Promise<AuthPrincipal> {
-    let decoded: { header: Record<string, unknown>; payload: AccessClaims };
+    return (await this.verifyToken(token)).principal;
+  }
+
+  /** The whole check; throws `invalidToken()` for anything that is not a live token of ours. */
+  verifyToken(token: string): Promise<VerifiedAccessToken> {
+    const verified = this.check(token);
+    return verified ? Promise.resolve(verified) : Promise.reject(invalidToken());
+  }
+
+  /**
+   * The signature, with the key's own algorithm pinned: through @nestjs/jwt (jsonwebtoken) for HS256,
+   * ES256 and RS256; node:crypto for EdDSA, which jsonwebtoken cannot verify. The claims are checked by
+   * `check` itself (one set of rules for every algorithm), so jsonwebtoken's own time checks are off here.
+   */
+  private signatureValid(key: JwtKeyConfig, token: string, input: string, signature: string): boolean {
+    if (key.alg === 'EdDSA') return verifyJws(key, input, Buffer.from(signature, 'base64url'));
     try {
-      decoded = await this.jwt.verifyAsync(token, {
-        complete: true,
-        // exp and nbf are checked against this (no clockTolerance: nbf in the future is refused).
-        clockTimestamp: this.clock.nowSeconds(),
+      this.jwt.verify(token, {
+        algorithms: [key.alg],
+        secret: key.verificationKey as unknown as string,
+        ignoreExpiration: true,
+        ignoreNotBefore: true,
       });
+      return true;
     } catch {
-      throw invalidToken();
+      return false;
     }
-    const { header, payload: c } = decoded;
+  }
+
+  private check(token: string): VerifiedAccessToken | undefined {
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return undefined;
+    const parts = token.split('.');
+    if (parts.length !== 3 || !parts.every((p) => SEGMENT.test(p))) return undefined;
+    const [h, p, s] = parts;
+    const header = decodeObject(h);
+    if (!header || Object.keys(header).some((k) => !ALLOWED_HEADER_MEMBERS.has(k))) return undefined;
+    if (header.typ !== ACCESS_TOKEN_TYP) return undefined;
+    const key = this.keys.keyFor(header.kid);
+    // The key decides the algorithm; a header naming another (none, HS256 against a public key…) is refused.
+    if (!key || header.alg !== key.alg) return undefined;
+    if (!this.signatureValid(key, token, `${h}.${p}`, s)) return undefined;
+
+    const c: AccessClaims | undefined = decodeObject(p);
+    if (!c) return undefined;
     const now = this.clock.nowSeconds();
+    const { issuer, audience } = this.config.jwt;
     if (
-      header.typ !== ACCESS_TOKEN_TYP ||
-      Object.keys(header).some((k) => !ALLOWED_HEADER_MEMBERS.has(k)) ||
+      c.iss !== issuer ||
+      !(c.aud === audience || (Array.isArray(c.aud) && c.aud.includes(audience))) ||
+      typeof c.exp !== 'number' ||
+      now >= c.exp ||
+      // nbf in the future is refused (no leeway: we never set it).
+      (c.nbf !== undefined && (typeof c.nbf !== 'number' || c.nbf > now)) ||
       typeof c.iat !== 'number' ||
       c.iat > now + IAT_LEEWAY_SECONDS ||
       typeof c.sub !== 'string' ||
       typeof c.appid !== 'string' ||
       typeof c.sid !== 'string' ||
-      typeof c.exp !== 'number' ||
       typeof c.jti !== 'string' ||
       !Array.isArray(c.roles) ||
-      !c.roles.every((r) => typeof r === 'string')
+      !c.roles.every((r) => typeof r === 'string') ||
+      (c.uv !== undefined && (typeof c.uv !== 'number' || !Number.isSafeInteger(c.uv) || c.uv < 0))
     ) {
-      throw invalidToken();
+      return undefined;
     }
     return {
-      userId: c.sub,
-      appid: c.appid,
-      roles: c.roles as string[],
-      sessionId: c.sid,
-      expiresAt: c.exp,
-      issuedAt: c.iat,
+      principal: {
+        userId: c.sub,
+        appid: c.appid,
+        roles: c.roles as string[],
+        sessionId: c.sid,
+        expiresAt: c.exp,
+        issuedAt: c.iat,
+        userEpoch: typeof c.uv === 'number' ? c.uv : 0,
+      },
+      jti: c.jti,
+      kid: typeof header.kid === 'string' ? header.kid : undefined,
     };
   }
 }

@@ -31,6 +31,7 @@ const PRINCIPAL_OF_TOKEN: AuthPrincipal = {
   sessionId: 'family-1',
   expiresAt: 1_767_226_500,
   issuedAt: 1_767_225_600,
+  userEpoch: 0,
 };
 
 type FakeRequest = { headers: Record<string, unknown>; query?: Record<string, unknown> } & Record<

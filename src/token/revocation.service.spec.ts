@@ -19,38 +19,62 @@ async function setup() {
   return { clock, store, config, a: await newInstance(), newInstance };
 }
 
-const token = (over: Partial<{ userId: string; sessionId: string; issuedAt: number }> = {}) => ({
+const token = (over: Partial<{ userId: string; sessionId: string; userEpoch: number }> = {}) => ({
   userId: 'u1',
   sessionId: 's1',
-  issuedAt: Math.floor(START / 1000) - 10,
+  userEpoch: 0,
   ...over,
 });
 
 describe('RevocationService', () => {
-  it('revoking a user stops the tokens issued before, at once, on this instance', async () => {
+  it('revoking a user stops the tokens issued under an earlier epoch, at once, on this instance', async () => {
     const { a } = await setup();
     expect(a.isRevoked(token())).toBe(false);
     await a.revokeUser('u1');
     expect(a.isRevoked(token())).toBe(true);
-    // Issued in the same second as the revocation: refused too (iat has one-second precision).
-    expect(a.isRevoked(token({ issuedAt: Math.floor(START / 1000) }))).toBe(true);
     expect(a.isRevoked(token({ userId: 'u2' }))).toBe(false);
   });
 
-  it('tokens issued for the user afterwards get an iat that passes, even within the same second', async () => {
+  it('tokens issued afterwards carry the new epoch and pass', async () => {
     const { a } = await setup();
     await a.revokeUser('u1');
-    const iat = await a.issuedAtFor('u1');
-    expect(iat).toBe(Math.floor(START / 1000) + 1);
-    expect(a.isRevoked(token({ issuedAt: iat }))).toBe(false);
-    expect(await a.issuedAtFor('u2')).toBe(Math.floor(START / 1000));
+    const epoch = await a.epochFor('u1');
+    expect(epoch).toBe(START);
+    expect(a.isRevoked(token({ userEpoch: epoch }))).toBe(false);
+    expect(await a.epochFor('u2')).toBe(0);
   });
 
-  it('revoking a session stops all of its tokens, whenever issued, and no other session', async () => {
+  it('a second revocation in the same millisecond still stops a token issued between the two', async () => {
+    const { a } = await setup();
+    await a.revokeUser('u1');
+    const between = await a.epochFor('u1');
+    await a.revokeUser('u1');
+    expect(a.isRevoked(token({ userEpoch: between }))).toBe(true);
+    expect(a.isRevoked(token({ userEpoch: await a.epochFor('u1') }))).toBe(false);
+  });
+
+  it('an issuer reading the epoch before a racing revocation gets a token that the revocation stops', async () => {
+    const { a, newInstance } = await setup();
+    const b = await newInstance();
+    // Instance B starts a refresh: epoch first, then (old) roles/status; meanwhile A revokes.
+    const readByB = await b.epochFor('u1');
+    await a.revokeUser('u1');
+    expect(b.isRevoked(token({ userEpoch: readByB }))).toBe(true);
+  });
+
+  it('uppercase ids (MySQL matches them) revoke the lowercase ids tokens carry', async () => {
+    const { a } = await setup();
+    await a.revokeUser('U1');
+    await a.revokeSession('S9');
+    expect(a.isRevoked(token())).toBe(true);
+    expect(a.isRevoked(token({ userId: 'u3', sessionId: 's9' }))).toBe(true);
+  });
+
+  it('revoking a session stops all of its tokens, whatever their epoch, and no other session', async () => {
     const { a } = await setup();
     await a.revokeSession('s1');
     expect(a.isRevoked(token())).toBe(true);
-    expect(a.isRevoked(token({ issuedAt: Math.floor(START / 1000) + 100 }))).toBe(true);
+    expect(a.isRevoked(token({ userEpoch: Number.MAX_SAFE_INTEGER }))).toBe(true);
     expect(a.isRevoked(token({ sessionId: 's2' }))).toBe(false);
   });
 
@@ -66,12 +90,15 @@ describe('RevocationService', () => {
     expect(late.isRevoked(token({ userId: 'u3', sessionId: 's9' }))).toBe(true);
   });
 
-  it('forgets an entry once every token it could stop has expired', async () => {
+  it('forgets an entry once every token it could stop has expired; a later revocation is still above old epochs', async () => {
     const { a, clock, newInstance } = await setup();
     await a.revokeUser('u1');
+    const old = await a.epochFor('u1');
     clock.advance((TTL + 60) * 1000);
     expect(a.isRevoked(token())).toBe(false);
     expect((await newInstance()).isRevoked(token())).toBe(false);
+    await a.revokeUser('u1');
+    expect(a.isRevoked(token({ userEpoch: old }))).toBe(true);
   });
 
   it('a later revocation wins over an earlier one; an old message cannot loosen it', async () => {
@@ -79,13 +106,13 @@ describe('RevocationService', () => {
     await a.revokeUser('u1');
     clock.advance(5000);
     await a.revokeUser('u1');
-    const laterIat = Math.floor(START / 1000) + 3;
-    expect(a.isRevoked(token({ issuedAt: laterIat }))).toBe(true);
+    const first = START;
+    expect(a.isRevoked(token({ userEpoch: first }))).toBe(true);
     await store.publish(
       'revocations',
       JSON.stringify({ kind: 'u', id: 'u1', validAfter: 1, until: clock.now() + 60_000 }),
     );
-    expect(a.isRevoked(token({ issuedAt: laterIat }))).toBe(true);
+    expect(a.isRevoked(token({ userEpoch: first }))).toBe(true);
   });
 
   it('ignores garbage on the channel', async () => {

@@ -8,10 +8,13 @@ const USER_PREFIX = 'revoke:user:';
 const SESSION_PREFIX = 'revoke:sid:';
 
 interface Revocation {
-  /** 'u': every access token of a user issued before `validAfter` (s); 's': every token of a session. */
+  /** 'u': every access token of a user issued under an earlier epoch; 's': every token of a session. */
   kind: 'u' | 's';
   id: string;
-  /** Seconds since the epoch; for a session, 0 (all of its tokens). */
+  /**
+   * For a user: the epoch (epoch milliseconds of the revocation, strictly increasing per user) that tokens
+   * must carry at least (claim `uv`). For a session: 0 (all of its tokens).
+   */
   validAfter: number;
   /** Epoch ms after which the entry can be forgotten: every token it could stop has expired by then. */
   until: number;
@@ -20,10 +23,12 @@ interface Revocation {
 /**
  * Stops access tokens before they expire, without a database read on the guarded path.
  *
- * - A user-level "valid after" (disable, role change, logout-all, deletion, merge): the user's access tokens
- *   issued before it are refused. It is the next whole second after the revocation, because `iat` has
- *   one-second precision; tokens issued for the user afterwards carry `iat ≥ validAfter` (see `issuedAtFor`), so
- *   a refresh right after a role change is not caught by it.
+ * - A user-level epoch (disable, role change, logout-all, deletion, merge): each revocation sets a new one
+ *   (its time in ms, and always above the previous one, so two revocations within one millisecond or one
+ *   second still differ); tokens carry the epoch they were issued under (claim `uv`) and an older one is
+ *   refused. The issuer reads the epoch (`epochFor`) BEFORE it reads the user's roles and status: a refresh
+ *   racing a role change or a disable either sees the new state or carries the old epoch — never the old
+ *   state under the new epoch.
  * - A session-level revocation (logout, a revoked device): every access token of that session.
  *
  * Each entry is written to the store (memory, or Redis with REDIS_URL) with a TTL of the access-token
@@ -73,10 +78,12 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
 
   /** Every access token of this user issued until now stops working. */
   async revokeUser(userId: string): Promise<void> {
+    const previous = await this.epochFor(userId);
     await this.save({
       kind: 'u',
       id: userId,
-      validAfter: Math.floor(this.clock.now() / 1000) + 1,
+      // Strictly above the previous epoch: two revocations in one millisecond still differ.
+      validAfter: Math.max(this.clock.now(), previous + 1),
       until: this.until(),
     });
   }
@@ -87,22 +94,33 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** The guard's check: in memory only. */
-  isRevoked(token: { userId: string; sessionId: string; issuedAt: number }): boolean {
+  isRevoked(token: { userId: string; sessionId: string; userEpoch: number }): boolean {
     if (++this.checksSincePrune >= 10_000) this.prune();
     const now = this.clock.now();
-    const session = this.sessions.get(token.sessionId);
+    const session = this.sessions.get(token.sessionId.toLowerCase());
     if (session && session.until > now) return true;
-    const user = this.users.get(token.userId);
-    return user !== undefined && user.until > now && token.issuedAt < user.validAfter;
+    const user = this.users.get(token.userId.toLowerCase());
+    return user !== undefined && user.until > now && token.userEpoch < user.validAfter;
   }
 
-  /** `iat` for a token issued to this user now: never before a revocation of the same second. */
-  async issuedAtFor(userId: string): Promise<number> {
-    const now = this.clock.nowSeconds();
+  /**
+   * The epoch a token issued to this user now must carry. Read from the store (the source of truth: this
+   * instance's memory may be a few ms behind); call it before reading the user's roles and status.
+   */
+  async epochFor(userId: string): Promise<number> {
+    userId = userId.toLowerCase();
+    return Math.max(await this.storedEpoch(userId), this.users.get(userId)?.validAfter ?? 0);
+  }
+
+  private async storedEpoch(userId: string): Promise<number> {
     const raw = await this.store.get(USER_PREFIX + userId);
-    const stored = raw ? (JSON.parse(raw) as Revocation).validAfter : 0;
-    const known = this.users.get(userId)?.validAfter ?? 0;
-    return Math.max(now, stored, known);
+    if (!raw) return 0;
+    try {
+      const r = JSON.parse(raw) as Revocation;
+      return typeof r.validAfter === 'number' ? r.validAfter : 0;
+    } catch {
+      return 0;
+    }
   }
 
   private until(): number {
@@ -111,6 +129,9 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async save(r: Revocation): Promise<void> {
+    // Ids are UUIDs; tokens carry them lowercase. MySQL compares them case-insensitively, so an admin
+    // naming a user in uppercase must still revoke that user's tokens.
+    r.id = r.id.toLowerCase();
     const key = (r.kind === 'u' ? USER_PREFIX : SESSION_PREFIX) + r.id;
     const value = JSON.stringify(r);
     // Stored first (the source of truth for instances starting later), then applied here and broadcast.

@@ -29,6 +29,7 @@ const principal = (roles: string[]): AuthPrincipal => ({
   sessionId: 's',
   expiresAt: 2,
   issuedAt: 1,
+  userEpoch: 0,
 });
 
 function run(cls: new () => object, handler: () => void, p?: AuthPrincipal): boolean | AppException {

@@ -1,16 +1,15 @@
-import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
-import { AppException } from '../common/errors/app.exception';
 import { SessionResponse } from './dto/session.response';
 import type { RefreshToken } from './refresh-token.entity';
 import { TokenService } from './token.service';
 
-// An id that is not a UUID cannot name a session: answer like any unknown one.
-const uuidPipe = new ParseUUIDPipe({ exceptionFactory: () => new AppException('NOT_FOUND') });
+const uuidPipe = new UuidParamPipe();
 
 /**
  * The caller's login sessions (devices). The example of object-level

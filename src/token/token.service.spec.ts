@@ -1,6 +1,6 @@
-import { createHash, createSecretKey } from 'node:crypto';
-import { Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { type DataSource, IsNull, QueryFailedError, type Repository } from 'typeorm';
 import type { AuditEventInput, AuditService } from '../audit/audit.service';
 import { FakeClock } from '../common/clock/fake-clock';
@@ -11,6 +11,7 @@ import { Random } from '../common/random/random';
 import { KvStore } from '../common/store/kv-store';
 import { MemoryKvStore } from '../common/store/memory-kv-store';
 import type { AppConfig, SessionsConfig } from '../config/app-config';
+import { secretKey } from '../config/jwt-keys';
 import type { TransactionRunner } from '../database/transaction-runner';
 import {
   createInMemoryDataSource,
@@ -20,7 +21,7 @@ import {
 import { User } from '../users/user.entity';
 import type { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
-import { jwtModuleOptions } from './jwt-options';
+import { JwtKeyManager } from './keys/jwt-key-manager';
 import { RefreshToken } from './refresh-token.entity';
 import { RevocationService } from './revocation.service';
 import { hashRefreshToken, SUCCESSOR_WAIT_MS, successorKey, TokenService } from './token.service';
@@ -73,11 +74,12 @@ function deadlock(): QueryFailedError {
 }
 
 describe('TokenService (in-memory SQLite)', () => {
-  const secret = createSecretKey(Buffer.from('unit-test-jwt-secret-0123456789-abcdefghij', 'utf8'));
+  const hsKey = secretKey('unit-test-jwt-secret-0123456789-abcdefghij', 'secret');
   const makeConfig = (sessions: Partial<SessionsConfig> = {}) =>
     ({
       jwt: {
-        secret,
+        secret: hsKey.signingKey,
+        keys: [hsKey],
         issuer: 'wechat-auth',
         audience: 'miniprogram',
         accessTtlSeconds: ACCESS_TTL,
@@ -113,8 +115,7 @@ describe('TokenService (in-memory SQLite)', () => {
     tx = transactionRunnerFor(dataSource);
     refreshRepo = dataSource.getRepository(RefreshToken);
     usersService = createUsersService(dataSource, clock, random);
-    const jwt = new JwtService(jwtModuleOptions(config));
-    access = new AccessTokenService(jwt, config, clock, random);
+    access = new AccessTokenService(new JwtService(), new JwtKeyManager(config), config, clock, random);
     tokens = build();
 
     alice = (await usersService.resolveIdentity({ appid: 'wxapp', openid: 'o-alice', sessionKey: 'k1' }))
@@ -212,6 +213,26 @@ describe('TokenService (in-memory SQLite)', () => {
   });
 
   describe('refresh', () => {
+    it("a role change landing while a refresh reads the user leaves that refresh's token revoked", async () => {
+      const first = await tokens.issue(alice, 'wxapp');
+      const read = usersService.findById.bind(usersService);
+      // The admin's change commits (roles, then the revocation) right when the refresh reads the user.
+      jest.spyOn(usersService, 'findById').mockImplementationOnce(async (id) => {
+        const before = await read(id);
+        await dataSource.getRepository(User).update({ id }, { roles: ['admin', 'user'] });
+        await revocations.revokeUser(id);
+        return before;
+      });
+      const raced = await tokens.refresh(first.refreshToken);
+      const principal = await access.verify(raced.accessToken);
+      expect(principal.roles).toEqual(['user']);
+      expect(revocations.isRevoked(principal)).toBe(true);
+      // The next refresh carries the new roles under the new epoch.
+      const next = await access.verify((await tokens.refresh(raced.refreshToken)).accessToken);
+      expect(next.roles).toEqual(['admin', 'user']);
+      expect(revocations.isRevoked(next)).toBe(false);
+    });
+
     it('rotates: the old token dies, the new one works, and the session stays the same', async () => {
       const first = await tokens.issue(alice, 'wxapp');
       clock.advance(1000);

@@ -11,6 +11,7 @@ import { KvStore } from '../common/store/kv-store';
 import { AppConfig } from '../config/app-config';
 import { isDeadlock } from '../database/db-errors';
 import { TransactionRunner } from '../database/transaction-runner';
+import { assertMayAct } from '../users/user-access';
 import { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
 import { RefreshToken } from './refresh-token.entity';
@@ -109,7 +110,12 @@ export class TokenService {
     const refresh = this.newRefreshToken(user.id, appid, familyId);
     await this.write((em) => em.insert(RefreshToken, refresh.row));
     await this.evictBeyondLimit(user.id, familyId);
-    return this.pair(user, appid, familyId, refresh.token);
+    // The epoch first, then the user's current state (a revocation in between cannot slip through),
+    // then the token.
+    const epoch = await this.revocations.epochFor(user.id);
+    const current = await this.users.findById(user.id);
+    assertMayAct(current);
+    return this.pair(current, appid, familyId, refresh.token, epoch);
   }
 
   async refresh(presented: string): Promise<TokenPair> {
@@ -120,6 +126,9 @@ export class TokenService {
     if (row.revokedAt) return this.presentedAgain(row, hash);
     if (row.expiresAt.getTime() <= this.clock.now()) throw invalid();
 
+    // Read before the user: a role change or a disable racing this refresh either shows in the user we
+    // read, or leaves this token under the old epoch, which the revocation refuses.
+    const epoch = await this.revocations.epochFor(row.userId);
     const user = await this.activeUser(row);
     const next = this.newRefreshToken(row.userId, row.appid, row.familyId);
     const rotated = await this.write(async (em) => {
@@ -141,7 +150,7 @@ export class TokenService {
       return this.presentedAgain(now, hash);
     }
 
-    const pair = await this.pair(user, row.appid, row.familyId, next.token);
+    const pair = await this.pair(user, row.appid, row.familyId, next.token, epoch);
     await this.rememberSuccessor(hash, { successorId: next.row.id, pair });
     await this.audit.record({
       type: 'token.refreshed',
@@ -213,6 +222,13 @@ export class TokenService {
     });
     if (!row) throw new AppException('NOT_FOUND');
     return row;
+  }
+
+  /** Whether the session (refresh family) still has a live refresh token: not logged out, revoked or expired. */
+  async isSessionLive(userId: string, familyId: string): Promise<boolean> {
+    return this.refreshTokens.exists({
+      where: { userId, familyId, revokedAt: IsNull(), expiresAt: MoreThan(this.clock.date()) },
+    });
   }
 
   async revokeSession(userId: string, familyId: string): Promise<void> {
@@ -432,16 +448,15 @@ export class TokenService {
     appid: string,
     familyId: string,
     refreshToken: string,
+    userEpoch: number,
   ): Promise<TokenPair> {
-    // Never an iat inside a user revocation's second: a refresh right after a role change must pass.
-    const issuedAt = await this.revocations.issuedAtFor(user.id);
     return {
       accessToken: await this.access.sign({
         userId: user.id,
         appid,
         roles: user.roles,
         sessionId: familyId,
-        issuedAt,
+        userEpoch,
       }),
       tokenType: 'Bearer',
       expiresIn: this.config.jwt.accessTtlSeconds,

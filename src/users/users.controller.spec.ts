@@ -29,6 +29,7 @@ class HeaderPrincipalGuard implements CanActivate {
       sessionId: 's',
       expiresAt: 0,
       issuedAt: 1,
+      userEpoch: 0,
     };
     return true;
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Patch } from '@nestjs/common';
+import { Body, Controller, Get, Patch, Put } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Authenticated } from '../common/auth/authenticated.decorator';
 import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
@@ -50,6 +50,23 @@ export class UsersController {
       avatarUrl: body.avatarUrl,
     });
     return toMeResponse(activeOrThrow(updated));
+  }
+
+  @Put('me')
+  @NoStore()
+  @ApiOperation({
+    summary: 'The same as PATCH /users/me, for clients without PATCH.',
+    description:
+      "WeChat's `wx.request` has no PATCH method: mini programs send the same partial body with PUT. " +
+      'Same rules and answer as `PATCH /users/me` (absent fields are kept).',
+  })
+  @ApiOkResponse({ type: MeResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors(...BODY_ERRORS, 'UNAUTHORIZED', 'USER_DISABLED', 'DATABASE_UNAVAILABLE')
+  updateMeByPut(
+    @CurrentUser() principal: AuthPrincipal,
+    @Body() body: UpdateProfileRequest,
+  ): Promise<MeResponse> {
+    return this.updateMe(principal, body);
   }
 }
 

@@ -218,6 +218,35 @@ describe('access control (e2e)', () => {
       expect(session.body.roles).toEqual(['admin', 'user']);
     });
 
+    it('a second revocation in the same second stops a token refreshed after the first (epochs, not seconds)', async () => {
+      const u = await login();
+      await http()
+        .patch(`/admin/users/${u.userId}/roles`)
+        .set(as(admin))
+        .send({ roles: ['admin'] });
+      const promoted = await refresh(u);
+      await http().patch(`/admin/users/${u.userId}/roles`).set(as(admin)).send({ roles: [] });
+      expect((await http().get('/admin/users').set(as(promoted))).status).toBe(401);
+      expect((await http().get('/auth/session').set(as(promoted))).status).toBe(401);
+    });
+
+    it('an admin naming the user or session in uppercase still stops their tokens', async () => {
+      const u = await login();
+      const other = await login(u.openid);
+      const sid = JSON.parse(Buffer.from(u.access.split('.')[1], 'base64url').toString()).sid as string;
+      const revoked = await http()
+        .delete(`/admin/users/${u.userId.toUpperCase()}/sessions/${sid.toUpperCase()}`)
+        .set(as(admin));
+      expect(revoked.status).toBe(204);
+      expect((await http().get('/auth/session').set(as(u))).status).toBe(401);
+      const disabled = await http()
+        .patch(`/admin/users/${u.userId.toUpperCase()}/status`)
+        .set(as(admin))
+        .send({ status: 'disabled' });
+      expect(disabled.status).toBe(200);
+      expect((await http().get('/auth/session').set(as(other))).status).toBe(401);
+    });
+
     it.each([
       [{ roles: ['root'] }],
       [{ roles: 'admin' }],

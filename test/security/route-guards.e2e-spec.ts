@@ -4,6 +4,7 @@ import { ModulesContainer, Reflector } from '@nestjs/core';
 import request from 'supertest';
 import { IS_PUBLIC } from '../../src/common/auth/public.decorator';
 import { REQUIRED_ROLES } from '../../src/common/auth/roles';
+import { IS_SERVICE_ROUTE } from '../../src/token/service-route';
 import { FakeWechat } from '../support/fake-wechat';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -18,12 +19,19 @@ const PUBLIC_ROUTES = [
   'GET /health',
   'GET /health/live',
   'GET /health/ready',
+  // What partners verify our tokens with (issue 10): public keys and metadata, never a secret.
+  'GET /.well-known/jwks.json',
+  'GET /.well-known/oauth-authorization-server',
 ].sort();
+
+/** Server-to-server routes: a service client (HTTP Basic, SERVICE_CLIENTS) instead of a user's token. Reviewed too. */
+const SERVICE_ROUTES = ['GET /internal/wechat/access-token', 'POST /oauth/introspect'].sort();
 
 interface Route {
   method: string;
   path: string;
   isPublic: boolean;
+  isService: boolean;
   roles: string[];
 }
 
@@ -50,6 +58,7 @@ function routesOf(t: TestApp): Route[] {
           method: RequestMethod[method],
           path: full,
           isPublic: reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, cls]) === true,
+          isService: reflector.getAllAndOverride<boolean>(IS_SERVICE_ROUTE, [handler, cls]) === true,
           roles: reflector.getAllAndOverride<string[]>(REQUIRED_ROLES, [handler, cls]) ?? [],
         });
       }
@@ -95,8 +104,25 @@ describe('every route is guarded unless explicitly public', () => {
     ).toEqual(PUBLIC_ROUTES);
   });
 
+  it('the service routes are exactly the reviewed list, and answer 401 INVALID_CLIENT without credentials', async () => {
+    const service = routes.filter((r) => r.isService);
+    expect(service.map((r) => `${r.method} ${r.path}`).sort()).toEqual(SERVICE_ROUTES);
+    for (const r of service) {
+      const method = r.method.toLowerCase() as 'get' | 'post';
+      for (const authorization of [undefined, 'Bearer a.b.c']) {
+        let req = request(t.server)[method](r.path);
+        if (authorization) req = req.set('authorization', authorization);
+        const res = await req.send(r.method === 'GET' ? undefined : {});
+        expect(
+          `${r.method} ${r.path} → ${res.status} ${res.body.code} ${res.headers['www-authenticate']}`,
+        ).toBe(`${r.method} ${r.path} → 401 INVALID_CLIENT Basic realm="wechat-auth", charset="UTF-8"`);
+      }
+    }
+    expect(wechat.calls).toHaveLength(0);
+  });
+
   it('every other route answers 401 UNAUTHORIZED without a token, before doing anything', async () => {
-    const guarded = routes.filter((r) => !r.isPublic);
+    const guarded = routes.filter((r) => !r.isPublic && !r.isService);
     const answers = await Promise.all(
       guarded.map(async (r) => {
         const method = r.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
@@ -130,6 +156,14 @@ describe('every route is guarded unless explicitly public', () => {
         documented: true,
       });
       if (r.isPublic) continue;
+      if (r.isService) {
+        expect({ route: r.path, security: op.security }).toEqual({
+          route: r.path,
+          security: [{ serviceClient: [] }],
+        });
+        expect(Object.keys(op.responses)).toContain('401');
+        continue;
+      }
       expect({ route: r.path, security: op.security }).toEqual({ route: r.path, security: [{ bearer: [] }] });
       expect(Object.keys(op.responses)).toContain('401');
       if (r.roles.length) expect(Object.keys(op.responses)).toContain('403');

@@ -7,6 +7,8 @@ export interface AuthPrincipal {
   sessionId: string;
   /** Access token expiry, seconds since the epoch. */
   expiresAt: number;
-  /** Access token `iat`, seconds since the epoch (for revocation). */
+  /** Access token `iat`, seconds since the epoch. */
   issuedAt: number;
+  /** The user's revocation epoch the token was issued under (claim `uv`; 0 when none): see RevocationService. */
+  userEpoch: number;
 }

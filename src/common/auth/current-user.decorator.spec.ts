@@ -26,6 +26,7 @@ describe('@CurrentUser()', () => {
     sessionId: 's1',
     expiresAt: 1,
     issuedAt: 1,
+    userEpoch: 0,
   };
 
   it('gives the handler the principal the guard verified', () => {

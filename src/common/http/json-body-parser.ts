@@ -1,6 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { AppException } from '../errors/app.exception';
 
+/**
+ * The only routes that take an `application/x-www-form-urlencoded` body, because their standard says so
+ * (RFC 7662 introspection). Every other route answers a form with 415, as before: a browser can post a
+ * form cross-site without a CORS preflight, so a form body is accepted only where the caller must also
+ * authenticate as a service client (HTTP Basic), which a browser's cross-site form cannot do.
+ */
+export const FORM_BODY_ROUTES: ReadonlySet<string> = new Set(['/oauth/introspect']);
+
 /** Deeper bodies are refused: nothing here needs more, and deep nesting overflows the validator's stack. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -29,6 +37,33 @@ export function registerJsonBodyParser(instance: FastifyInstance): void {
       } else done(null, value);
     });
   });
+  instance.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (request, body, done) => {
+      if (!FORM_BODY_ROUTES.has(request.routeOptions.url ?? '')) {
+        done(new AppException('UNSUPPORTED_MEDIA_TYPE'), undefined);
+        return;
+      }
+      const parsed = parseForm(body as string);
+      if (typeof parsed === 'string')
+        done(new AppException('VALIDATION_FAILED', { details: [parsed] }), undefined);
+      else done(null, parsed);
+    },
+  );
+}
+
+/**
+ * A form body as a null-prototype object of strings (`__proto__` is just a name here). A parameter sent
+ * twice is refused (RFC 6749 §3.1: "MUST NOT be included more than once"); returns the problem as text.
+ */
+export function parseForm(body: string): Record<string, string> | string {
+  const out = Object.create(null) as Record<string, string>;
+  for (const [key, value] of new URLSearchParams(body)) {
+    if (Object.prototype.hasOwnProperty.call(out, key)) return 'a form parameter is repeated';
+    out[key] = value;
+  }
+  return out;
 }
 
 /** Iterative, so the check itself cannot overflow the stack. */

@@ -129,9 +129,9 @@ describe('WechatAuthService.login', () => {
   });
 
   it("a login that merged another user (late unionid) stops that user's access tokens at once", async () => {
-    const { service, users, revocations, clock } = setup();
+    const { service, users, revocations } = setup();
     users.resolveIdentity.mockResolvedValue({ user: USER, isNew: false, mergedUserId: 'merged-user' });
-    const before = { userId: 'merged-user', sessionId: 'any', issuedAt: Math.floor(clock.now() / 1000) - 5 };
+    const before = { userId: 'merged-user', sessionId: 'any', userEpoch: 0 };
     expect(revocations.isRevoked(before)).toBe(false);
     await service.login(undefined, 'code-1');
     expect(revocations.isRevoked(before)).toBe(true);

@@ -1,0 +1,17 @@
+import { Injectable, type PipeTransform } from '@nestjs/common';
+import { AppException } from '../errors/app.exception';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A path id naming a user or a session. Not a UUID → 404 like any unknown id (an id that cannot exist
+ * names nothing). Lowercased: ids are stored and carried in tokens lowercase, and MySQL compares them
+ * case-insensitively — an uppercase id acted on the row but revoked no access token (keyed exactly).
+ */
+@Injectable()
+export class UuidParamPipe implements PipeTransform<unknown, string> {
+  transform(value: unknown): string {
+    if (typeof value !== 'string' || !UUID.test(value)) throw new AppException('NOT_FOUND');
+    return value.toLowerCase();
+  }
+}

@@ -1,0 +1,55 @@
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { AppException } from '../common/errors/app.exception';
+import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { IntrospectionResponse } from './dto/introspection.dto';
+import { IntrospectionService } from './introspection.service';
+import { ServiceRoute } from './service-client.guard';
+
+const FORM = 'application/x-www-form-urlencoded';
+
+@ApiTags('partners')
+@Controller('oauth')
+export class IntrospectionController {
+  constructor(private readonly introspection: IntrospectionService) {}
+
+  @Post('introspect')
+  @HttpCode(200)
+  @NoStore()
+  @ServiceRoute()
+  @ApiOperation({
+    summary: 'Is this access token live? (RFC 7662 token introspection, for service clients)',
+    description:
+      'Form body `token=…` (`token_type_hint` is accepted and ignored), client authentication with HTTP Basic ' +
+      '(SERVICE_CLIENTS). A live access token answers `active: true` with its claims; anything else — expired, forged, ' +
+      'garbage, a refresh token, a session logged out or revoked, a disabled or deleted user — answers `{ "active": false }`. ' +
+      'Unlike verifying with the JWKS, this sees revocation at once. Rate-limited per client (SERVICE_CLIENT_RATE_LIMIT a minute).',
+  })
+  @ApiConsumes(FORM)
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['token'],
+      properties: {
+        token: { type: 'string', description: 'The access token.' },
+        token_type_hint: { type: 'string', description: 'Ignored.', example: 'access_token' },
+      },
+    },
+  })
+  @ApiOkResponse({ type: IntrospectionResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors('VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'DATABASE_UNAVAILABLE')
+  introspect(@Req() request: FastifyRequest, @Body() body: unknown): Promise<IntrospectionResponse> {
+    // RFC 7662 §2.1: a form. (The JSON parser would accept JSON here; the standard does not.)
+    const type = String(request.headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
+    if (type !== FORM) throw new AppException('UNSUPPORTED_MEDIA_TYPE', {}, `Send the body as ${FORM}.`);
+    const token = (body as Record<string, unknown> | undefined)?.token;
+    if (typeof token !== 'string' || token === '')
+      throw new AppException('VALIDATION_FAILED', { details: ['token is required'] });
+    return this.introspection.introspect(token);
+  }
+}
