@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       `JWT HS256 verify: KeyObject ${jwtCost.keyObjectUs.toFixed(1)} µs, string secret ${jwtCost.stringUs.toFixed(1)} µs, ratio ${(jwtCost.stringUs / jwtCost.keyObjectUs).toFixed(1)}x`,
       '',
       `guarded API above signed with the default: ${config.jwt.keys[0].alg} (no JWT_PRIVATE_KEYS/JWT_SECRET set)`,
-      'access token per algorithm (AccessTokenService, node:crypto):',
+      'access token per algorithm (AccessTokenService: @nestjs/jwt for HS256/ES256/RS256, node:crypto for EdDSA):',
       ...perAlg.map(
         (r) =>
           `  ${r.alg.padEnd(6)} sign ${r.signUs.toFixed(1).padStart(7)} µs   verify ${r.verifyUs.toFixed(1).padStart(7)} µs   token ${r.bytes} bytes`,
