@@ -92,7 +92,8 @@ describe('loadConfig', () => {
       });
       expect(config.wechat.apps.get('wxprod')).toEqual({ appid: 'wxprod', secret: 'prod-wechat-secret' });
       expect(config.logLevel).toBe('info');
-      expect(config.warnings).toEqual([]);
+      expect(config.warnings).toEqual([expect.stringMatching(/^PUBLIC_URL is not set/)]);
+      expect(loadConfig(production({ PUBLIC_URL: 'https://auth.example.com' })).warnings).toEqual([]);
     });
 
     it.each([
@@ -620,8 +621,20 @@ describe('loadConfig: signing keys, retired secrets and service clients (issue 1
     ).toEqual([expect.stringMatching(/^JWT_PREVIOUS_SECRETS entry #1 is too weak for production/)]);
   });
 
+  it.each(['a'.repeat(40), 'passwordpasswordpasswordpassword12', 'Xk9mQ2vL7pR4wT8nB1cY6hJ3dF0sG5aZ'])(
+    'SERVICE_CLIENTS: production refuses a weak secret (%s) with the reason, never the value',
+    (weak) => {
+      const problems = problemsOf({ ...PROD, JWT_SECRET: STRONG, SERVICE_CLIENTS: `orders:${weak}` });
+      expect(problems).toEqual([
+        expect.stringMatching(/^SERVICE_CLIENTS: the secret of "orders" is too weak for production \(/),
+      ]);
+      expect(problems.join()).not.toContain(weak);
+    },
+  );
+
   it('SERVICE_CLIENTS: id:secret pairs; production wants ≥ 32-character secrets; never echoed', () => {
-    const secret = 'Xk9mQ2vL7pR4wT8nB1cY6hJ3dF0sG5aZ';
+    // What `openssl rand -base64 32` gives.
+    const secret = 'Xk9mQ2vL7pR4wT8nB1cY6hJ3dF0sG5aZu7Ew2Nq+8Tr1Vb4=';
     const config = loadConfig({
       ...PROD,
       JWT_SECRET: STRONG,

@@ -184,10 +184,16 @@ function parseServiceClients(
     const i = pair.indexOf(':');
     const client = { id: pair.slice(0, i), secret: pair.slice(i + 1) };
     if (clients.has(client.id)) problems.push(`SERVICE_CLIENTS lists the client "${client.id}" twice`);
-    // 32 characters of a generator's output (openssl rand -base64 32 gives 44) cannot be guessed online.
+    // 32 characters of a generator's output (openssl rand -base64 32 gives 44) cannot be guessed online;
+    // the secret guards introspection and the WeChat interface token, so it gets JWT_SECRET's entropy rule too.
+    const weak = isProd ? weakSecretReason(client.secret) : undefined;
     if (isProd && client.secret.length < 32)
       problems.push(
         `SERVICE_CLIENTS: the secret of "${client.id}" must be at least 32 characters in production`,
+      );
+    else if (weak)
+      problems.push(
+        `SERVICE_CLIENTS: the secret of "${client.id}" is too weak for production (${weak}); generate one with \`openssl rand -base64 32\``,
       );
     clients.set(client.id, client);
   }
@@ -347,6 +353,11 @@ export function loadConfig(
     );
   if (sandbox && nodeEnv === 'development')
     warnings.push(`WeChat sandbox enabled: logins go to ${apiBase}, not to WeChat`);
+  if (isProd && !env.PUBLIC_URL)
+    warnings.push(
+      'PUBLIC_URL is not set: /.well-known/oauth-authorization-server builds its links from each request ' +
+        '(answered private, not for shared caches); set PUBLIC_URL to the address partners use',
+    );
 
   let database: DatabaseConfig | undefined;
   try {

@@ -1,6 +1,6 @@
-import { Controller, Get, Header, Req } from '@nestjs/common';
+import { Controller, Get, Header, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../common/auth/public.decorator';
 import { AppConfig } from '../config/app-config';
 import { JwtKeyManager, type PublicJwk } from '../token/keys/jwt-key-manager';
@@ -100,14 +100,24 @@ export class WellKnownController {
   }
 
   @Get('oauth-authorization-server')
-  @Header('Cache-Control', CACHE_CONTROL)
   @ApiOperation({
     summary:
       'Authorization server metadata (RFC 8414): issuer, JWKS and introspection endpoints, algorithms.',
-    description: 'Links are absolute: PUBLIC_URL when set, otherwise the origin this request came to.',
+    description:
+      'Links are absolute: PUBLIC_URL when set (then `public, max-age=300`), otherwise the origin this request ' +
+      'came to (then `private, max-age=300`: built from the Host header, it must never sit in a shared cache).',
   })
   @ApiOkResponse({ type: AuthorizationServerMetadata, headers: CACHE_HEADERS })
-  metadata(@Req() request: FastifyRequest): AuthorizationServerMetadata {
+  metadata(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): AuthorizationServerMetadata {
+    // Without PUBLIC_URL the links come from the caller's Host / X-Forwarded-Host: a shared cache keyed on
+    // the path alone could be poisoned to point partners at another JWKS and introspection endpoint.
+    void reply.header(
+      'cache-control',
+      this.config.publicUrl ? CACHE_CONTROL : `private, max-age=${WELL_KNOWN_MAX_AGE_S}`,
+    );
     const base = this.config.publicUrl ?? `${request.protocol}://${request.host}`;
     return {
       issuer: this.config.jwt.issuer,

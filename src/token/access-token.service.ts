@@ -180,6 +180,8 @@ export class AccessTokenService {
       (c.nbf !== undefined && (typeof c.nbf !== 'number' || c.nbf > now)) ||
       typeof c.iat !== 'number' ||
       c.iat > now + IAT_LEEWAY_SECONDS ||
+      // We never issue longer-lived tokens: one that claims more was minted with a leaked key.
+      c.exp - c.iat > this.config.jwt.accessTtlSeconds ||
       typeof c.sub !== 'string' ||
       typeof c.appid !== 'string' ||
       typeof c.sid !== 'string' ||

@@ -139,7 +139,8 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
         .get('/.well-known/oauth-authorization-server')
         .set('host', 'auth.test:8443');
       expect(res.status).toBe(200);
-      expect(res.headers['cache-control']).toBe('public, max-age=300');
+      // Built from the Host header (no PUBLIC_URL): never for a shared cache.
+      expect(res.headers['cache-control']).toBe('private, max-age=300');
       expect(res.body).toEqual({
         issuer: 'wechat-auth',
         jwks_uri: 'http://auth.test:8443/.well-known/jwks.json',

@@ -151,6 +151,10 @@ describe('forged access tokens (security e2e)', () => {
     ],
     // Time.
     ['expired a second ago', () => `Bearer ${ours({}, { iat: now() - 601, exp: now() - 1 })}`],
+    [
+      'a lifetime longer than ACCESS_TOKEN_TTL (a leaked key minting long-lived tokens)',
+      () => `Bearer ${ours({}, { iat: now(), exp: now() + 10 * 365 * 86400 })}`,
+    ],
     ['exp missing', () => `Bearer ${ours({}, { exp: undefined })}`],
     ['exp as a string', () => `Bearer ${ours({}, { exp: String(now() + 600) })}`],
     ['nbf 60 s in the future', () => `Bearer ${ours({}, { nbf: now() + 60 })}`],

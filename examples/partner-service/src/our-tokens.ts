@@ -67,6 +67,8 @@ export class WechatTokenGuard implements CanActivate {
         audience: this.options.audience,
         typ: 'at+jwt',
         algorithms: ['ES256', 'RS256', 'EdDSA'],
+        // Our access tokens live at most ACCESS_TOKEN_TTL (15 min): refuse longer-lived or future-dated ones.
+        maxTokenAge: '15m',
       });
       request.user = {
         userId: String(payload.sub),
