@@ -97,9 +97,10 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
   isRevoked(token: { userId: string; sessionId: string; userEpoch: number }): boolean {
     if (++this.checksSincePrune >= 10_000) this.prune();
     const now = this.clock.now();
-    const session = this.sessions.get(token.sessionId.toLowerCase());
+    // Token ids are our own lowercase UUIDs; entries are stored lowercase (see `save`).
+    const session = this.sessions.get(token.sessionId);
     if (session && session.until > now) return true;
-    const user = this.users.get(token.userId.toLowerCase());
+    const user = this.users.get(token.userId);
     return user !== undefined && user.until > now && token.userEpoch < user.validAfter;
   }
 

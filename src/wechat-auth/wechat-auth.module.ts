@@ -8,7 +8,7 @@ import { InterfaceTokenService } from './interface-token/interface-token.service
 import { LoginCodeLedger } from './login/login-code-ledger';
 import { WechatAuthController } from './login/wechat-auth.controller';
 import { WechatAuthService } from './login/wechat-auth.service';
-import { WechatStrategy } from './login/wechat.strategy';
+import { LoginServiceBinding, WechatStrategy } from './login/wechat.strategy';
 import { OpenDataController } from './open-data/open-data.controller';
 import { OpenDataService } from './open-data/open-data.service';
 import { PhoneController } from './phone/phone.controller';
@@ -45,6 +45,7 @@ export class WechatAuthModule implements OnApplicationShutdown {
         WechatAuthService,
         LoginCodeLedger,
         WechatStrategy,
+        LoginServiceBinding,
         PhoneLookupBudget,
         PhoneService,
         OpenDataService,

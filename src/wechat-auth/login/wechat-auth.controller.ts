@@ -8,13 +8,14 @@ import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator'
 import { LoginRequest } from './dto/login.request';
 import { LoginResponse } from './dto/login.response';
 import type { WechatLogin } from './wechat-auth.service';
+import { LoginServiceBinding } from './wechat.strategy';
 
 @ApiTags('auth')
 @Controller('auth/wechat')
 export class WechatAuthController {
   @Public()
   // Throttle first: a flood of codes must not reach WeChat (its quota is per app, per minute).
-  @UseGuards(ThrottlerGuard, AuthGuard('wechat'))
+  @UseGuards(ThrottlerGuard, LoginServiceBinding, AuthGuard('wechat'))
   @Post('login')
   @HttpCode(200)
   @NoStore()

@@ -1,7 +1,6 @@
-import { Injectable, type OnModuleInit, Optional } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-custom';
 import { validateBody } from '../../common/validation/validate-body';
 import { LoginRequest } from './dto/login.request';
@@ -18,28 +17,29 @@ type TaggedRequest = FastifyRequest & { [LOGIN_SERVICE]?: WechatAuthService };
  *
  * Passport keeps strategies in one process-wide registry, so with two Nest apps in one process (the
  * two-instance tests) the last app's strategy would serve both apps' logins — against the other app's
- * database, store and in-process state. Each app therefore tags its requests with its own login service,
- * and whichever strategy instance passport calls uses the request's.
+ * database, store and in-process state. Each app's login route therefore tags its requests with its own
+ * login service (LoginServiceBinding, before AuthGuard('wechat')), and whichever strategy instance
+ * passport calls uses the request's.
  */
 @Injectable()
-export class WechatStrategy extends PassportStrategy(Strategy, 'wechat') implements OnModuleInit {
-  constructor(
-    private readonly auth: WechatAuthService,
-    @Optional() private readonly adapterHost?: HttpAdapterHost,
-  ) {
+export class WechatStrategy extends PassportStrategy(Strategy, 'wechat') {
+  constructor(private readonly auth: WechatAuthService) {
     super();
-  }
-
-  onModuleInit(): void {
-    const fastify = this.adapterHost?.httpAdapter?.getInstance<FastifyInstance>();
-    fastify?.addHook('onRequest', (request: TaggedRequest, _reply, done) => {
-      request[LOGIN_SERVICE] = this.auth;
-      done();
-    });
   }
 
   async validate(request: TaggedRequest): Promise<WechatLogin> {
     const body = await validateBody(LoginRequest, request.body);
     return (request[LOGIN_SERVICE] ?? this.auth).login(body.appid, body.code);
+  }
+}
+
+/** Runs on the login route only, right before AuthGuard('wechat'): binds the request to this app. */
+@Injectable()
+export class LoginServiceBinding implements CanActivate {
+  constructor(private readonly auth: WechatAuthService) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    context.switchToHttp().getRequest<TaggedRequest>()[LOGIN_SERVICE] = this.auth;
+    return true;
   }
 }
