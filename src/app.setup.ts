@@ -29,8 +29,16 @@ export function fastifyOptions(config: AppConfig): FastifyOptions {
     // in the error format instead (503 during shutdown, router failures, HTTP/1.1 without Host).
     return503OnClosing: false,
     frameworkErrors,
-    http: { requireHostHeader: false },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Slowloris: Fastify turns Node's request timeout off (0); a request that has not fully arrived in
+    // time answers 408 (client-error-handler.ts). Node checks these every connectionsCheckingInterval.
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      requireHostHeader: false,
+      headersTimeout: config.http.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
+    },
   };
 }
 
@@ -44,7 +52,6 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   registerJsonBodyParser(instance);
   // Request id and client IP for the audit trail, for the rest of each request (AsyncLocalStorage).
   registerRequestContext(instance);
-  app.enableShutdownHooks();
   await registerSecurityHeaders(app);
   registerRequestGate(instance);
   enableCorsAllowlist(app, config.http.corsOrigins);

@@ -2,6 +2,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { configureApp, fastifyOptions, NEST_APP_OPTIONS } from './app.setup';
+import { exitGracefullyOnSignals } from './common/http/graceful-shutdown';
+import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from './config/load-config';
 
 async function bootstrap(): Promise<void> {
@@ -25,6 +27,7 @@ async function bootstrap(): Promise<void> {
     },
   );
   await configureApp(app, config);
+  exitGracefullyOnSignals(app, { graceMs: config.http.shutdownGraceMs, logger: app.get(Logger) });
   await app.listen(config.port, config.host);
 }
 

@@ -62,6 +62,13 @@ export interface HttpConfig {
   swaggerEnabled: boolean;
   /** Origins allowed by CORS; empty = CORS off (no Access-Control-* headers). */
   corsOrigins: readonly string[];
+  /** Node's headersTimeout: the request line and headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** Node's requestTimeout: the whole request, body included, must arrive within this. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** On SIGTERM/SIGINT, how long requests in flight may take before their connections are closed. */
+  shutdownGraceMs: number;
 }
 
 export interface PhoneConfig {

@@ -324,6 +324,10 @@ export function loadConfig(
     }
   }
 
+  // Node refuses a server whose headers may take longer than the whole request.
+  if ((env.HTTP_HEADERS_TIMEOUT_MS ?? 10_000) > (env.HTTP_REQUEST_TIMEOUT_MS ?? 15_000))
+    problems.push('HTTP_HEADERS_TIMEOUT_MS cannot be larger than HTTP_REQUEST_TIMEOUT_MS');
+
   const sandbox = env.WECHAT_SANDBOX ?? (!isProd && env.WECHAT_SECRET === undefined);
   if (sandbox && isProd) problems.push('WECHAT_SANDBOX cannot be enabled when NODE_ENV=production');
 
@@ -422,6 +426,12 @@ export function loadConfig(
     http: {
       swaggerEnabled: env.SWAGGER_ENABLED ?? !isProd,
       corsOrigins: env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((o) => o.trim()) : [],
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS ?? 10_000,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 15_000,
+      // Above the 60 s idle timeout of common load balancers, so they close first (Fastify's own default).
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 72_000,
+      // Covers a login at its deadline (WECHAT_LOGIN_DEADLINE_MS, 8 s) and fits Docker's 10 s stop timeout.
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 9_000,
     },
     audit: { retentionDays: env.AUDIT_RETENTION_DAYS ?? 180 },
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),

@@ -407,6 +407,77 @@ describe('HTTP hygiene (e2e)', () => {
     });
   });
 
+  describe('slow and vanishing clients: bounded, answered in the format, never a dependency alarm', () => {
+    let slow: TestApp;
+    let slowDb: TestDatabase;
+    let slowPort: number;
+
+    beforeAll(async () => {
+      slowDb = await createTestDatabase();
+      slowPort = await freePort();
+      slow = await createTestApp({
+        databaseUrl: slowDb.url,
+        listen: true,
+        env: { PORT: String(slowPort), HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '1500' },
+      });
+    });
+
+    afterAll(async () => {
+      await slow?.close();
+      await slowDb?.drop();
+    });
+
+    const expectTimeout = (res: RawResponse | undefined): void => {
+      expect(res?.status).toBe(408);
+      expect(JSON.parse(res?.body ?? '')).toEqual({
+        statusCode: 408,
+        code: 'REQUEST_TIMEOUT',
+        message: ERRORS.REQUEST_TIMEOUT.message,
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      expect(res?.headers.connection).toBe('close');
+    };
+
+    it.each([
+      ['headers that never end', 'GET /health/live HTTP/1.1\r\nHost: x\r\n', 1000],
+      [
+        'a body that stalls (Content-Length 100, 18 bytes sent)',
+        'POST /auth/wechat/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 100\r\n\r\n{"code":"0123456"',
+        1500,
+      ],
+    ])('%s: 408 REQUEST_TIMEOUT and the socket closed after the timeout', async (_name, bytes, timeoutMs) => {
+      const started = Date.now();
+      const [res] = await exchange(slowPort, bytes);
+      const took = Date.now() - started;
+      expectTimeout(res);
+      expect(took).toBeGreaterThanOrEqual(timeoutMs - 50);
+      // Node checks every connectionsCheckingInterval (1 s here): the answer comes within one more interval.
+      expect(took).toBeLessThan(timeoutMs + 2500);
+    });
+
+    it('a client that drops its upload half-way is logged at debug as a client abort, not as an outage', async () => {
+      const socket = connect(slowPort, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.write(
+        'POST /auth/wechat/login HTTP/1.1\r\nHost: x\r\nX-Request-Id: abort-upload-0001\r\n' +
+          'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"code":',
+      );
+      const until = Date.now() + 5000;
+      const lines = (): { level: number; msg?: string; requestId?: string; req?: { id?: string } }[] =>
+        slow.logs.map((l) => JSON.parse(l) as { level: number; msg?: string; requestId?: string });
+      // Destroy only once the request is being read (its body parser is waiting), as a phone losing signal would.
+      await new Promise((r) => setTimeout(r, 200));
+      socket.destroy();
+      while (!lines().some((l) => l.requestId === 'abort-upload-0001') && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
+      const mine = lines().filter((l) => l.requestId === 'abort-upload-0001' || l.req?.id === 'abort-upload-0001');
+      expect(mine).toContainEqual(expect.objectContaining({ level: 20, msg: expect.stringMatching(/client/i) }));
+      expect(mine.filter((l) => l.level >= 50)).toEqual([]);
+      expect(slow.logs.join('\n')).not.toContain('SERVICE_UNAVAILABLE');
+    });
+  });
+
   describe('SQLite files are private to the service user (0600, like dev-secrets.json)', () => {
     it.each([
       ['a fresh DATA_DIR', false],

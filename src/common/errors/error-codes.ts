@@ -41,6 +41,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   WX_RATE_LIMITED: {
     status: 429,

@@ -20,6 +20,11 @@ export function sendError(
   reply: FastifyReply,
   logger: Logger,
 ): void {
+  if (isClientAbort(exception, request)) {
+    // Nobody is left to answer, and nothing of ours failed: a phone losing signal mid-upload is no outage.
+    logger.debug({ requestId: request.id }, 'client closed the connection before its request arrived');
+    return;
+  }
   const res = toErrorResponse(exception);
   if (res.unexpected) {
     // The cause goes to the log only (message and stack; never request bodies).
@@ -48,4 +53,13 @@ export function sendError(
 
 function errorName(e: Error): string {
   return e.constructor?.name ?? e.name;
+}
+
+/**
+ * The request body stream failed because the client went away (Node's `aborted` ECONNRESET on the
+ * request itself), not a connection of ours to a dependency, which would carry the same code.
+ */
+function isClientAbort(exception: unknown, request: FastifyRequest): boolean {
+  const code = (exception as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' && (request.raw.readableAborted || request.raw.destroyed);
 }

@@ -53,17 +53,31 @@ function redispatch(
   instance.routing(raw, res);
 }
 
+const closing = new WeakSet<FastifyInstance>();
+
+/**
+ * From now on new requests answer 503 SERVICE_UNAVAILABLE and every answer carries `Connection: close`.
+ * Graceful shutdown calls it before it stops listening; Fastify's close (preClose) calls it too.
+ */
+export function beginClosing(instance: FastifyInstance): void {
+  closing.add(instance);
+}
+
 /**
  * Installs the gate: the preParsing hook that answers marked requests, requests without Host and
  * requests arriving during shutdown, and the listener that takes unknown Expect values from Node
  * (which would answer a bare 417). Runs after every onRequest hook, before any body is read.
  */
 export function registerRequestGate(instance: FastifyInstance): void {
-  let closing = false;
   // Fastify's own 503 (return503OnClosing) is off in fastifyOptions; this one is in the format.
   instance.addHook('preClose', (done) => {
-    closing = true;
+    beginClosing(instance);
     done();
+  });
+  // Once closing, every answer closes its connection: a keep-alive socket must not outlive its last request.
+  instance.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing.has(instance)) void reply.header('connection', 'close');
+    done(null, payload);
   });
   // `Expect: 100-continue` is still Node's (100 Continue, then the request); anything else lands here.
   instance.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
@@ -73,7 +87,7 @@ export function registerRequestGate(instance: FastifyInstance): void {
     const raw = request.raw as MarkedRequest;
     const code =
       raw[REJECTION] ??
-      (closing
+      (closing.has(instance)
         ? 'SERVICE_UNAVAILABLE'
         : // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (Node's check is off, see fastifyOptions).
           raw.httpVersion === '1.1' && raw.headers.host === undefined
@@ -83,8 +97,6 @@ export function registerRequestGate(instance: FastifyInstance): void {
       done(null, payload);
       return;
     }
-    // Shutting down: tell the client (and keep-alive pools) to go elsewhere.
-    if (code === 'SERVICE_UNAVAILABLE') void reply.header('connection', 'close');
     done(new AppException(code));
   });
 }
