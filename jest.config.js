@@ -21,5 +21,10 @@ module.exports = {
         ...(process.env.TEST_REDIS === '1' ? ['<rootDir>/test/shared-state/*.e2e-spec.ts'] : []),
       ],
     },
+    // Outages of real processes (a private MariaDB paused and killed, Redis, shutdown): `npm run test:ops`
+    // only (TEST_OPS=1), never part of `npm test`, which needs nothing installed.
+    ...(process.env.TEST_OPS === '1'
+      ? [{ ...common, displayName: 'ops', testMatch: ['<rootDir>/test/operations/*.e2e-spec.ts'] }]
+      : []),
   ],
 };

@@ -1,196 +1,337 @@
-import { JwtService } from '@nestjs/jwt';
 /**
- * `npm run bench`: does a hanging WeChat slow down the guarded API?
- * Measures GET /auth/session (guard + JWT verify) with autocannon, first with
- * WeChat idle (baseline), then while a steady stream of logins hangs at WeChat,
- * and prints the ratios. Also compares JWT verify with a KeyObject vs a string
- * secret, and the sign/verify cost of each access-token algorithm (HS256, ES256,
- * RS256, EdDSA) as this service does it. Everything runs on loopback in this process; numbers are relative to
- * the baseline of the same run (the machine is small and noisy).
+ * `npm run bench`: the service as production runs it (`node dist/main.js`, NODE_ENV=production, on
+ * MariaDB + Redis, or SQLite with BENCH_DB=sqlite) against a same-run baseline (plain node:http
+ * verifying the same HS256 token), with a fake WeChat in its own process. See README, Benchmark.
+ * Prints a table and writes bench/results.json; exits non-zero only when something failed (a
+ * process did not start, a request that must succeed did not, wrong identity rows), not for a
+ * missed target.
  */
-import { createSecretKey, generateKeyPairSync } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import autocannon from 'autocannon';
-import jwt from 'jsonwebtoken';
-import { AppModule } from '../src/app.module';
-import { configureApp, fastifyOptions, NEST_APP_OPTIONS } from '../src/app.setup';
-import { FakeClock } from '../src/common/clock/fake-clock';
-import { Random } from '../src/common/random/random';
-import type { AppConfig, JwtKeyConfig } from '../src/config/app-config';
-import { asymmetricKey, secretKey } from '../src/config/jwt-keys';
-import { loadConfig } from '../src/config/load-config';
-import { AccessTokenService } from '../src/token/access-token.service';
-import { JwtKeyManager } from '../src/token/keys/jwt-key-manager';
-import { FakeWechat } from '../test/support/fake-wechat';
+import { generateEs256Pem } from '../src/config/jwt-keys';
+import { createDatastore } from './datastores';
+import {
+  CONNECTIONS,
+  type Load,
+  loginRequest,
+  measure,
+  refreshChains,
+  stampede,
+  whileLoginsHang,
+} from './load';
+import { buildService, freePort, startBenchChild, startService } from './processes';
+import { type Row, ms, perSecond, printTable, ratio, verdict } from './report';
+import { tokenCosts } from './token-costs';
 
-const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
-const HANGING_LOGINS = Number(process.env.BENCH_HANGING_LOGINS ?? 64);
+const timing = {
+  seconds: Number(process.env.BENCH_SECONDS ?? 5),
+  warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 2),
+};
+const PROFILE_DIR = process.env.BENCH_PROFILE === '1' ? join(__dirname, 'profiles') : undefined;
+const HANGING_LOGINS = 64;
+const STAMPEDE = { rounds: 10, parallel: 50 };
+const APPID = 'wxbench0000000001';
 
-async function measure(url: string, token: string): Promise<{ rps: number; p50: number; p99: number }> {
-  const result = await autocannon({
-    url,
-    connections: 20,
-    duration: DURATION_S,
-    headers: { authorization: `Bearer ${token}` },
-  });
-  if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`guarded API failed: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
-}
-
-function jwtVerifyCost(): { keyObjectUs: number; stringUs: number } {
-  const secret = 'bench-secret-bench-secret-bench-secret-0123456789';
-  const key = createSecretKey(Buffer.from(secret));
-  const token = jwt.sign({ sub: 'u' }, secret, { algorithm: 'HS256', expiresIn: 600 });
-  const time = (k: jwt.Secret): number => {
-    const n = 5000;
-    const start = performance.now();
-    for (let i = 0; i < n; i++) jwt.verify(token, k, { algorithms: ['HS256'] });
-    return ((performance.now() - start) * 1000) / n;
-  };
-  time(key); // warm-up
-  return { keyObjectUs: time(key), stringUs: time(secret) };
-}
-
-/** Our AccessTokenService with one key of each algorithm: µs per sign and per verify (guard's work minus revocation). */
-async function algorithmCosts(): Promise<{ alg: string; signUs: number; verifyUs: number; bytes: number }[]> {
-  const keys: JwtKeyConfig[] = [
-    secretKey('bench-secret-bench-secret-bench-secret-0123456789', 'secret'),
-    asymmetricKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'ES256'),
-    asymmetricKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, 'RS256'),
-    asymmetricKey(generateKeyPairSync('ed25519').privateKey, 'EdDSA'),
-  ];
-  const claims = { userId: 'u', appid: 'wxbench', roles: ['user'], sessionId: 's' };
-  const results = [];
-  for (const key of keys) {
-    const config = {
-      jwt: { keys: [key], issuer: 'wechat-auth', audience: 'miniprogram', accessTtlSeconds: 900 },
-    } as unknown as AppConfig;
-    const service = new AccessTokenService(
-      new JwtService(),
-      new JwtKeyManager(config),
-      config,
-      new FakeClock(),
-      new Random(),
-    );
-    const n = key.alg === 'RS256' ? 500 : 3000;
-    const time = async (fn: () => Promise<unknown>): Promise<number> => {
-      for (let i = 0; i < 200; i++) await fn(); // warm-up
-      const start = performance.now();
-      for (let i = 0; i < n; i++) await fn();
-      return ((performance.now() - start) * 1000) / n;
-    };
-    const token = await service.sign(claims);
-    results.push({
-      alg: key.alg,
-      signUs: await time(() => service.sign(claims)),
-      verifyUs: await time(() => service.verify(token)),
-      bytes: token.length,
+const cleanups: (() => Promise<void>)[] = [];
+/** Runs every registered cleanup once, newest first; each runs even when an earlier one failed. */
+async function cleanUp(): Promise<boolean> {
+  let ok = true;
+  for (const fn of cleanups.splice(0).reverse()) {
+    await fn().catch((e: unknown) => {
+      ok = false;
+      process.stderr.write(`cleanup failed: ${e instanceof Error ? e.message : String(e)}\n`);
     });
   }
-  return results;
+  return ok;
 }
 
-async function main(): Promise<void> {
-  const wechat = await new FakeWechat({ wxbench: 'bench-secret' }).start();
-  const dbFile = join(tmpdir(), `wxauth-bench-${process.pid}.sqlite`);
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
-    PORT: '0',
-    DATABASE_URL: `sqlite:${dbFile}`,
-    WECHAT_SANDBOX: 'false',
-    WECHAT_APPID: 'wxbench',
-    WECHAT_SECRET: 'bench-secret',
-    WECHAT_API_BASE: wechat.baseUrl,
-    WECHAT_TIMEOUT_MS: '2000',
-    WECHAT_LOGIN_DEADLINE_MS: '5000',
-    WECHAT_BREAKER_THRESHOLD: '1000',
+let nonce = 0;
+/** A fresh login code for `openid` (the fake WeChat mints it when it sees it). */
+const codeFor = (openid: string): string => `bench-${openid}-${(nonce++).toString(36)}`;
+
+async function login(
+  baseUrl: string,
+  openid: string,
+): Promise<{ accessToken: string; refreshToken: string }> {
+  const res = await fetch(`${baseUrl}/auth/wechat/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code: codeFor(openid) }),
+  });
+  if (res.status !== 200) throw new Error(`login of ${openid} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { accessToken: string; refreshToken: string };
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function main(): Promise<boolean> {
+  process.stdout.write('token costs (in process)…\n');
+  const costs = await tokenCosts();
+  process.stdout.write('nest build…\n');
+  await buildService();
+
+  const store = await createDatastore(process.env.BENCH_DB);
+  cleanups.push(() => store.cleanup());
+  const wechatSecret = randomBytes(16).toString('hex');
+  const jwtSecret = randomBytes(48).toString('base64');
+  const wechat = await startBenchChild('fake WeChat', 'fake-wechat.ts', {
+    BENCH_WECHAT_APPID: APPID,
+    BENCH_WECHAT_SECRET: wechatSecret,
+  });
+  cleanups.push(() => wechat.child.stop());
+  const wechatUrl = `http://127.0.0.1:${wechat.port}`;
+  const baseline = await startBenchChild('baseline', 'baseline-server.ts', { BENCH_JWT_SECRET: jwtSecret });
+  cleanups.push(() => baseline.child.stop());
+
+  const port = await freePort();
+  const serviceEnv = {
+    ...store.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DB_MIGRATE_ON_START: 'true',
+    SESSION_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    WECHAT_APPID: APPID,
+    WECHAT_SECRET: wechatSecret,
+    WECHAT_API_BASE: wechatUrl,
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    // Every request comes from 127.0.0.1: the per-IP login/refresh limit would stop the load at 30 a minute.
     LOGIN_RATE_LIMIT: '100000',
-  });
-  const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config),
-    new FastifyAdapter(fastifyOptions(config)),
-    {
-      ...NEST_APP_OPTIONS,
-      logger: false,
-    },
+    // The hanging logins would otherwise open the breaker, and then fail fast instead of hanging.
+    WECHAT_BREAKER_THRESHOLD: '1000',
+  };
+  if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
+  const profilesBefore = new Set(PROFILE_DIR ? readdirSync(PROFILE_DIR) : []);
+  process.stdout.write(`service (HS256, ${store.kind}${PROFILE_DIR ? ', --cpu-prof' : ''})…\n`);
+  const hs = await startService(port, { ...serviceEnv, JWT_SECRET: jwtSecret }, PROFILE_DIR);
+  cleanups.push(() => hs.child.stop());
+  const base = hs.baseUrl;
+
+  const loads: Record<string, Load> = {};
+  const step = async (name: string, run: () => Promise<Load>): Promise<Load> => {
+    process.stdout.write(`${name}…\n`);
+    return (loads[name] = await run());
+  };
+
+  const { accessToken } = await login(base, 'osession');
+  // The machine is small and shared: each ratio is taken against a baseline measured just before.
+  const baselineBefore = (scenario: string) =>
+    step(`baseline, before ${scenario}`, () =>
+      measure(`http://127.0.0.1:${baseline.port}/auth/session`, timing, { headers: bearer(accessToken) }),
+    );
+  const baselineSession = await baselineBefore('GET /auth/session');
+  const session = await step('GET /auth/session', () =>
+    measure(`${base}/auth/session`, timing, { headers: bearer(accessToken) }),
   );
-  await configureApp(app, config);
-  await app.listen(0, '127.0.0.1');
-  const base = await app.getUrl();
+  const baselineMe = await baselineBefore('GET /users/me');
+  const usersMe = await step('GET /users/me', () =>
+    measure(`${base}/users/me`, timing, { headers: bearer(accessToken) }),
+  );
 
-  try {
-    const login = await fetch(`${base}/auth/wechat/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ code: wechat.mint() }),
-    });
-    if (login.status !== 200)
-      throw new Error(`login failed: ${login.status} (BENCH_LOG_LEVEL=error shows why)`);
-    const { accessToken } = (await login.json()) as { accessToken: string };
-    const url = `${base}/auth/session`;
+  const newUsers = new Set<string>();
+  let next = 0;
+  const loginNew = await step('login, new users', () =>
+    measure(base, timing, { request: loginRequest(codeFor, () => `onew${next++}`, newUsers) }),
+  );
+  const pool = [...newUsers];
+  if (pool.length === 0) throw new Error('no login of a new user succeeded');
+  const returningUsers = new Set<string>();
+  let turn = 0;
+  const loginReturning = await step('login, returning users', () =>
+    measure(base, timing, {
+      request: loginRequest(codeFor, () => pool[turn++ % pool.length], returningUsers),
+    }),
+  );
 
-    await measure(url, accessToken); // warm-up
-    const baseline = await measure(url, accessToken);
+  const chainOpenids = Array.from({ length: CONNECTIONS }, (_, i) => `ochain${i}`);
+  const chainTokens = await Promise.all(chainOpenids.map(async (o) => (await login(base, o)).refreshToken));
+  const refresh = await step(`refresh, ${CONNECTIONS} chains`, () =>
+    refreshChains(base, chainTokens, timing),
+  );
 
-    // Keep HANGING_LOGINS logins outstanding against a WeChat that never answers.
-    let stop = false;
-    let started = 0;
-    const hang = async (): Promise<void> => {
-      while (!stop) {
-        const code = wechat.mint();
-        wechat.script(code, { kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
-        started++;
-        await fetch(`${base}/auth/wechat/login`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ code }),
-        }).then((r) => r.arrayBuffer());
-      }
-    };
-    const hangers = Array.from({ length: HANGING_LOGINS }, hang);
-    await new Promise((r) => setTimeout(r, 300));
-    const underHang = await measure(url, accessToken);
-    stop = true;
-    const upstreamCalls = wechat.calls.length;
-    await Promise.all(hangers);
+  process.stdout.write('stampede…\n');
+  const statuses = await stampede(base, () => codeFor('ostampede'), STAMPEDE.rounds, STAMPEDE.parallel);
 
-    const jwtCost = jwtVerifyCost();
-    const perAlg = await algorithmCosts();
-    const row = (name: string, m: { rps: number; p50: number; p99: number }) =>
-      `${name.padEnd(34)} ${m.rps.toFixed(0).padStart(8)} req/s   p50 ${String(m.p50).padStart(4)} ms   p99 ${String(m.p99).padStart(4)} ms`;
-    const lines = [
-      `guarded API: GET /auth/session, 20 connections, ${DURATION_S} s each`,
-      row('baseline (WeChat idle)', baseline),
-      row(`while ${HANGING_LOGINS} logins hang at WeChat`, underHang),
-      `throughput ratio (hang / baseline): ${(underHang.rps / baseline.rps).toFixed(2)}`,
-      `p99 latency ratio (hang / baseline): ${(underHang.p99 / Math.max(1, baseline.p99)).toFixed(2)}`,
-      `hanging logins started: ${started}, upstream calls made: ${upstreamCalls} (capped at WECHAT_MAX_CONCURRENCY=${config.wechat.maxConcurrency} in flight)`,
-      '',
-      `JWT HS256 verify: KeyObject ${jwtCost.keyObjectUs.toFixed(1)} µs, string secret ${jwtCost.stringUs.toFixed(1)} µs, ratio ${(jwtCost.stringUs / jwtCost.keyObjectUs).toFixed(1)}x`,
-      '',
-      `guarded API above signed with the default: ${config.jwt.keys[0].alg} (no JWT_PRIVATE_KEYS/JWT_SECRET set)`,
-      'access token per algorithm (AccessTokenService: @nestjs/jwt for HS256/ES256/RS256, node:crypto for EdDSA):',
-      ...perAlg.map(
-        (r) =>
-          `  ${r.alg.padEnd(6)} sign ${r.signUs.toFixed(1).padStart(7)} µs   verify ${r.verifyUs.toFixed(1).padStart(7)} µs   token ${r.bytes} bytes`,
+  const hang = await whileLoginsHang(
+    base,
+    () => `hang-${(nonce++).toString(36)}`,
+    async () => void (await fetch(`${wechatUrl}/bench/release-hangs`, { method: 'POST' })),
+    HANGING_LOGINS,
+    () =>
+      step(`GET /auth/session while ${HANGING_LOGINS} logins hang`, () =>
+        measure(`${base}/auth/session`, timing, { headers: bearer(accessToken) }),
       ),
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-  } finally {
-    await app.close();
-    await wechat.stop();
-    for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) rmSync(f, { force: true });
-  }
+  );
+
+  const rows = await store.identityRows();
+  const expected = new Set([...newUsers, ...returningUsers, ...chainOpenids, 'osession', 'ostampede']);
+  const missing = [...expected].filter((o) => !rows.openids.has(o));
+
+  await hs.child.stop();
+  process.stdout.write('service (ES256)…\n');
+  const es = await startService(port, { ...serviceEnv, JWT_PRIVATE_KEYS: generateEs256Pem() }, PROFILE_DIR);
+  cleanups.push(() => es.child.stop());
+  const esToken = (await login(es.baseUrl, 'oes256')).accessToken;
+  const baselineEs = await baselineBefore('GET /auth/session (ES256)');
+  const esSession = await step('GET /auth/session (ES256)', () =>
+    measure(`${es.baseUrl}/auth/session`, timing, { headers: bearer(esToken) }),
+  );
+  await es.child.stop();
+  const profiles = PROFILE_DIR ? readdirSync(PROFILE_DIR).filter((f) => !profilesBefore.has(f)) : [];
+
+  const ok200 = statuses.filter((s) => s === 200).length;
+  const stampedeTotal = STAMPEDE.rounds * STAMPEDE.parallel;
+  const rowsOk = rows.duplicated.length === 0 && missing.length === 0 && rows.orphanUsers === 0;
+  const es256 = costs.find((c) => c.alg === 'ES256')!;
+  const table: Row[] = [
+    {
+      scenario: 'GET /auth/session (HS256) req/s',
+      service: perSecond(session),
+      baseline: perSecond(baselineSession),
+      ratio: ratio(session.rps, baselineSession.rps),
+      target: '≥ 0.60',
+      result: verdict(session, session.rps / baselineSession.rps >= 0.6, baselineSession),
+    },
+    {
+      scenario: 'GET /auth/session (HS256) p99',
+      service: ms(session.p99Ms),
+      baseline: ms(baselineSession.p99Ms),
+      ratio: ratio(session.p99Ms, baselineSession.p99Ms),
+      target: '≤ 2.00',
+      result: verdict(session, session.p99Ms <= 2 * baselineSession.p99Ms, baselineSession),
+    },
+    {
+      scenario: 'GET /users/me req/s',
+      service: perSecond(usersMe),
+      baseline: perSecond(baselineMe),
+      ratio: ratio(usersMe.rps, baselineMe.rps),
+      target: '≥ 0.35',
+      result: verdict(usersMe, usersMe.rps / baselineMe.rps >= 0.35, baselineMe),
+    },
+    {
+      scenario: 'GET /users/me p99',
+      service: ms(usersMe.p99Ms),
+      baseline: ms(baselineMe.p99Ms),
+      ratio: ratio(usersMe.p99Ms, baselineMe.p99Ms),
+      target: '',
+      result: verdict(usersMe),
+    },
+    {
+      scenario: 'login, new users',
+      service: perSecond(loginNew),
+      target: '≥ 1000/s, 0 failed',
+      result: verdict(loginNew, loginNew.rps >= 1000),
+    },
+    {
+      scenario: 'login, returning users',
+      service: perSecond(loginReturning),
+      target: '≥ 1000/s, 0 failed',
+      result: verdict(loginReturning, loginReturning.rps >= 1000),
+    },
+    {
+      scenario: `refresh, ${CONNECTIONS} chains`,
+      service: perSecond(refresh),
+      target: '≥ 1500/s, 0 failed',
+      result: verdict(refresh, refresh.rps >= 1500),
+    },
+    {
+      scenario: `stampede ${STAMPEDE.rounds}×${STAMPEDE.parallel} codes, one openid`,
+      service: `${ok200}/${stampedeTotal} × 200`,
+      target: `${stampedeTotal} × 200`,
+      result: ok200 === stampedeTotal ? 'PASS' : 'FAIL',
+    },
+    {
+      scenario: 'identity rows per openid',
+      service: `${expected.size} openids: ${rows.duplicated.length} dup, ${missing.length} missing, ${rows.orphanUsers} orphan users`,
+      target: '1 each',
+      result: rowsOk ? 'PASS' : 'FAIL',
+    },
+    ...costs.flatMap((c): Row[] => [
+      {
+        scenario: `${c.alg} sign`,
+        service: `${c.signUs.toFixed(1)} µs`,
+        target: c === es256 ? '< 20 µs' : '',
+        result: c === es256 ? (c.signUs < 20 ? 'PASS' : 'MISS') : '',
+      },
+      {
+        scenario: `${c.alg} verify (cached: ${c.cachedVerifyUs.toFixed(1)} µs)`,
+        service: `${c.verifyUs.toFixed(1)} µs`,
+        target: c === es256 ? '< 20 µs' : '',
+        result: c === es256 ? (c.verifyUs < 20 ? 'PASS' : 'MISS') : '',
+      },
+    ]),
+    {
+      scenario: `GET /auth/session, ${HANGING_LOGINS} logins hanging`,
+      service: perSecond(hang.result),
+      baseline: `${perSecond(session)} idle`,
+      ratio: ratio(hang.result.rps, session.rps),
+      target: '',
+      result: verdict(hang.result),
+    },
+    {
+      scenario: 'GET /auth/session (ES256) req/s',
+      service: perSecond(esSession),
+      baseline: perSecond(baselineEs),
+      ratio: ratio(esSession.rps, baselineEs.rps),
+      target: '',
+      result: verdict(esSession, undefined, baselineEs),
+    },
+  ];
+  printTable(table);
+  const cpu = cpus();
+  const results = {
+    date: new Date().toISOString(),
+    machine: {
+      cpu: cpu[0]?.model,
+      cores: cpu.length,
+      totalMemoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+      node: process.version,
+      os: `${type()} ${release()}`,
+    },
+    setup: {
+      datastore: store.kind,
+      connections: CONNECTIONS,
+      ...timing,
+      service: 'node dist/main.js, NODE_ENV=production, LOG_LEVEL=warn',
+      fakeWechat: 'child process',
+      cpuProfiles: profiles.map((f) => join('bench/profiles', f)),
+    },
+    table,
+    loads,
+    stampede: { statuses: Object.fromEntries(count(statuses)) },
+    identityRows: {
+      expectedOpenids: expected.size,
+      duplicated: rows.duplicated,
+      missing: missing.slice(0, 20),
+      orphanUsers: rows.orphanUsers,
+    },
+    hangingLogins: { outstanding: HANGING_LOGINS, sent: hang.loginsSent },
+    tokenCosts: costs,
+  };
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(
+    `\nwrote bench/results.json${profiles.length ? `; CPU profiles: ${profiles.join(', ')}` : ''}\n`,
+  );
+  return table.every((r) => r.result !== 'FAIL');
 }
 
-void main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exit(1);
-});
+function count(values: number[]): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return counts;
+}
+
+process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+void main()
+  .then(
+    (passed) => passed,
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+      return false;
+    },
+  )
+  .then(async (passed) => {
+    const cleaned = await cleanUp();
+    process.exit(passed && cleaned ? 0 : 1);
+  });

@@ -13,7 +13,7 @@ import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/app-config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
-import { pinoHttpOptions } from './logging';
+import { createRootLogger, ROOT_LOGGER } from './logging';
 import { TokenModule } from './token/token.module';
 import { UsersModule } from './users/users.module';
 import { WechatAuthModule } from './wechat-auth/wechat-auth.module';
@@ -22,14 +22,16 @@ import { WechatAuthModule } from './wechat-auth/wechat-auth.module';
 export class AppModule {
   /** Built from an already validated configuration, so the sandbox can be mounted (or not) at module level. */
   static forRoot(config: AppConfig, opts: { logDestination?: DestinationStream } = {}): DynamicModule {
+    const logger = createRootLogger(config, opts.logDestination);
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
         LoggerModule.forRoot({
-          pinoHttp: opts.logDestination
-            ? [pinoHttpOptions(config), opts.logDestination]
-            : pinoHttpOptions(config),
+          pinoHttp: { logger },
+          // No per-request middleware: the access log is a Fastify hook (registerAccessLog) and
+          // request ids come from the request context (createRootLogger's mixin).
+          forRoutes: [],
         }),
         CommonModule,
         DatabaseModule,
@@ -48,7 +50,10 @@ export class AppModule {
         OAuthModule,
         HealthModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: ROOT_LOGGER, useValue: logger },
+      ],
     };
   }
 }

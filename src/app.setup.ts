@@ -13,7 +13,9 @@ import { frameworkErrors, MAX_PARAM_LENGTH, registerRequestGate } from './common
 import { DOCS_PATH, registerSecurityHeaders } from './common/http/security-headers';
 import { StrictValidationPipe } from './common/validation/validate-body';
 import type { AppConfig } from './config/app-config';
+import { registerAccessLog, ROOT_LOGGER } from './logging';
 import { genRequestId } from './request-id';
+import type { Logger as PinoRoot } from 'pino';
 import swaggerMetadata from './swagger-metadata';
 
 type FastifyOptions = ConstructorParameters<typeof FastifyAdapter>[0];
@@ -52,7 +54,8 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   registerJsonBodyParser(instance);
   // Request id and client IP for the audit trail, for the rest of each request (AsyncLocalStorage).
   registerRequestContext(instance);
-  await registerSecurityHeaders(app);
+  registerAccessLog(instance, app.get<PinoRoot>(ROOT_LOGGER));
+  registerSecurityHeaders(instance);
   registerRequestGate(instance);
   enableCorsAllowlist(app, config.http.corsOrigins);
   app.useGlobalPipes(new StrictValidationPipe());

@@ -55,31 +55,33 @@ export class AccountService {
   async setStatus(actorId: string, userId: string, status: UserStatus): Promise<User> {
     const { before, after } = await this.directory.setStatus(userId, status);
     if (before.status === status) return after;
-    if (status === 'disabled') {
-      // Access tokens at once, refresh tokens too: re-enabling does not bring old sessions back.
-      await this.revocations.revokeUser(userId);
-      await this.tokens.revokeAllSessions(userId);
-    }
+    // Refresh tokens too: re-enabling does not bring old sessions back.
+    if (status === 'disabled') await this.tokens.revokeAllSessions(userId);
     await this.audit.record({
       type: status === 'disabled' ? 'user.disabled' : 'user.enabled',
       userId,
       actorId,
       details: { previousStatus: before.status },
     });
+    // Access tokens last: the database work above is done once the status changed (a retry after a 503
+    // here finds the status unchanged and stops early), and a revocation the store could not take is
+    // applied on this instance at once and pushed to the store once it answers (RevocationService).
+    if (status === 'disabled') await this.revocations.revokeUser(userId);
     return after;
   }
 
   async setRoles(actorId: string, userId: string, roles: Role[]): Promise<User> {
     const { before, after } = await this.directory.setRoles(userId, roles);
     if ([...before.roles].sort().join(',') === [...after.roles].sort().join(',')) return after;
-    // Tokens carry roles: stop the old ones; the next refresh issues tokens with the new roles.
-    await this.revocations.revokeUser(userId);
     await this.audit.record({
       type: 'user.roles_changed',
       userId,
       actorId,
       details: { roles: after.roles.join(','), previousRoles: before.roles.join(',') },
     });
+    // Tokens carry roles: stop the old ones (last, as in setStatus); the next refresh issues tokens with
+    // the new roles.
+    await this.revocations.revokeUser(userId);
     return after;
   }
 

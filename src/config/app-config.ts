@@ -15,7 +15,28 @@ export interface DatabaseConfig {
   migrateOnStart: boolean;
   /** Only ever true in tests (never settable from the environment). */
   synchronize: boolean;
+  /** MySQL/MariaDB only (SQLite is in-process and synchronous); DEFAULT_DATABASE_LIMITS when absent. */
+  limits?: DatabaseLimits;
 }
+
+/** Every MySQL/MariaDB call answers within these: 503 DATABASE_UNAVAILABLE instead of a hanging request. */
+export interface DatabaseLimits {
+  /** DB_POOL_SIZE: connections per instance. */
+  poolSize: number;
+  /** DB_POOL_ACQUIRE_TIMEOUT_MS: longest wait for a pooled connection, making a new one included. */
+  acquireTimeoutMs: number;
+  /** DB_POOL_QUEUE_LIMIT: requests that may wait for a connection when all are busy; 0 = none wait. */
+  queueLimit: number;
+  /** DB_QUERY_TIMEOUT_MS: longest one query (BEGIN and COMMIT included) may take; 0 = none (migration CLI). */
+  queryTimeoutMs: number;
+}
+
+export const DEFAULT_DATABASE_LIMITS: Readonly<DatabaseLimits> = Object.freeze({
+  poolSize: 10,
+  acquireTimeoutMs: 2000,
+  queueLimit: 100,
+  queryTimeoutMs: 3000,
+});
 
 export interface WechatAppCredentials {
   appid: string;
@@ -146,7 +167,11 @@ export abstract class AppConfig {
   abstract readonly wechat: WechatConfig;
   abstract readonly phone: PhoneConfig;
   abstract readonly openData: OpenDataConfig;
-  abstract readonly redis: { url?: string; keyPrefix: string };
+  /**
+   * `outageGraceSeconds`: how long an instance whose revocation feed from Redis broke keeps accepting
+   * access tokens from its in-memory replica (then 503 until the feed is back and re-read).
+   */
+  abstract readonly redis: { url?: string; keyPrefix: string; outageGraceSeconds: number };
   abstract readonly loginRateLimitPerMinute: number;
   abstract readonly sessions: SessionsConfig;
   abstract readonly http: HttpConfig;

@@ -69,6 +69,38 @@ export class EnvironmentVariables {
   @IsBoolean()
   DB_MIGRATE_ON_START?: boolean;
 
+  /** MySQL/MariaDB connections per instance. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'DB_POOL_SIZE must be a whole number of connections from 1 to 1000' })
+  @Min(1, { message: 'DB_POOL_SIZE must be a whole number of connections from 1 to 1000' })
+  @Max(1000, { message: 'DB_POOL_SIZE must be a whole number of connections from 1 to 1000' })
+  DB_POOL_SIZE?: number;
+
+  /** Longest wait for a pooled connection (making one included); then 503 DATABASE_UNAVAILABLE. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'DB_POOL_ACQUIRE_TIMEOUT_MS must be milliseconds from 50 to 60000' })
+  @Min(50, { message: 'DB_POOL_ACQUIRE_TIMEOUT_MS must be milliseconds from 50 to 60000' })
+  @Max(60000, { message: 'DB_POOL_ACQUIRE_TIMEOUT_MS must be milliseconds from 50 to 60000' })
+  DB_POOL_ACQUIRE_TIMEOUT_MS?: number;
+
+  /** Requests allowed to wait for a connection when all are busy (0 = none); beyond, 503 at once. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'DB_POOL_QUEUE_LIMIT must be a whole number from 0 to 100000' })
+  @Min(0, { message: 'DB_POOL_QUEUE_LIMIT must be a whole number from 0 to 100000' })
+  @Max(100000, { message: 'DB_POOL_QUEUE_LIMIT must be a whole number from 0 to 100000' })
+  DB_POOL_QUEUE_LIMIT?: number;
+
+  /** Longest one query may take (BEGIN/COMMIT included); then its connection is closed and 503. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'DB_QUERY_TIMEOUT_MS must be milliseconds from 100 to 600000' })
+  @Min(100, { message: 'DB_QUERY_TIMEOUT_MS must be milliseconds from 100 to 600000' })
+  @Max(600000, { message: 'DB_QUERY_TIMEOUT_MS must be milliseconds from 100 to 600000' })
+  DB_QUERY_TIMEOUT_MS?: number;
+
   @IsOptional()
   @IsString()
   JWT_SECRET?: string;
@@ -251,6 +283,13 @@ export class EnvironmentVariables {
     message: 'REDIS_KEY_PREFIX must be 1-64 characters of [A-Za-z0-9:_.-]',
   })
   REDIS_KEY_PREFIX?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'REDIS_OUTAGE_GRACE_S must be whole seconds from 0 to 86400' })
+  @Min(0, { message: 'REDIS_OUTAGE_GRACE_S must be whole seconds from 0 to 86400' })
+  @Max(86400, { message: 'REDIS_OUTAGE_GRACE_S must be whole seconds from 0 to 86400' })
+  REDIS_OUTAGE_GRACE_S?: number;
 
   @IsOptional()
   @Transform(toInt)

@@ -2,7 +2,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, SANDBOX_DEFAULT_APPID } from './load-config';
+import { DEFAULT_DATABASE_LIMITS } from './app-config';
+import { ConfigError, databaseConfigFromEnv, loadConfig, SANDBOX_DEFAULT_APPID } from './load-config';
 
 // What `openssl rand -base64 48` prints: production wants ≥ 256 bits of randomness.
 const JWT_SECRET = 'q7Z1mW9xT4pL2vB8nR6cY3kD0sF5hJ1gA9eU7iO2Xb4Ne8Rk2Tw6Hy0Pj3Mv5Qz1Ls7';
@@ -277,9 +278,10 @@ describe('loadConfig', () => {
         sqlitePath: join(dataDir, 'app.sqlite'),
         migrateOnStart: true,
         synchronize: false,
+        limits: { poolSize: 10, acquireTimeoutMs: 2000, queueLimit: 100, queryTimeoutMs: 3000 },
       });
       expect(config.logLevel).toBe('silent');
-      expect(config.redis).toEqual({ url: undefined, keyPrefix: 'wxauth:' });
+      expect(config.redis).toEqual({ url: undefined, keyPrefix: 'wxauth:', outageGraceSeconds: 30 });
       expect(config.loginRateLimitPerMinute).toBe(30);
     });
 
@@ -349,6 +351,7 @@ describe('loadConfig', () => {
         database: 'auth',
         migrateOnStart: true,
         synchronize: false,
+        limits: DEFAULT_DATABASE_LIMITS,
       });
     });
 
@@ -384,6 +387,91 @@ describe('loadConfig', () => {
       expect(configError(testEnv({ DATABASE_URL: 'postgres://u:p@h/db' })).problems).toEqual([
         'DATABASE_URL must start with sqlite:, mysql:// or mariadb://',
       ]);
+    });
+  });
+
+  describe('database pool and deadlines', () => {
+    const mysql = { DATABASE_URL: 'mariadb://app:pw@db:3306/app' };
+
+    it('reads DB_POOL_SIZE, DB_POOL_ACQUIRE_TIMEOUT_MS, DB_POOL_QUEUE_LIMIT and DB_QUERY_TIMEOUT_MS', () => {
+      const config = loadConfig(
+        testEnv({
+          ...mysql,
+          DB_POOL_SIZE: '4',
+          DB_POOL_ACQUIRE_TIMEOUT_MS: '750',
+          DB_POOL_QUEUE_LIMIT: '0',
+          DB_QUERY_TIMEOUT_MS: '1500',
+        }),
+      );
+      expect(config.database.limits).toEqual({
+        poolSize: 4,
+        acquireTimeoutMs: 750,
+        queueLimit: 0,
+        queryTimeoutMs: 1500,
+      });
+      expect(config.warnings).toEqual([]);
+    });
+
+    it('defaults to a pool of 10, 2 s to get a connection, 100 waiting, 3 s a query', () => {
+      expect(loadConfig(testEnv(mysql)).database.limits).toEqual({
+        poolSize: 10,
+        acquireTimeoutMs: 2000,
+        queueLimit: 100,
+        queryTimeoutMs: 3000,
+      });
+    });
+
+    it.each([
+      ['DB_POOL_SIZE', '0', 'DB_POOL_SIZE must be a whole number of connections from 1 to 1000'],
+      ['DB_POOL_SIZE', '1001', 'DB_POOL_SIZE must be a whole number of connections from 1 to 1000'],
+      ['DB_POOL_SIZE', 'ten', 'DB_POOL_SIZE must be a whole number of connections from 1 to 1000'],
+      ['DB_POOL_SIZE', '2.5', 'DB_POOL_SIZE must be a whole number of connections from 1 to 1000'],
+      [
+        'DB_POOL_ACQUIRE_TIMEOUT_MS',
+        '49',
+        'DB_POOL_ACQUIRE_TIMEOUT_MS must be milliseconds from 50 to 60000',
+      ],
+      [
+        'DB_POOL_ACQUIRE_TIMEOUT_MS',
+        '60001',
+        'DB_POOL_ACQUIRE_TIMEOUT_MS must be milliseconds from 50 to 60000',
+      ],
+      [
+        'DB_POOL_ACQUIRE_TIMEOUT_MS',
+        '2s',
+        'DB_POOL_ACQUIRE_TIMEOUT_MS must be milliseconds from 50 to 60000',
+      ],
+      ['DB_POOL_QUEUE_LIMIT', '-1', 'DB_POOL_QUEUE_LIMIT must be a whole number from 0 to 100000'],
+      ['DB_POOL_QUEUE_LIMIT', '100001', 'DB_POOL_QUEUE_LIMIT must be a whole number from 0 to 100000'],
+      ['DB_QUERY_TIMEOUT_MS', '0', 'DB_QUERY_TIMEOUT_MS must be milliseconds from 100 to 600000'],
+      ['DB_QUERY_TIMEOUT_MS', '99', 'DB_QUERY_TIMEOUT_MS must be milliseconds from 100 to 600000'],
+      ['DB_QUERY_TIMEOUT_MS', '600001', 'DB_QUERY_TIMEOUT_MS must be milliseconds from 100 to 600000'],
+    ])('refuses %s=%s with one clear problem', (name, value, problem) => {
+      expect(configError(testEnv({ ...mysql, [name]: value })).problems).toEqual([problem]);
+    });
+
+    it('lists every invalid one at once', () => {
+      const { problems } = configError(
+        testEnv({ ...mysql, DB_POOL_SIZE: '0', DB_POOL_ACQUIRE_TIMEOUT_MS: '1', DB_QUERY_TIMEOUT_MS: 'x' }),
+      );
+      expect(problems).toEqual([
+        'DB_POOL_SIZE must be a whole number of connections from 1 to 1000',
+        'DB_POOL_ACQUIRE_TIMEOUT_MS must be milliseconds from 50 to 60000',
+        'DB_QUERY_TIMEOUT_MS must be milliseconds from 100 to 600000',
+      ]);
+    });
+
+    it('warns that they do nothing on SQLite', () => {
+      const config = loadConfig(testEnv({ DB_POOL_SIZE: '4' }));
+      expect(config.warnings).toEqual([
+        'DB_POOL_SIZE, DB_POOL_ACQUIRE_TIMEOUT_MS, DB_POOL_QUEUE_LIMIT, DB_QUERY_TIMEOUT_MS apply to MySQL/MariaDB only: ignored with SQLite',
+      ]);
+    });
+
+    it('the migration CLI keeps the pool bounds but sets no query deadline (a migration may rebuild a table)', () => {
+      expect(
+        databaseConfigFromEnv({ ...mysql, DB_POOL_SIZE: '3', DB_QUERY_TIMEOUT_MS: '1000' }).limits,
+      ).toEqual({ poolSize: 3, acquireTimeoutMs: 2000, queueLimit: 100, queryTimeoutMs: 0 });
     });
   });
 

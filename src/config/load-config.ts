@@ -6,12 +6,14 @@ import { validateSync } from 'class-validator';
 import type {
   AppConfig,
   DatabaseConfig,
+  DatabaseLimits,
   JwtKeyConfig,
   NodeEnv,
   ServiceClient,
   ServiceClientsConfig,
   WechatAppCredentials,
 } from './app-config';
+import { DEFAULT_DATABASE_LIMITS } from './app-config';
 import { EnvironmentVariables } from './environment-variables';
 import { asymmetricKey, generateEs256Pem, parsePrivateKeys, secretKey } from './jwt-keys';
 
@@ -91,9 +93,12 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   const env = plainToInstance(EnvironmentVariables, cleaned, { enableImplicitConversion: false });
   const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
   if (errors.length > 0) {
-    throw new ConfigError(
-      errors.flatMap((e) => Object.values(e.constraints ?? { invalid: `${e.property} is invalid` })),
-    );
+    // A set: one message per problem even when several of a field's rules share it.
+    throw new ConfigError([
+      ...new Set(
+        errors.flatMap((e) => Object.values(e.constraints ?? { invalid: `${e.property} is invalid` })),
+      ),
+    ]);
   }
   return env;
 }
@@ -369,7 +374,15 @@ export function loadConfig(
       ...parseDatabaseUrl(env.DATABASE_URL, dataDir),
       migrateOnStart: env.DB_MIGRATE_ON_START ?? true,
       synchronize: opts.synchronize === true && nodeEnv === 'test',
+      limits: databaseLimits(env),
     };
+    if (
+      database.type === 'better-sqlite3' &&
+      DATABASE_LIMIT_VARIABLES.some((name) => env[name] !== undefined)
+    )
+      warnings.push(
+        `${DATABASE_LIMIT_VARIABLES.join(', ')} apply to MySQL/MariaDB only: ignored with SQLite`,
+      );
   } catch (e) {
     problems.push(...(e instanceof ConfigError ? e.problems : ['DATABASE_URL is invalid']));
   }
@@ -417,7 +430,11 @@ export function loadConfig(
       lookupsPerAppPerDay: env.PHONE_LOOKUPS_PER_APP_PER_DAY ?? 10000,
     },
     openData: { maxAgeSeconds: env.OPEN_DATA_MAX_AGE_S ?? 900 },
-    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'wxauth:' },
+    redis: {
+      url: env.REDIS_URL,
+      keyPrefix: env.REDIS_KEY_PREFIX ?? 'wxauth:',
+      outageGraceSeconds: env.REDIS_OUTAGE_GRACE_S ?? 30,
+    },
     loginRateLimitPerMinute: env.LOGIN_RATE_LIMIT ?? 30,
     sessions: {
       refreshReuseIntervalSeconds: env.REFRESH_REUSE_INTERVAL ?? 10,
@@ -451,6 +468,22 @@ function isLoopbackUrl(url: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+const DATABASE_LIMIT_VARIABLES = [
+  'DB_POOL_SIZE',
+  'DB_POOL_ACQUIRE_TIMEOUT_MS',
+  'DB_POOL_QUEUE_LIMIT',
+  'DB_QUERY_TIMEOUT_MS',
+] as const;
+
+function databaseLimits(env: EnvironmentVariables): DatabaseLimits {
+  return {
+    poolSize: env.DB_POOL_SIZE ?? DEFAULT_DATABASE_LIMITS.poolSize,
+    acquireTimeoutMs: env.DB_POOL_ACQUIRE_TIMEOUT_MS ?? DEFAULT_DATABASE_LIMITS.acquireTimeoutMs,
+    queueLimit: env.DB_POOL_QUEUE_LIMIT ?? DEFAULT_DATABASE_LIMITS.queueLimit,
+    queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS ?? DEFAULT_DATABASE_LIMITS.queryTimeoutMs,
+  };
+}
+
 /** Just the database part, for the migration CLI (no secrets needed, none generated). */
 export function databaseConfigFromEnv(raw: Record<string, string | undefined>): DatabaseConfig {
   const env = validateEnv(raw);
@@ -458,5 +491,7 @@ export function databaseConfigFromEnv(raw: Record<string, string | undefined>): 
     ...parseDatabaseUrl(env.DATABASE_URL, resolve(env.DATA_DIR ?? './data')),
     migrateOnStart: false,
     synchronize: false,
+    // A migration run by hand may rebuild a large table: no per-query deadline (the pool's wait stays bounded).
+    limits: { ...databaseLimits(env), queryTimeoutMs: 0 },
   };
 }

@@ -24,3 +24,32 @@ export function isLockTimeout(e: unknown): boolean {
   const code = driverCode(e);
   return code === 'ER_LOCK_WAIT_TIMEOUT' || code === 'SQLITE_BUSY';
 }
+
+/** Why the database could not be used in time (set by the MySQL/MariaDB pool guard, mysql-pool-guard.ts). */
+export type DatabaseUnavailableCode =
+  /** No pooled connection within DB_POOL_ACQUIRE_TIMEOUT_MS (all busy, or the server does not answer). */
+  | 'DB_POOL_ACQUIRE_TIMEOUT'
+  /** DB_POOL_QUEUE_LIMIT requests are already waiting for a connection. */
+  | 'DB_POOL_QUEUE_FULL'
+  /** A query (BEGIN and COMMIT included) got no answer within DB_QUERY_TIMEOUT_MS; its connection was destroyed. */
+  | 'DB_QUERY_TIMEOUT'
+  /** No new connection could be made (refused, reset, handshake timed out…); `cause` has mysql2's error. */
+  | 'DB_CONNECT_FAILED'
+  /** The connection broke under a query (server killed, network cut); `cause` has mysql2's error. */
+  | 'DB_CONNECTION_LOST';
+
+/**
+ * The database did not answer in time. Carries a driver-style `code`, so the error mapping
+ * (common/errors/to-error-response.ts) answers it 503 DATABASE_UNAVAILABLE like a refused connection,
+ * bare or wrapped by TypeORM in a QueryFailedError (as `driverError`).
+ */
+export class DatabaseUnavailableError extends Error {
+  constructor(
+    readonly code: DatabaseUnavailableCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DatabaseUnavailableError';
+  }
+}

@@ -5,7 +5,12 @@ import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import type { AppConfig } from '../config/app-config';
 import { secretKey } from '../config/jwt-keys';
-import { ACCESS_TOKEN_TYP, AccessTokenService, IAT_LEEWAY_SECONDS } from './access-token.service';
+import {
+  ACCESS_TOKEN_TYP,
+  AccessTokenService,
+  IAT_LEEWAY_SECONDS,
+  VERIFIED_CACHE_SIZE,
+} from './access-token.service';
 import { JwtKeyManager } from './keys/jwt-key-manager';
 
 const ISSUER = 'wechat-auth';
@@ -181,6 +186,72 @@ describe('AccessTokenService', () => {
     await expectInvalid(
       service.verify(await signRaw(fullPayload, { ...fullOptions, audience: 'other-app' })),
     );
+  });
+
+  describe('verified-token cache', () => {
+    it('a token verified before still expires: refused once the clock passes exp, also from the cache', async () => {
+      const token = await service.sign(claims);
+      await expect(service.verify(token)).resolves.toMatchObject({ userId: 'user-1' });
+      clock.advance((TTL - 1) * 1000);
+      await expect(service.verify(token)).resolves.toMatchObject({ userId: 'user-1' });
+      clock.advance(1000);
+      await expectInvalid(service.verify(token));
+      await expectInvalid(service.verify(token));
+    });
+
+    it('only the exact text hits: a cached token with its signature or claims altered is checked, and refused', async () => {
+      const token = await service.sign(claims);
+      await service.verify(token);
+      const [h, p, sig] = token.split('.');
+      const flipped = `${sig.slice(0, -2)}${sig.at(-2) === 'A' ? 'B' : 'A'}${sig.at(-1)}`;
+      await expectInvalid(service.verify(`${h}.${p}.${flipped}`));
+      await expectInvalid(
+        service.verify(
+          `${h}.${b64({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), roles: ['admin'] })}.${sig}`,
+        ),
+      );
+      await expect(service.verify(token)).resolves.toMatchObject({ roles: ['user', 'admin'] });
+    });
+
+    it('hands out a frozen principal (one object is shared by every request with that token)', async () => {
+      const token = await service.sign(claims);
+      const first = await service.verify(token);
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(Object.isFrozen(first.roles)).toBe(true);
+      expect(() => first.roles.push('admin')).toThrow(TypeError);
+      await expect(service.verify(token)).resolves.toBe(first);
+    });
+
+    it(`keeps at most ${VERIFIED_CACHE_SIZE} tokens, dropping the oldest first`, async () => {
+      const first = await service.sign(claims);
+      await service.verify(first);
+      for (let i = 0; i < VERIFIED_CACHE_SIZE; i++) await service.verify(hs256Token(`s-${i}`));
+      const cache = (service as unknown as { verified: Map<string, unknown> }).verified;
+      expect(cache.size).toBe(VERIFIED_CACHE_SIZE);
+      expect(cache.has(first)).toBe(false);
+      // Still valid, verified afresh (and cached again).
+      await expect(service.verify(first)).resolves.toMatchObject({ userId: 'user-1' });
+      expect(cache.has(first)).toBe(true);
+    });
+
+    /** Distinct valid tokens without paying for signAsync each time. */
+    function hs256Token(sid: string): string {
+      const iat = clock.nowSeconds();
+      return hs256(
+        { alg: 'HS256', typ: ACCESS_TOKEN_TYP, kid: hsKey.kid },
+        {
+          appid: 'wxapp',
+          roles: ['user'],
+          sid,
+          iat,
+          exp: iat + TTL,
+          aud: AUDIENCE,
+          iss: ISSUER,
+          sub: 'u',
+          jti: sid,
+        },
+      );
+    }
   });
 
   it('rejects tokens missing a required claim', async () => {

@@ -5,7 +5,7 @@ import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { Clock } from '../common/clock/clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
-import { AppConfig, type JwtKeyConfig } from '../config/app-config';
+import { AppConfig } from '../config/app-config';
 import { JwtKeyManager, signJws, verifyJws } from './keys/jwt-key-manager';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -24,6 +24,12 @@ export const IAT_LEEWAY_SECONDS = 30;
  * exactly (JwtKeyManager); nothing is ever fetched or looked up elsewhere on a token's say-so.
  */
 const ALLOWED_HEADER_MEMBERS: ReadonlySet<string> = new Set(['alg', 'typ', 'kid']);
+
+/**
+ * Verified tokens kept, by their text: a client sends the same access token for its whole life, so
+ * most requests skip the signature check (ES256 verify costs tens of µs). ~1 KB each.
+ */
+export const VERIFIED_CACHE_SIZE = 10_000;
 
 /** Far above any token of ours (~600 bytes); a bigger one is refused before it is decoded. */
 const MAX_TOKEN_LENGTH = 8 * 1024;
@@ -71,13 +77,15 @@ function decodeObject(segment: string): Record<string, unknown> | undefined {
 const b64json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
 /**
- * Signs and verifies access JWTs (compact JWS, node:crypto; no JOSE library between the token and the
- * key). The key, and with it the one algorithm allowed, is chosen by the header's `kid` among ours
+ * Signs access JWTs (@nestjs/jwt for HS256/ES256/RS256, node:crypto for EdDSA) and verifies them with
+ * node:crypto alone (no JOSE library re-decoding the token or merging options per call). The key, and with it the one algorithm allowed, is chosen by the header's `kid` among ours
  * (JwtKeyManager); issuer, audience, `typ`, the header's members and the time claims are checked
  * here. Time comes from the injected Clock so expiry, `nbf` and `iat` are testable without sleeping.
  */
 @Injectable()
 export class AccessTokenService {
+  private readonly verified = new Map<string, VerifiedAccessToken>();
+
   constructor(
     private readonly jwt: JwtService,
     private readonly keys: JwtKeyManager,
@@ -128,30 +136,25 @@ export class AccessTokenService {
     return (await this.verifyToken(token)).principal;
   }
 
-  /** The whole check; throws `invalidToken()` for anything that is not a live token of ours. */
-  verifyToken(token: string): Promise<VerifiedAccessToken> {
-    const verified = this.check(token);
-    return verified ? Promise.resolve(verified) : Promise.reject(invalidToken());
-  }
-
   /**
-   * The signature, with the key's own algorithm pinned: through @nestjs/jwt (jsonwebtoken) for HS256,
-   * ES256 and RS256; node:crypto for EdDSA, which jsonwebtoken cannot verify. The claims are checked by
-   * `check` itself (one set of rules for every algorithm), so jsonwebtoken's own time checks are off here.
+   * The whole check; throws `invalidToken()` for anything that is not a live token of ours. A token
+   * verified before is found by its exact text (so its signature was checked) and only its expiry is
+   * checked again: everything else in it is fixed. Revocation is not cached here; the guard asks
+   * RevocationService on every request.
    */
-  private signatureValid(key: JwtKeyConfig, token: string, input: string, signature: string): boolean {
-    if (key.alg === 'EdDSA') return verifyJws(key, input, Buffer.from(signature, 'base64url'));
-    try {
-      this.jwt.verify(token, {
-        algorithms: [key.alg],
-        secret: key.verificationKey as unknown as string,
-        ignoreExpiration: true,
-        ignoreNotBefore: true,
-      });
-      return true;
-    } catch {
-      return false;
+  verifyToken(token: string): Promise<VerifiedAccessToken> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (this.clock.nowSeconds() < cached.principal.expiresAt) return Promise.resolve(cached);
+      this.verified.delete(token);
+      return Promise.reject(invalidToken());
     }
+    const verified = this.check(token);
+    if (!verified) return Promise.reject(invalidToken());
+    // Oldest first out (a Map iterates in insertion order); only verified tokens ever get in.
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, verified);
+    return Promise.resolve(verified);
   }
 
   private check(token: string): VerifiedAccessToken | undefined {
@@ -165,7 +168,8 @@ export class AccessTokenService {
     const key = this.keys.keyFor(header.kid);
     // The key decides the algorithm; a header naming another (none, HS256 against a public key…) is refused.
     if (!key || header.alg !== key.alg) return undefined;
-    if (!this.signatureValid(key, token, `${h}.${p}`, s)) return undefined;
+    // node:crypto with the key's own algorithm (the header was only read to pick the key).
+    if (!verifyJws(key, `${h}.${p}`, Buffer.from(s, 'base64url'))) return undefined;
 
     const c: AccessClaims | undefined = decodeObject(p);
     if (!c) return undefined;
@@ -192,18 +196,19 @@ export class AccessTokenService {
     ) {
       return undefined;
     }
-    return {
-      principal: {
+    // Frozen: one cached result is shared by every request that presents the token.
+    return Object.freeze({
+      principal: Object.freeze({
         userId: c.sub,
         appid: c.appid,
-        roles: c.roles as string[],
+        roles: Object.freeze([...(c.roles as string[])]) as string[],
         sessionId: c.sid,
         expiresAt: c.exp,
         issuedAt: c.iat,
         userEpoch: typeof c.uv === 'number' ? c.uv : 0,
-      },
+      }),
       jti: c.jti,
       kid: typeof header.kid === 'string' ? header.kid : undefined,
-    };
+    });
   }
 }

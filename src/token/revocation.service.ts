@@ -1,11 +1,16 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Clock } from '../common/clock/clock';
+import { AppException } from '../common/errors/app.exception';
 import { KvStore } from '../common/store/kv-store';
 import { AppConfig } from '../config/app-config';
 
 const CHANNEL = 'revocations';
 const USER_PREFIX = 'revoke:user:';
 const SESSION_PREFIX = 'revoke:sid:';
+/** While the replica is not in sync (or entries wait to be written back), the store is retried this often. */
+const RETRY_MS = 2000;
+/** Retry-After of the 503 a stale replica answers. */
+const STALE_RETRY_AFTER_S = 5;
 
 interface Revocation {
   /** 'u': every access token of a user issued under an earlier epoch; 's': every token of a session. */
@@ -31,12 +36,26 @@ interface Revocation {
  *   state under the new epoch.
  * - A session-level revocation (logout, a revoked device): every access token of that session.
  *
- * Each entry is written to the store (memory, or Redis with REDIS_URL) with a TTL of the access-token
- * lifetime — after that every token it could stop has expired — and published to every instance, which
- * keeps all live entries in memory: the guard's check is a Map lookup. An instance loads the entries at start
- * and again after its subscription reconnects (messages published meanwhile would be lost).
+ * Each entry is applied here at once, written to the store (memory, or Redis with REDIS_URL) with a TTL of
+ * the access-token lifetime — after that every token it could stop has expired — and published to every
+ * instance, which keeps all live entries in memory (the replica): the guard's check is a Map lookup.
  * Bound: immediate on the instance that revoked; on the others, the pub/sub delivery time (milliseconds with
  * a healthy Redis; tested under 1 s).
+ *
+ * When the feed breaks (Redis down, paused, restarted, or only this instance cut off):
+ * - the replica stays usable for `redis.outageGraceSeconds` (REDIS_OUTAGE_GRACE_S) after it was last known
+ *   complete — a revocation made meanwhile on an instance that still reaches Redis is honoured here at most
+ *   that late. The store is re-read every RETRY_MS while the feed is down (a re-read while Redis answers
+ *   counts as "known complete" again);
+ * - after the grace, `isRevoked` answers 503 SERVICE_UNAVAILABLE for every token it does not know to be
+ *   revoked (fail closed): every Bearer route and introspection. An instance that never loaded the entries
+ *   since its start has no grace;
+ * - when the subscription is back (ioredis reconnects by itself), the entries are re-read before the
+ *   replica counts as in sync again, and every live entry this instance holds is written back to the store
+ *   when missing (a restarted Redis keeps nothing) and published, as is every revocation whose store write
+ *   or broadcast failed (it answered 503, but this instance applied it and keeps pushing it).
+ * Freshness is tracked from `onModuleInit` (the subscription) on; a service never initialised is a plain
+ * in-memory replica.
  */
 @Injectable()
 export class RevocationService implements OnModuleInit, OnModuleDestroy {
@@ -44,8 +63,24 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
   private readonly users = new Map<string, Revocation>();
   private readonly sessions = new Map<string, Revocation>();
   private checksSincePrune = 0;
-  private subscribed = false;
   private retry?: NodeJS.Timeout;
+  private destroyed = false;
+
+  /** The replica is known complete (subscription active and re-read since). */
+  private inSync = true;
+  /** When not in sync: the last moment the replica was known complete (-Infinity: never since start). */
+  private staleSince = Number.NEGATIVE_INFINITY;
+  /** Whether the store's subscription is active, and a counter of its losses (a re-read spanning one proves nothing). */
+  private feedUp = false;
+  private losses = 0;
+  /** Whether the grace has run out and requests are being refused (logged once per outage). */
+  private refusing = false;
+  /** Entries whose store write or broadcast failed: store key → value. */
+  private readonly pending = new Map<string, string>();
+  private resyncing?: Promise<void>;
+  private loadFailing = false;
+  private resyncAgain = false;
+  private writeBackAll = false;
 
   constructor(
     private readonly store: KvStore,
@@ -54,25 +89,25 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    this.inSync = false;
     try {
-      if (!this.subscribed) {
-        await this.store.subscribe(
-          CHANNEL,
-          (message) => this.apply(message),
-          () => void this.warm().catch((e: unknown) => this.warmFailed(e)),
-        );
-        this.subscribed = true;
-      }
-      await this.warm();
+      await this.store.subscribe(
+        CHANNEL,
+        (message) => this.apply(message),
+        () => this.feedResumed(),
+        () => this.feedLost(),
+      );
     } catch (e) {
-      // Redis down at start: serve anyway (tokens verify locally) and keep trying; say so loudly.
+      // Redis down at start: the subscription is kept and comes up by itself. Until then, and until the
+      // entries are loaded, Bearer routes answer 503 (an instance that never read them knows nothing).
       this.warmFailed(e);
-      this.retry = setTimeout(() => void this.onModuleInit(), 5000);
-      this.retry.unref();
     }
+    // The first re-read (the subscription's, or ours when the store cannot be subscribed to yet).
+    await this.resync();
   }
 
   onModuleDestroy(): void {
+    this.destroyed = true;
     if (this.retry) clearTimeout(this.retry);
   }
 
@@ -93,7 +128,10 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
     await this.save({ kind: 's', id: sessionId, validAfter: 0, until: this.until() });
   }
 
-  /** The guard's check: in memory only. */
+  /**
+   * The guard's check: in memory only. Throws 503 SERVICE_UNAVAILABLE for a token not known to be revoked
+   * while the replica may be stale beyond the grace (see the class comment).
+   */
   isRevoked(token: { userId: string; sessionId: string; userEpoch: number }): boolean {
     if (++this.checksSincePrune >= 10_000) this.prune();
     const now = this.clock.now();
@@ -101,16 +139,27 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
     const session = this.sessions.get(token.sessionId);
     if (session && session.until > now) return true;
     const user = this.users.get(token.userId);
-    return user !== undefined && user.until > now && token.userEpoch < user.validAfter;
+    if (user !== undefined && user.until > now && token.userEpoch < user.validAfter) return true;
+    if (!this.usable(now)) throw this.stale();
+    return false;
   }
 
   /**
    * The epoch a token issued to this user now must carry. Read from the store (the source of truth: this
-   * instance's memory may be a few ms behind); call it before reading the user's roles and status.
+   * instance's memory may be a few ms behind); call it before reading the user's roles and status. When
+   * the store does not answer, the replica's, while it is usable (nobody reaching this instance's Redis
+   * could have revoked meanwhile without this instance seeing it, beyond the grace); else 503.
    */
   async epochFor(userId: string): Promise<number> {
     userId = userId.toLowerCase();
-    return Math.max(await this.storedEpoch(userId), this.users.get(userId)?.validAfter ?? 0);
+    let stored: number;
+    try {
+      stored = await this.storedEpoch(userId);
+    } catch (e) {
+      if (!this.usable(this.clock.now())) throw e;
+      stored = 0;
+    }
+    return Math.max(stored, this.users.get(userId)?.validAfter ?? 0);
   }
 
   private async storedEpoch(userId: string): Promise<number> {
@@ -133,12 +182,20 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
     // Ids are UUIDs; tokens carry them lowercase. MySQL compares them case-insensitively, so an admin
     // naming a user in uppercase must still revoke that user's tokens.
     r.id = r.id.toLowerCase();
-    const key = (r.kind === 'u' ? USER_PREFIX : SESSION_PREFIX) + r.id;
+    const key = keyOf(r);
     const value = JSON.stringify(r);
-    // Stored first (the source of truth for instances starting later), then applied here and broadcast.
-    await this.store.set(key, value, r.until - this.clock.now());
+    // Here first, whatever the store does: this instance refuses the tokens from now on.
     this.apply(value);
-    await this.store.publish(CHANNEL, value);
+    try {
+      // Stored (the source of truth for instances starting later), then broadcast.
+      await this.store.set(key, value, r.until - this.clock.now());
+      await this.store.publish(CHANNEL, value);
+    } catch (e) {
+      // Not acknowledged (the caller answers 503), but not dropped either: pushed once the store answers.
+      this.pending.set(key, value);
+      this.scheduleRetry();
+      throw e;
+    }
   }
 
   private apply(message: string): void {
@@ -156,11 +213,146 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
     if (!current || r.validAfter >= current.validAfter) map.set(r.id, r);
   }
 
+  private usable(now: number): boolean {
+    if (this.inSync) return true;
+    const ok = now - this.staleSince <= this.config.redis.outageGraceSeconds * 1000;
+    if (!ok && !this.refusing) {
+      this.refusing = true;
+      this.logger.error(
+        { alert: 'REVOCATIONS_STALE', graceSeconds: this.config.redis.outageGraceSeconds },
+        'the revocation feed has been down longer than REDIS_OUTAGE_GRACE_S (or never came up): ' +
+          'Bearer routes answer 503 until it is back',
+      );
+    }
+    return ok;
+  }
+
+  private stale(): AppException {
+    return new AppException('SERVICE_UNAVAILABLE', { retryAfter: STALE_RETRY_AFTER_S });
+  }
+
+  /** The subscription may have stopped delivering: messages from now on may be missed. */
+  private feedLost(): void {
+    this.feedUp = false;
+    this.losses++;
+    if (!this.inSync) return;
+    this.inSync = false;
+    this.staleSince = this.clock.now();
+    this.logger.warn(
+      { alert: 'REVOCATION_FEED_LOST', graceSeconds: this.config.redis.outageGraceSeconds },
+      'revocation feed lost: accepting tokens from the in-memory replica for up to REDIS_OUTAGE_GRACE_S',
+    );
+    this.scheduleRetry();
+  }
+
+  /** The subscription is active again (or for the first time): re-read, then push what the store lacks. */
+  private feedResumed(): void {
+    this.feedUp = true;
+    this.writeBackAll = true;
+    void this.resync();
+  }
+
+  /** Single-flight; a request arriving during a run runs again after it (it may follow a reconnection). */
+  private resync(): Promise<void> {
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return this.resyncing;
+    }
+    this.resyncing = (async () => {
+      do {
+        this.resyncAgain = false;
+        await this.resyncOnce();
+      } while (this.resyncAgain && !this.destroyed);
+    })().finally(() => (this.resyncing = undefined));
+    return this.resyncing;
+  }
+
+  private async resyncOnce(): Promise<void> {
+    const losses = this.losses;
+    const feedUp = this.feedUp;
+    const startedAt = this.clock.now();
+    try {
+      await this.warm();
+    } catch (e) {
+      this.warmFailed(e);
+      this.scheduleRetry();
+      return;
+    }
+    if (feedUp && losses === this.losses) {
+      if (!this.inSync && this.staleSince !== Number.NEGATIVE_INFINITY)
+        this.logger.log('revocation feed back: replica re-read from the store');
+      this.inSync = true;
+      this.refusing = false;
+    } else if (!this.inSync) {
+      // Complete as of the read, though messages may be missed from then on.
+      this.staleSince = Math.max(this.staleSince, startedAt);
+    }
+    try {
+      await this.writeBack();
+    } catch (e) {
+      this.logger.warn(
+        { error: e instanceof Error ? e.name : 'unknown', pending: this.pending.size },
+        'could not write revocations back to the store; retrying',
+      );
+    }
+    if (this.needsRetry()) this.scheduleRetry();
+  }
+
   private async warm(): Promise<void> {
     for (const [, value] of await this.store.entries('revoke:')) this.apply(value);
+    this.loadFailing = false;
+  }
+
+  /**
+   * After a reconnection, every live entry the store lacks (a restarted Redis keeps nothing) is stored and
+   * published; so is every entry whose save failed. SET NX: a newer entry in the store is never loosened.
+   */
+  private async writeBack(): Promise<void> {
+    const all = this.writeBackAll;
+    if (!all && this.pending.size === 0) return;
+    const now = this.clock.now();
+    const entries = all ? [...this.users.values(), ...this.sessions.values()] : this.pendingEntries();
+    let restored = 0;
+    for (const r of entries) {
+      if (r.until <= now) continue;
+      const key = keyOf(r);
+      const value = JSON.stringify(r);
+      const created = await this.store.setIfAbsent(key, value, r.until - now);
+      if (created || this.pending.has(key)) await this.store.publish(CHANNEL, value);
+      if (created) restored++;
+      this.pending.delete(key);
+    }
+    if (all) this.writeBackAll = false;
+    for (const [key, value] of this.pending) if (JSON.parse(value).until <= now) this.pending.delete(key);
+    if (restored > 0)
+      this.logger.warn(
+        { alert: 'REVOCATIONS_RESTORED', restored },
+        'revocations missing from the store (Redis restarted empty?) written back from memory',
+      );
+  }
+
+  private pendingEntries(): Revocation[] {
+    return [...this.pending.values()].map((v) => JSON.parse(v) as Revocation);
+  }
+
+  /** Not in sync, a save not pushed yet, or a write-back after a reconnection that failed part-way. */
+  private needsRetry(): boolean {
+    return !this.inSync || this.pending.size > 0 || this.writeBackAll;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retry || this.destroyed) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.needsRetry()) void this.resync();
+    }, RETRY_MS);
+    this.retry.unref();
   }
 
   private warmFailed(e: unknown): void {
+    // Once per outage: the retries every RETRY_MS would repeat it.
+    if (this.loadFailing) return;
+    this.loadFailing = true;
     this.logger.error(
       { alert: 'REVOCATIONS_NOT_LOADED', error: e instanceof Error ? e.name : 'unknown' },
       'could not load revocations from the store; revocations made meanwhile may be missed on this instance',
@@ -173,4 +365,8 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
     for (const map of [this.users, this.sessions])
       for (const [id, r] of map) if (r.until <= now) map.delete(id);
   }
+}
+
+function keyOf(r: Revocation): string {
+  return (r.kind === 'u' ? USER_PREFIX : SESSION_PREFIX) + r.id;
 }

@@ -81,14 +81,14 @@ export async function createTestApp(opts: TestAppOptions): Promise<TestApp> {
       await app.close();
       // Every suite's logs, not only the suites that look: no AppSecret, JWT secret, session_key or raw code.
       assertLogsClean(logs, [...[...config.wechat.apps.values()].map((a) => a.secret), TEST_JWT_SECRET]);
-      if (config.redis.url) await deleteRedisPrefix(config.redis.keyPrefix);
+      if (config.redis.url) await deleteRedisPrefix(config.redis.keyPrefix, config.redis.url);
     },
   };
 }
 
-/** Tests own their Redis key prefix and remove it afterwards. */
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+/** Tests own their Redis key prefix and remove it afterwards (from the app's own Redis when it has one). */
+export async function deleteRedisPrefix(prefix: string, url = REDIS_URL): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   let cursor = '0';
   do {

@@ -13,6 +13,7 @@ import {
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
+import { DatabaseUnavailableError } from '../../database/db-errors';
 import { AppException } from './app.exception';
 import { ERRORS } from './error-codes';
 import { toErrorResponse } from './to-error-response';
@@ -149,9 +150,53 @@ describe('toErrorResponse', () => {
       expect(res.headers).toEqual({});
     });
 
-    it('maps a bare connection error (not wrapped by TypeORM) to 503 SERVICE_UNAVAILABLE', () => {
-      const e = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), { code: 'ECONNREFUSED' });
-      expect(toErrorResponse(e)).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+    // What the mysql2 pool hands TypeORM, which passes it on unwrapped (a killed or unreachable database).
+    it.each([
+      ['ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:3306'],
+      ['ETIMEDOUT', 'connect ETIMEDOUT'],
+      ['ECONNRESET', 'read ECONNRESET'],
+      ['EHOSTUNREACH', 'connect EHOSTUNREACH 10.0.0.9:3306'],
+      ['PROTOCOL_CONNECTION_LOST', 'Connection lost: The server closed the connection.'],
+      ['PROTOCOL_SEQUENCE_TIMEOUT', 'Query inactivity timeout'],
+      ['ER_CON_COUNT_ERROR', 'Too many connections'],
+    ])(
+      'maps a bare mysql2 %s (not wrapped by TypeORM) to 503 DATABASE_UNAVAILABLE with Retry-After',
+      (code, text) => {
+        const e = Object.assign(new Error(text), { code, fatal: true });
+        const res = toErrorResponse(e);
+        expect(res).toMatchObject({
+          status: 503,
+          code: 'DATABASE_UNAVAILABLE',
+          message: ERRORS.DATABASE_UNAVAILABLE.message,
+          unexpected: true,
+        });
+        expect(res.headers).toEqual({ 'retry-after': '5' });
+      },
+    );
+
+    it.each([
+      'DB_POOL_ACQUIRE_TIMEOUT',
+      'DB_POOL_QUEUE_FULL',
+      'DB_QUERY_TIMEOUT',
+      'DB_CONNECT_FAILED',
+      'DB_CONNECTION_LOST',
+    ] as const)(
+      'maps the pool guard’s %s, bare or inside a QueryFailedError, to 503 DATABASE_UNAVAILABLE',
+      (code) => {
+        const bare = new DatabaseUnavailableError(code, 'no database connection within 2000 ms');
+        const wrapped = new QueryFailedError('SELECT 1', [], bare);
+        for (const e of [bare, wrapped]) {
+          const res = toErrorResponse(e);
+          expect(res).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE', unexpected: true });
+          expect(res.message).toBe(ERRORS.DATABASE_UNAVAILABLE.message);
+          expect(res.headers).toEqual({ 'retry-after': '5' });
+        }
+      },
+    );
+
+    it('does not take an arbitrary bare error code for a database outage', () => {
+      const e = Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' });
+      expect(toErrorResponse(e)).toMatchObject({ status: 500, code: 'INTERNAL_ERROR' });
     });
   });
 

@@ -21,9 +21,21 @@ const TRANSIENT_DB_CODES = new Set([
   'ECONNRESET',
   'ETIMEDOUT',
   'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
   'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_SEQUENCE_TIMEOUT',
+  // Our deadlines on the MySQL/MariaDB pool (database/db-errors.ts: DatabaseUnavailableError).
+  'DB_POOL_ACQUIRE_TIMEOUT',
+  'DB_POOL_QUEUE_FULL',
+  'DB_QUERY_TIMEOUT',
+  'DB_CONNECT_FAILED',
+  'DB_CONNECTION_LOST',
   'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
+  'ER_QUERY_TIMEOUT',
   'ER_LOCK_WAIT_TIMEOUT',
   'ER_LOCK_DEADLOCK',
   'ER_SERVER_SHUTDOWN',
@@ -109,9 +121,12 @@ export function toErrorResponse(exception: unknown): ErrorResponse {
       ? fromCode('DATABASE_UNAVAILABLE', { unexpected: true })
       : fromCode('INTERNAL_ERROR', { unexpected: true });
   }
-  // A bare connection error (e.g. the mysql2 pool could not connect): a dependency is down, not a bug.
+  // A bare connection error: the mysql2 pool could not connect (ECONNREFUSED, ETIMEDOUT…) or gave no
+  // connection in time (DB_POOL_*). TypeORM hands pool errors through unwrapped, not as QueryFailedError.
+  // Only the database driver throws these bare: Redis failures arrive as AppException SERVICE_UNAVAILABLE
+  // (common/store) and WeChat's as WX_UNAVAILABLE (wechat-auth/upstream).
   if (TRANSIENT_DB_CODES.has(driverCode(exception) ?? ''))
-    return fromCode('SERVICE_UNAVAILABLE', { unexpected: true });
+    return fromCode('DATABASE_UNAVAILABLE', { unexpected: true });
   // Fastify's own errors (body parsing, size limits, media type) carry a statusCode and an FST_ code.
   const fst = exception as { statusCode?: unknown; code?: unknown };
   if (typeof fst?.statusCode === 'number' && typeof fst.code === 'string' && fst.code.startsWith('FST_')) {

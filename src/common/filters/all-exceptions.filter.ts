@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TypeORMError } from 'typeorm';
 import { AppException } from '../errors/app.exception';
 import { toErrorResponse } from '../errors/to-error-response';
 
@@ -57,9 +58,12 @@ function errorName(e: Error): string {
 
 /**
  * The request body stream failed because the client went away (Node's `aborted` ECONNRESET on the
- * request itself), not a connection of ours to a dependency, which would carry the same code.
+ * request itself, before the body was read), not a connection of ours to a dependency, which carries the
+ * same code: a database error is never one, and neither is a reset once the body has been read (the
+ * request stream is destroyed after every complete read, so `destroyed` proves nothing).
  */
 function isClientAbort(exception: unknown, request: FastifyRequest): boolean {
+  if (exception instanceof TypeORMError) return false;
   const code = (exception as { code?: unknown } | null)?.code;
-  return code === 'ECONNRESET' && (request.raw.readableAborted || request.raw.destroyed);
+  return code === 'ECONNRESET' && request.raw.readableAborted;
 }

@@ -1,5 +1,6 @@
-import helmet from '@fastify/helmet';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import helmet from 'helmet';
 
 /** Where Swagger UI is mounted (its page and assets; not the JSON at /docs-json). */
 export const DOCS_PATH = '/docs';
@@ -28,27 +29,37 @@ function isDocsRoute(route: string | undefined): boolean {
 }
 
 /**
- * Helmet's headers on every answer, errors included, plus one of two fixed CSP strings and the
- * request id. Helmet's own CSP is off: it re-parses the directives on every request (a profile
- * showed helmet at ~8 % CPU), and a single global policy was either too loose for the API or too
- * strict for Swagger UI. The strings above are built once; the hook only picks one.
+ * Helmet's headers, as helmet computes them for these options, read once at start: none of them
+ * depends on the request. (`@fastify/helmet` calls `helmet(options)` — building the whole middleware —
+ * on every request, plus two hooks; a CPU profile of GET /auth/session showed it at ~8 % of the CPU.)
  */
-export async function registerSecurityHeaders(app: NestFastifyApplication): Promise<void> {
-  await app.register(helmet, {
+export function helmetHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const res = {
+    setHeader: (name: string, value: string | number) => void (headers[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+  };
+  helmet({
+    // One of two fixed strings instead (below): a single global policy was either too loose for the
+    // API or too strict for Swagger UI.
     contentSecurityPolicy: false,
-    enableCSPNonces: false,
     // frame-ancestors 'none' for the browsers that only know the old header.
     xFrameOptions: { action: 'deny' },
+  })({} as IncomingMessage, res as unknown as ServerResponse, () => undefined);
+  return headers;
+}
+
+/**
+ * Helmet's headers on every answer, errors included, plus one of two fixed CSP strings and the
+ * request id, from one onRequest hook: the header sets are built once; the hook only picks one.
+ */
+export function registerSecurityHeaders(instance: FastifyInstance): void {
+  const base = helmetHeaders();
+  const api = { ...base, 'content-security-policy': API_CSP };
+  const docs = { ...base, 'content-security-policy': DOCS_CSP };
+  instance.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(isDocsRoute(request.routeOptions.url) ? docs : api);
+    void reply.header('x-request-id', request.id);
+    done();
   });
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (request, reply, done) => {
-      void reply.header('x-request-id', request.id);
-      void reply.header(
-        'content-security-policy',
-        isDocsRoute(request.routeOptions.url) ? DOCS_CSP : API_CSP,
-      );
-      done();
-    });
 }

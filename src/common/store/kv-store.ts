@@ -2,6 +2,9 @@
  * Small shared-state store: in-process by default, Redis when REDIS_URL is set,
  * so several instances behind a load balancer behave like one.
  * Keys are plain strings; implementations add the configured prefix.
+ *
+ * A store that cannot answer throws AppException SERVICE_UNAVAILABLE (503, Retry-After) — fast, never a
+ * hang: within ~1 s (Redis' command timeout), at once while Redis is known to be unreachable.
  */
 export abstract class KvStore {
   abstract get(key: string): Promise<string | null>;
@@ -20,13 +23,22 @@ export abstract class KvStore {
   /** Fire-and-forget broadcast to every instance's subscribers (including this one's). */
   abstract publish(channel: string, message: string): Promise<void>;
   /**
-   * Calls `onMessage` for every message on `channel`, and `onResync` whenever messages may have been
-   * missed (after a reconnect), so the subscriber can re-read what it mirrors.
+   * Calls `onMessage` for every message on `channel`.
+   *
+   * `onResync` is called each time the subscription becomes active — the first time and after every
+   * reconnection — once messages are flowing again, so the subscriber can re-read what it mirrors
+   * (messages published while it was not subscribed are lost). `onLost` is called when the subscription
+   * may have stopped delivering (connection closed, or the server stopped answering the heartbeat):
+   * from then until the next `onResync`, messages may be missed.
+   *
+   * The subscription is kept (and re-established by itself) even when the returned promise rejects
+   * because the store could not be reached at first: call this once per channel.
    */
   abstract subscribe(
     channel: string,
     onMessage: (message: string) => void,
     onResync: () => void,
+    onLost?: () => void,
   ): Promise<void>;
   /** Throws when the backing store does not answer (used by /health). */
   abstract ping(): Promise<void>;

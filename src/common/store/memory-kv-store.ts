@@ -74,8 +74,10 @@ export class MemoryKvStore extends KvStore {
     return Promise.resolve();
   }
 
-  subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+  /** One process: the subscription is active at once and never lost (`onLost` is never called). */
+  subscribe(channel: string, onMessage: (message: string) => void, onResync: () => void): Promise<void> {
     this.listeners.set(channel, [...(this.listeners.get(channel) ?? []), onMessage]);
+    onResync();
     return Promise.resolve();
   }
 

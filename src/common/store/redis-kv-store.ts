@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import { AppException } from '../errors/app.exception';
 import { KvStore } from './kv-store';
 
@@ -12,16 +12,49 @@ const DELETE_IF_EQUALS = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-/** Redis-backed store; a Redis failure becomes 503 SERVICE_UNAVAILABLE, never a 500. */
+/** ioredis states in which a command could only wait in the offline queue for a connection that is not there. */
+const DISCONNECTED: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
+
+/** Seconds a client is told to wait when the store is unavailable. */
+const RETRY_AFTER_S = 5;
+
+export interface RedisKvStoreTimings {
+  /** Subscriber connections are PINGed this often; a PING without answer means the feed is lost. */
+  heartbeatMs: number;
+  /** While the main connection is suspect (a command got no answer), a PING probes it this often. */
+  probeMs: number;
+}
+
+const DEFAULT_TIMINGS: RedisKvStoreTimings = { heartbeatMs: 1000, probeMs: 500 };
+
+/**
+ * Redis-backed store; a Redis failure becomes 503 SERVICE_UNAVAILABLE, never a 500 and never a hang.
+ *
+ * Failing fast: a command is refused at once (no offline queueing) while the connection is down
+ * (ioredis reconnecting), and while it is suspect — a command got no answer within the command timeout
+ * (Redis paused, or a network path that drops packets: the TCP connection looks up) — until a PING in the
+ * background answers again. Otherwise each command is bounded by ioredis' `commandTimeout`.
+ */
 export class RedisKvStore extends KvStore {
   readonly kind = 'redis' as const;
   private readonly subscribers: Redis[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private suspect = false;
+  private closed = false;
 
   constructor(
     readonly client: Redis,
     private readonly prefix: string,
+    private readonly timings: RedisKvStoreTimings = DEFAULT_TIMINGS,
   ) {
     super();
+    // A (re)established connection answers again.
+    client.on('ready', () => (this.suspect = false));
+  }
+
+  /** Whether commands are currently refused without trying (connection down or not answering). */
+  get unavailable(): boolean {
+    return this.suspect || DISCONNECTED.has(this.client.status);
   }
 
   get(key: string): Promise<string | null> {
@@ -83,44 +116,133 @@ export class RedisKvStore extends KvStore {
   }
 
   /**
-   * A second connection in subscriber mode (a subscribed connection can run no other command). ioredis
-   * re-subscribes after a reconnect; messages published meanwhile are lost, hence `onResync` on every
-   * (re)connection.
+   * A second connection in subscriber mode (a subscribed connection can run no other command).
+   *
+   * On every `ready` (first connection and each reconnection) the channel is subscribed explicitly and
+   * `onResync` is called only once Redis confirmed it: a re-read started then cannot miss a message
+   * published between the read and the subscription. (ioredis' own re-subscription is sent after its
+   * `ready` event, so that event alone is too early.)
+   *
+   * `onLost`: the connection closed, or a heartbeat PING got no answer within the command timeout — a
+   * paused Redis keeps the TCP connection up and delivers nothing; the connection is then dropped and
+   * re-established, which re-subscribes.
    */
   async subscribe(
     channel: string,
     onMessage: (message: string) => void,
     onResync: () => void,
+    onLost: () => void = () => undefined,
   ): Promise<void> {
     const subscriber = this.client.duplicate();
     this.subscribers.push(subscriber);
     const name = this.prefix + channel;
-    // Also on the first connection: it may come after the caller's first read failed.
-    subscriber.on('ready', onResync);
+    let active = false;
+    let beating = false;
+    const lost = () => {
+      if (!active) return;
+      active = false;
+      onLost();
+    };
+    const activate = async (): Promise<void> => {
+      try {
+        await subscriber.subscribe(name);
+      } catch {
+        // Connected but not answering: start over (the next `ready` tries again).
+        if (!this.closed) subscriber.disconnect(true);
+        return;
+      }
+      if (this.closed) return;
+      active = true;
+      onResync();
+    };
+    subscriber.on('ready', () => void activate());
+    subscriber.on('close', lost);
     subscriber.on('message', (ch: string, message: string) => {
       if (ch === name) onMessage(message);
     });
-    // Errors are logged by the main client's handler pattern; a subscriber reconnects by itself.
+    // The main client logs the outage (same server); a subscriber reconnects by itself.
     subscriber.on('error', () => undefined);
+    this.every(this.timings.heartbeatMs, () => {
+      if (!active || beating) return;
+      beating = true;
+      subscriber
+        .ping()
+        .catch(() => {
+          lost();
+          if (!this.closed) subscriber.disconnect(true);
+        })
+        .finally(() => (beating = false));
+    });
+    // Resolves once subscribed (if the store answers now); the subscription is kept either way.
     await this.call(() => subscriber.subscribe(name));
   }
 
-  /** Closes the subscriber connections (the main client is closed by its owner). */
+  /** Stops the heartbeat and probe timers and closes the subscriber connections (the main client is closed by its owner). */
   async closeSubscribers(): Promise<void> {
-    await Promise.all(this.subscribers.map((s) => s.quit().catch(() => undefined)));
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.all(this.subscribers.map((s) => s.quit().catch(() => s.disconnect())));
   }
 
+  /** A real PING (also while suspect: /health is the honest answer); a success clears the suspicion. */
   async ping(): Promise<void> {
-    await this.call(() => this.client.ping());
+    if (DISCONNECTED.has(this.client.status)) throw unavailable();
+    try {
+      await this.client.ping();
+      this.suspect = false;
+    } catch (cause) {
+      this.markSuspect(cause);
+      throw unavailable(cause);
+    }
   }
 
   private async call<T>(op: () => Promise<T>): Promise<T> {
+    if (this.unavailable) throw unavailable();
     try {
       return await op();
     } catch (cause) {
-      throw new AppException('SERVICE_UNAVAILABLE', { retryAfter: 5, cause });
+      this.markSuspect(cause);
+      throw unavailable(cause);
     }
   }
+
+  /** Anything but an error reply from Redis itself (a timeout, a closed connection) makes the connection suspect. */
+  private markSuspect(cause: unknown): void {
+    if (cause instanceof ReplyError || this.suspect || this.closed) return;
+    this.suspect = true;
+    const probe = () =>
+      this.after(this.timings.probeMs, () => {
+        if (!this.suspect || this.closed) return;
+        this.client.ping().then(
+          () => (this.suspect = false),
+          () => probe(),
+        );
+      });
+    probe();
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const tick = () =>
+      this.after(ms, () => {
+        fn();
+        if (!this.closed) tick();
+      });
+    tick();
+  }
+}
+
+function unavailable(cause?: unknown): AppException {
+  return new AppException('SERVICE_UNAVAILABLE', { retryAfter: RETRY_AFTER_S, cause });
 }
 
 /** SCAN MATCH treats `*?[]\\` as glob syntax: a prefix is matched literally. */

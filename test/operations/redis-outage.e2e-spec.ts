@@ -1,0 +1,271 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { AccountService } from '../../src/account/account.service';
+import { FakeWechat } from '../support/fake-wechat';
+import { freePort } from '../support/free-port';
+import { createTestApp, type TestApp } from '../support/test-app';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+
+/**
+ * Redis pausing, dying and coming back empty, with a redis-server of this suite's own (never the shared
+ * one). What README's deployment section promises: Bearer routes and refresh keep working from the
+ * in-memory revocation replica for REDIS_OUTAGE_GRACE_S, then fail closed (503); login (its code ledger
+ * is shared state) and /health answer 503 with Retry-After; nothing hangs; a revocation made during the
+ * outage is enforced here at once and reaches Redis once it is back, also a Redis that restarted empty.
+ */
+jest.setTimeout(90_000);
+
+const PASSWORD = 'ops-redis-password-5531';
+const PREFIX = 'ops-redis:';
+const GRACE_S = 4;
+/** The longest a request may take while Redis does not answer: ioredis' command timeout (1 s), plus slack. */
+const OUTAGE_BOUND_MS = 2500;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class PrivateRedis {
+  private proc?: ChildProcess;
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://:${PASSWORD}@127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    this.proc = spawn('redis-server', [...args, '--requirepass', PASSWORD], { stdio: 'ignore' });
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const probe = new Redis(this.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      try {
+        await probe.connect();
+        await probe.ping();
+        return;
+      } catch (e) {
+        if (Date.now() > until) throw e;
+        await sleep(50);
+      } finally {
+        probe.disconnect();
+      }
+    }
+  }
+
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
+  async kill(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGCONT');
+    const gone = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await gone;
+  }
+
+  /** A direct connection, to look at what the service stored. */
+  async client(): Promise<Redis> {
+    const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await c.connect();
+    return c;
+  }
+}
+
+interface Timed {
+  status: number;
+  code?: string;
+  retryAfter?: string;
+  ms: number;
+}
+
+async function timed(req: PromiseLike<request.Response>): Promise<Timed> {
+  const started = Date.now();
+  const res = await req;
+  return {
+    status: res.status,
+    code: (res.body as { code?: string }).code,
+    retryAfter: res.headers['retry-after'],
+    ms: Date.now() - started,
+  };
+}
+
+function expectUnavailable(res: Timed): void {
+  expect({ status: res.status, code: res.code }).toEqual({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+  expect(Number(res.retryAfter)).toBeGreaterThan(0);
+  expect(res.ms).toBeLessThan(OUTAGE_BOUND_MS);
+}
+
+function expectOk(res: Timed, status = 200): void {
+  expect({ status: res.status, code: res.code }).toEqual({ status, code: undefined });
+  expect(res.ms).toBeLessThan(OUTAGE_BOUND_MS);
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(100);
+  }
+}
+
+describe('Redis outage (ops, private server)', () => {
+  let redis: PrivateRedis;
+  let wechat: FakeWechat;
+  let db: TestDatabase;
+  let t: TestApp;
+  let user: { accessToken: string; refreshToken: string };
+  let adminToken: string;
+
+  const login = () => request(t.server).post('/auth/wechat/login').send({ code: wechat.mint() });
+  const session = (token: string) =>
+    request(t.server).get('/auth/session').set('authorization', `Bearer ${token}`);
+  const me = (token: string) => request(t.server).get('/users/me').set('authorization', `Bearer ${token}`);
+  const refresh = async (): Promise<Timed> => {
+    const started = Date.now();
+    const res = await request(t.server).post('/auth/refresh').send({ refreshToken: user.refreshToken });
+    if (res.status === 200) user = res.body as typeof user;
+    return {
+      status: res.status,
+      code: res.body?.code,
+      retryAfter: res.headers['retry-after'],
+      ms: Date.now() - started,
+    };
+  };
+  const disable = (userId: string) =>
+    request(t.server)
+      .patch(`/admin/users/${userId}/status`)
+      .set('authorization', `Bearer ${adminToken}`)
+      .send({ status: 'disabled' });
+  const revocationKey = (userId: string) => `${PREFIX}revoke:user:${userId}`;
+  const logs = () => t.logs.map((l) => JSON.parse(l) as { level: number; alert?: string; msg: string });
+
+  beforeAll(async () => {
+    redis = new PrivateRedis(await freePort());
+    await redis.start();
+    wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();
+    db = await createTestDatabase();
+    t = await createTestApp({
+      databaseUrl: db.url,
+      wechatApiBase: wechat.baseUrl,
+      env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: PREFIX, REDIS_OUTAGE_GRACE_S: String(GRACE_S) },
+    });
+    user = (await login().expect(200)).body as typeof user;
+    const admin = (await login().expect(200)).body as { user: { id: string }; refreshToken: string };
+    await t.app.get(AccountService).setRoles('ops-test', admin.user.id, ['admin']);
+    adminToken = (
+      await request(t.server).post('/auth/refresh').send({ refreshToken: admin.refreshToken }).expect(200)
+    ).body.accessToken as string;
+  });
+
+  afterAll(async () => {
+    // The app first, while its Redis answers (its close removes the suite's keys), then the server.
+    redis?.resume();
+    await t?.close().catch(() => undefined);
+    await redis?.kill();
+    await db?.drop();
+    await wechat?.stop();
+  });
+
+  it('paused (SIGSTOP: TCP up, no answers): tokens and refresh keep working, login and /health answer 503, nothing hangs', async () => {
+    const victim = (await login().expect(200)).body as {
+      user: { id: string };
+      accessToken: string;
+      refreshToken: string;
+    };
+    redis.pause();
+    try {
+      const started = Date.now();
+      expectOk(await timed(session(user.accessToken)));
+      expectOk(await timed(me(user.accessToken)));
+      expectOk(await refresh());
+      expectUnavailable(await timed(login()));
+      expectUnavailable(await timed(request(t.server).get('/health')));
+      expectOk(await timed(request(t.server).get('/health/live')));
+
+      // Disabling a user while Redis is paused: not acknowledged (503), but the status is changed, every
+      // refresh token ended, and the access token refused on this instance at once.
+      expectUnavailable(await timed(disable(victim.user.id)));
+      expect((await session(victim.accessToken)).status).toBe(401);
+      expect(
+        (await request(t.server).post('/auth/refresh').send({ refreshToken: victim.refreshToken })).status,
+      ).toBe(401);
+      expect(Date.now() - started).toBeLessThan(GRACE_S * 1000);
+
+      // Past the grace the replica may be stale: Bearer routes fail closed.
+      await eventually('Bearer routes answer 503 past REDIS_OUTAGE_GRACE_S', async () => {
+        const res = await timed(session(user.accessToken));
+        if (res.status === 200) return false;
+        expectUnavailable(res);
+        return true;
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(GRACE_S * 1000);
+      expect(logs()).toContainEqual(expect.objectContaining({ level: 50, alert: 'REVOCATIONS_STALE' }));
+    } finally {
+      redis.resume();
+    }
+
+    // Back without restarting the app: everything answers, and the revocation made meanwhile is in Redis.
+    await eventually(
+      'Bearer routes answer again',
+      async () => (await session(user.accessToken)).status === 200,
+    );
+    const direct = await redis.client();
+    try {
+      await eventually(
+        'the pending revocation is written to Redis',
+        async () => (await direct.exists(revocationKey(victim.user.id))) === 1,
+      );
+    } finally {
+      direct.disconnect();
+    }
+    expect((await session(victim.accessToken)).status).toBe(401);
+    await eventually('login answers again', async () => (await login()).status === 200);
+    expectOk(await refresh());
+    expectOk(await timed(request(t.server).get('/health')));
+  });
+
+  it('killed, then restarted empty: 503s at once while down, recovery by itself, revocations written back', async () => {
+    const victim = (await login().expect(200)).body as { user: { id: string }; accessToken: string };
+    await disable(victim.user.id).expect(200);
+    const warningsBefore = logs().filter((l) => l.alert === 'REDIS_UNAVAILABLE').length;
+
+    await redis.kill();
+    await sleep(200);
+    // Known down: refused without waiting for a timeout.
+    for (const res of [await timed(login()), await timed(request(t.server).get('/health'))]) {
+      expectUnavailable(res);
+      expect(res.ms).toBeLessThan(500);
+    }
+    expectOk(await timed(session(user.accessToken)));
+    expectOk(await refresh());
+    expect((await session(victim.accessToken)).status).toBe(401);
+
+    await redis.start();
+    await eventually('login answers again', async () => (await login()).status === 200);
+    expectOk(await timed(request(t.server).get('/health')));
+    // The restarted server kept nothing; the instance wrote its live revocations back.
+    const direct = await redis.client();
+    try {
+      await eventually(
+        'the revocation is back in Redis',
+        async () => (await direct.exists(revocationKey(victim.user.id))) === 1,
+      );
+    } finally {
+      direct.disconnect();
+    }
+    expect((await session(victim.accessToken)).status).toBe(401);
+    expect(logs()).toContainEqual(expect.objectContaining({ alert: 'REVOCATIONS_RESTORED' }));
+    // One warning per outage (the reconnection attempts go to debug), and never the URL's password.
+    expect(logs().filter((l) => l.alert === 'REDIS_UNAVAILABLE').length - warningsBefore).toBe(1);
+    expect(t.logs.join('\n')).not.toContain(PASSWORD);
+  });
+});
