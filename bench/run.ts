@@ -170,12 +170,21 @@ async function main(): Promise<boolean> {
 
   await hs.child.stop();
   process.stdout.write('service (ES256)…\n');
-  const es = await startService(port, { ...serviceEnv, JWT_PRIVATE_KEYS: generateEs256Pem() }, PROFILE_DIR);
+  // Also without the /users/me copy, to show what each read costs when it goes to the database.
+  const es = await startService(
+    port,
+    { ...serviceEnv, JWT_PRIVATE_KEYS: generateEs256Pem(), USER_CACHE_TTL_MS: '0' },
+    PROFILE_DIR,
+  );
   cleanups.push(() => es.child.stop());
   const esToken = (await login(es.baseUrl, 'oes256')).accessToken;
   const baselineEs = await baselineBefore('GET /auth/session (ES256)');
   const esSession = await step('GET /auth/session (ES256)', () =>
     measure(`${es.baseUrl}/auth/session`, timing, { headers: bearer(esToken) }),
+  );
+  const baselineMeUncached = await baselineBefore('GET /users/me, USER_CACHE_TTL_MS=0');
+  const meUncached = await step('GET /users/me, USER_CACHE_TTL_MS=0', () =>
+    measure(`${es.baseUrl}/users/me`, timing, { headers: bearer(esToken) }),
   );
   await es.child.stop();
   const profiles = PROFILE_DIR ? readdirSync(PROFILE_DIR).filter((f) => !profilesBefore.has(f)) : [];
@@ -276,6 +285,14 @@ async function main(): Promise<boolean> {
       ratio: ratio(esSession.rps, baselineEs.rps),
       target: '',
       result: verdict(esSession, undefined, baselineEs),
+    },
+    {
+      scenario: 'GET /users/me, USER_CACHE_TTL_MS=0 (ES256) req/s',
+      service: perSecond(meUncached),
+      baseline: perSecond(baselineMeUncached),
+      ratio: ratio(meUncached.rps, baselineMeUncached.rps),
+      target: '',
+      result: verdict(meUncached, undefined, baselineMeUncached),
     },
   ];
   printTable(table);

@@ -176,6 +176,11 @@ export abstract class AppConfig {
   abstract readonly sessions: SessionsConfig;
   abstract readonly http: HttpConfig;
   abstract readonly audit: { retentionDays: number };
+  /**
+   * `readCacheTtlMs`: how long `GET /users/me` may answer from this instance's copy of a user row (0: never).
+   * Writes on this instance drop the copy at once; a write on another instance shows here within this bound.
+   */
+  abstract readonly users: { readCacheTtlMs: number };
   /** Human-readable notes for the start-up log (e.g. generated dev secrets). Never contain secrets. */
   abstract readonly warnings: readonly string[];
 }

@@ -364,6 +364,13 @@ export class EnvironmentVariables {
   @Max(3650)
   AUDIT_RETENTION_DAYS?: number;
 
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'USER_CACHE_TTL_MS must be whole milliseconds from 0 to 10000' })
+  @Min(0, { message: 'USER_CACHE_TTL_MS must be whole milliseconds from 0 to 10000' })
+  @Max(10_000, { message: 'USER_CACHE_TTL_MS must be whole milliseconds from 0 to 10000' })
+  USER_CACHE_TTL_MS?: number;
+
   /** Absolute URL partners reach this service at, for the links in /.well-known/oauth-authorization-server. */
   @IsOptional()
   @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {

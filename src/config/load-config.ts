@@ -451,6 +451,7 @@ export function loadConfig(
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 9_000,
     },
     audit: { retentionDays: env.AUDIT_RETENTION_DAYS ?? 180 },
+    users: { readCacheTtlMs: env.USER_CACHE_TTL_MS ?? 1000 },
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
     serviceClients: { ...serviceClients, rateLimitPerMinute: env.SERVICE_CLIENT_RATE_LIMIT ?? 600 },
     warnings,

@@ -114,7 +114,8 @@ async function startFakeServer(): Promise<FakeServer> {
   return fake;
 }
 
-const LIMITS: DatabaseLimits = { poolSize: 1, acquireTimeoutMs: 200, queueLimit: 1, queryTimeoutMs: 400 };
+// Wide enough that a loaded 2-core machine (other suites running) still connects within the acquire bound.
+const LIMITS: DatabaseLimits = { poolSize: 1, acquireTimeoutMs: 500, queueLimit: 1, queryTimeoutMs: 1000 };
 
 function dataSource(port: number, limits: DatabaseLimits = LIMITS): DataSource {
   return new DataSource(

@@ -4,9 +4,11 @@ import { SecretBox } from '../common/crypto/secret-box';
 import { Random } from '../common/random/random';
 import { TransactionRunner } from '../database/transaction-runner';
 import { buildDataSourceOptions } from '../database/typeorm-options';
+import { UserReadCache } from '../users/user-read-cache';
 import { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { WechatIdentity } from '../users/wechat-identity.entity';
+import { testConfig } from './test-config';
 
 /** A fresh in-memory SQLite database with the migrations applied; destroy it after the test. */
 export async function createInMemoryDataSource(): Promise<DataSource> {
@@ -48,5 +50,6 @@ export function createUsersService(
     clock,
     random,
     new SecretBox(Buffer.alloc(32, 5)),
+    new UserReadCache(testConfig(), clock),
   );
 }

@@ -314,8 +314,10 @@ interface LogLine {
 function captureLogs(): LogLine[] {
   const lines: LogLine[] = [];
   for (const level of ['log', 'warn', 'error', 'debug'] as const)
-    jest.spyOn(Logger.prototype, level).mockImplementation((first: unknown, second?: unknown) => {
-      const fields = typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : undefined;
+    jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => {
+      const [first, second] = args;
+      const fields =
+        typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : undefined;
       lines.push({
         level,
         alert: fields?.alert as string | undefined,
@@ -508,6 +510,22 @@ describe('RevocationService when Redis fails', () => {
     expect(publish).not.toHaveBeenCalled();
   });
 
+  it('a user revocation made past the grace is still enforced here at once and pushed once Redis is back', async () => {
+    const a = await instance();
+    const b = await instance();
+    redis.stop();
+    await elapse(GRACE_MS + 1);
+    await expect(a.revokeUser('u1')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    // Known revoked here: 401, not the stale replica's 503.
+    expect(a.isRevoked(token({ userEpoch: START }))).toBe(true);
+    redis.start();
+    redis.resubscribe();
+    await elapse(2000);
+    expect(JSON.parse((await redis.data.get('revoke:user:u1'))!)).toMatchObject({ kind: 'u', id: 'u1' });
+    expect(b.isRevoked(token({ userEpoch: START }))).toBe(true);
+    expect((await instance()).isRevoked(token({ userEpoch: START }))).toBe(true);
+  });
+
   it('a revocation stored but not broadcast is published later, without overwriting the stored entry', async () => {
     const a = await instance();
     const b = await instance();
@@ -554,7 +572,9 @@ describe('RevocationService when Redis fails', () => {
     }
     expect((await instance()).isRevoked(token({ userId: 'u9', sessionId: 's1' }))).toBe(true);
     const restored = logs.filter((l) => l.alert === 'REVOCATIONS_RESTORED');
-    expect(restored).toEqual([expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ restored: 1 }) })]);
+    expect(restored).toEqual([
+      expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ restored: 1 }) }),
+    ]);
   });
 
   it('epochFor falls back to the replica while it is usable, and fails after the grace', async () => {
@@ -603,7 +623,11 @@ describe('RevocationService when Redis fails', () => {
     redis.stop();
     await elapse(GRACE_MS + 1);
     expect503(() => a.isRevoked(token({ sessionId: 's2' })));
-    expect(alerts(logs).slice(4)).toEqual(['REVOCATION_FEED_LOST', 'REVOCATIONS_NOT_LOADED', 'REVOCATIONS_STALE']);
+    expect(alerts(logs).slice(4)).toEqual([
+      'REVOCATION_FEED_LOST',
+      'REVOCATIONS_NOT_LOADED',
+      'REVOCATIONS_STALE',
+    ]);
   });
 
   it('a write-back that fails part-way is retried (every 2 s) until the store has every entry', async () => {

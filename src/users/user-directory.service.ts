@@ -5,6 +5,7 @@ import { Clock } from '../common/clock/clock';
 import type { Role } from '../common/auth/roles';
 import { AppException } from '../common/errors/app.exception';
 import { TransactionRunner } from '../database/transaction-runner';
+import { UserReadCache } from './user-read-cache';
 import { User, type UserStatus } from './user.entity';
 import { WechatIdentity } from './wechat-identity.entity';
 
@@ -47,6 +48,7 @@ export class UserDirectory {
     @InjectRepository(WechatIdentity) private readonly identities: Repository<WechatIdentity>,
     private readonly tx: TransactionRunner,
     private readonly clock: Clock,
+    private readonly readCache: UserReadCache,
   ) {}
 
   /** Newest first, keyset-paginated by (created_at, id) with an opaque cursor. */
@@ -109,8 +111,10 @@ export class UserDirectory {
   /** Returns the user before the change (to tell whether anything changed). */
   async setStatus(userId: string, status: UserStatus): Promise<{ before: User; after: User }> {
     const before = await this.get(userId);
-    if (before.status !== status)
+    if (before.status !== status) {
       await this.users.update({ id: userId }, { status, updatedAt: this.clock.date() });
+      this.readCache.invalidate(userId);
+    }
     return { before, after: await this.get(userId) };
   }
 
@@ -118,8 +122,10 @@ export class UserDirectory {
   async setRoles(userId: string, roles: Role[]): Promise<{ before: User; after: User }> {
     const before = await this.get(userId);
     const next = [...new Set<string>(['user', ...roles])].sort();
-    if (next.join(',') !== [...before.roles].sort().join(','))
+    if (next.join(',') !== [...before.roles].sort().join(',')) {
       await this.users.update({ id: userId }, { roles: next, updatedAt: this.clock.date() });
+      this.readCache.invalidate(userId);
+    }
     return { before, after: await this.get(userId) };
   }
 
@@ -129,11 +135,13 @@ export class UserDirectory {
    * is a new user. Returns false when there was no such user.
    */
   async erase(userId: string): Promise<boolean> {
-    return this.tx.run(async (em) => {
+    const erased = await this.tx.run(async (em) => {
       await em.delete(WechatIdentity, { userId });
       const res = await em.delete(User, { id: userId });
       return (res.affected ?? 0) > 0;
     });
+    this.readCache.invalidate(userId);
+    return erased;
   }
 }
 

@@ -25,7 +25,7 @@ export class UsersController {
   @ApiOkResponse({ type: MeResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'USER_DISABLED', 'DATABASE_UNAVAILABLE')
   async me(@CurrentUser() principal: AuthPrincipal): Promise<MeResponse> {
-    return toMeResponse(activeOrThrow(await this.users.findById(principal.userId)));
+    return toMeResponse(activeOrThrow(await this.users.findForDisplay(principal.userId)));
   }
 
   @Patch('me')

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { User } from './user.entity';
 import { UserDirectory } from './user-directory.service';
+import { UserReadCache } from './user-read-cache';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 import { WechatIdentity } from './wechat-identity.entity';
@@ -10,7 +11,7 @@ import { WechatIdentity } from './wechat-identity.entity';
 @Module({
   imports: [TypeOrmModule.forFeature([User, WechatIdentity])],
   controllers: [UsersController],
-  providers: [UsersService, UserDirectory],
+  providers: [UsersService, UserDirectory, UserReadCache],
   exports: [UsersService, UserDirectory],
 })
 export class UsersModule {}

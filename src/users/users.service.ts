@@ -8,6 +8,7 @@ import { Random } from '../common/random/random';
 import { isDeadlock, isLockTimeout, isUniqueViolation } from '../database/db-errors';
 import { TransactionRunner } from '../database/transaction-runner';
 import { assertMayAct, userGone } from './user-access';
+import { UserReadCache } from './user-read-cache';
 import { User } from './user.entity';
 import { WechatIdentity } from './wechat-identity.entity';
 
@@ -81,6 +82,7 @@ export class UsersService {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly sessionKeys: SecretBox,
+    private readonly readCache: UserReadCache,
   ) {}
 
   /**
@@ -114,9 +116,15 @@ export class UsersService {
         const existing = await this.identities.findOne({
           where: { appid: session.appid, openid: session.openid },
         });
-        return existing
+        const resolved = existing
           ? await this.onReturningLogin(existing.id, session)
           : await this.createIdentity(session);
+        // The login wrote the user (last login, a merge): /users/me must not answer the copy from before.
+        this.readCache.invalidate(
+          resolved.user.id,
+          ...(resolved.mergedUserId ? [resolved.mergedUserId] : []),
+        );
+        return resolved;
       } catch (e) {
         if (e instanceof IdentityVanished || isUniqueViolation(e)) {
           if (++rereads <= MAX_REREADS) continue;
@@ -137,6 +145,14 @@ export class UsersService {
 
   findById(id: string): Promise<User | null> {
     return this.users.findOne({ where: { id } });
+  }
+
+  /**
+   * The user for `GET /users/me`: possibly this instance's copy, at most USER_CACHE_TTL_MS old (see
+   * UserReadCache). Anything that decides (tokens, writes) uses `findById`.
+   */
+  findForDisplay(id: string): Promise<User | null> {
+    return this.readCache.get(id, () => this.findById(id));
   }
 
   /** The decrypted session_key of an identity, for server-side use only (never returned by the API). */
@@ -196,6 +212,7 @@ export class UsersService {
         throw new AppException('DATABASE_UNAVAILABLE', { retryAfter: 1, cause: e });
       throw e;
     }
+    this.readCache.invalidate(userId);
     const updated = await this.findById(userId);
     if (!updated) throw userGone();
     return updated;
@@ -208,6 +225,7 @@ export class UsersService {
     if (patch.avatarUrl !== undefined) changes.avatarUrl = patch.avatarUrl;
     if (Object.keys(changes).length > 0) {
       await this.users.update({ id: userId }, { ...changes, updatedAt: this.clock.date() });
+      this.readCache.invalidate(userId);
     }
     return this.findById(userId);
   }

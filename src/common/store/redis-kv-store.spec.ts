@@ -1,0 +1,530 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { connect, createServer } from 'node:net';
+import { Redis, ReplyError } from 'ioredis';
+import { deferred, flush } from '../../testing/async';
+import { AppException } from '../errors/app.exception';
+import { RedisKvStore } from './redis-kv-store';
+
+/**
+ * Two halves: the logic (fail-fast, suspicion and its probe, the subscription's resync/lost/heartbeat) against
+ * a hand-written ioredis connection, step by step in fake time; then the same promises against a real
+ * redis-server of this suite's own (never the shared one), paused with SIGSTOP and killed, to prove that
+ * ioredis' real statuses, timeouts and error replies are what the logic expects.
+ */
+
+const TIMINGS = { heartbeatMs: 100, probeMs: 50 };
+
+async function expect503(promise: Promise<unknown>): Promise<AppException> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppException);
+  expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', extras: { retryAfter: 5 } });
+  expect((error as AppException).getStatus()).toBe(503);
+  return error as AppException;
+}
+
+/** The part of an ioredis connection RedisKvStore uses; every command a jest.fn the test settles. */
+class FakeConnection extends EventEmitter {
+  status = 'ready';
+  readonly get = jest.fn<Promise<string | null>, [string]>();
+  readonly ping = jest.fn<Promise<string>, []>();
+  readonly subscribe = jest.fn<Promise<number>, [string]>();
+  readonly publish = jest.fn<Promise<number>, [string, string]>();
+  readonly disconnect = jest.fn<void, [boolean?]>();
+  readonly quit = jest.fn<Promise<string>, []>(() => Promise.resolve('OK'));
+  readonly duplicates: FakeConnection[] = [];
+
+  duplicate(): FakeConnection {
+    const d = new FakeConnection();
+    this.duplicates.push(d);
+    return d;
+  }
+
+  asRedis(): Redis {
+    return this as unknown as Redis;
+  }
+}
+
+const timedOut = () => new Error('Command timed out');
+
+describe('RedisKvStore (fake connection)', () => {
+  let client: FakeConnection;
+  let store: RedisKvStore;
+
+  beforeEach(() => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+    client = new FakeConnection();
+    store = new RedisKvStore(client.asRedis(), 'p:', TIMINGS);
+  });
+
+  afterEach(async () => {
+    await store.closeSubscribers();
+    // Heartbeat and probe timers are all gone: nothing keeps running after the store is closed.
+    expect(jest.getTimerCount()).toBe(0);
+    jest.useRealTimers();
+  });
+
+  describe('failing fast', () => {
+    it.each(['reconnecting', 'close', 'end'])(
+      'refuses a command at once, without sending it, while ioredis is %s',
+      async (status) => {
+        client.status = status;
+        expect(store.unavailable).toBe(true);
+        await expect503(store.get('k'));
+        // A health check is not answered from memory either, but is not queued.
+        await expect503(store.ping());
+        expect(client.get).not.toHaveBeenCalled();
+        expect(client.ping).not.toHaveBeenCalled();
+      },
+    );
+
+    it('sends commands while connected or connecting (ioredis queues until the first connection)', async () => {
+      for (const status of ['ready', 'connect', 'connecting', 'wait']) {
+        client.status = status;
+        client.get.mockResolvedValueOnce('v');
+        await expect(store.get('k')).resolves.toBe('v');
+      }
+      expect(client.get).toHaveBeenLastCalledWith('p:k');
+    });
+
+    it('a command without an answer makes the connection suspect: refused at once until a background PING answers', async () => {
+      client.get.mockRejectedValueOnce(timedOut());
+      const error = await expect503(store.get('k'));
+      expect(error.cause).toEqual(timedOut());
+      expect(store.unavailable).toBe(true);
+      await expect503(store.get('k'));
+      expect(client.get).toHaveBeenCalledTimes(1);
+
+      // Probed every probeMs; a PING that fails too keeps it suspect, and probes again.
+      expect(client.ping).not.toHaveBeenCalled();
+      const first = deferred<string>();
+      client.ping.mockReturnValueOnce(first.promise);
+      await jest.advanceTimersByTimeAsync(TIMINGS.probeMs);
+      expect(client.ping).toHaveBeenCalledTimes(1);
+      // One probe at a time: none while the first is unanswered.
+      await jest.advanceTimersByTimeAsync(5 * TIMINGS.probeMs);
+      expect(client.ping).toHaveBeenCalledTimes(1);
+      first.reject(timedOut());
+      await flush();
+      expect(store.unavailable).toBe(true);
+      client.ping.mockResolvedValueOnce('PONG');
+      await jest.advanceTimersByTimeAsync(TIMINGS.probeMs);
+      expect(client.ping).toHaveBeenCalledTimes(2);
+      await flush();
+      expect(store.unavailable).toBe(false);
+      client.get.mockResolvedValueOnce('v');
+      await expect(store.get('k')).resolves.toBe('v');
+      // No more probing once it answers.
+      await jest.advanceTimersByTimeAsync(10 * TIMINGS.probeMs);
+      expect(client.ping).toHaveBeenCalledTimes(2);
+    });
+
+    it('a (re)connection clears the suspicion', async () => {
+      client.get.mockRejectedValueOnce(timedOut());
+      await expect503(store.get('k'));
+      expect(store.unavailable).toBe(true);
+      client.emit('ready');
+      expect(store.unavailable).toBe(false);
+    });
+
+    it('ping is a real PING while suspect (the honest answer for /health); its success clears the suspicion', async () => {
+      client.get.mockRejectedValueOnce(timedOut());
+      await expect503(store.get('k'));
+      client.ping.mockRejectedValueOnce(timedOut());
+      await expect503(store.ping());
+      expect(client.ping).toHaveBeenCalledTimes(1);
+      client.ping.mockResolvedValueOnce('PONG');
+      await expect(store.ping()).resolves.toBeUndefined();
+      expect(store.unavailable).toBe(false);
+    });
+
+    it('an error reply from Redis is a 503 for that command only: the connection is not suspect', async () => {
+      client.get.mockRejectedValueOnce(
+        new ReplyError('WRONGTYPE Operation against a key holding the wrong kind'),
+      );
+      await expect503(store.get('k'));
+      expect(store.unavailable).toBe(false);
+      client.get.mockResolvedValueOnce('v');
+      await expect(store.get('k')).resolves.toBe('v');
+    });
+
+    it('closing stops the probe', async () => {
+      client.get.mockRejectedValueOnce(timedOut());
+      await expect503(store.get('k'));
+      await store.closeSubscribers();
+      await jest.advanceTimersByTimeAsync(10 * TIMINGS.probeMs);
+      expect(client.ping).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('subscribe', () => {
+    interface Feed {
+      sub: FakeConnection;
+      messages: string[];
+      onResync: jest.Mock;
+      onLost: jest.Mock;
+      subscribed: Promise<void>;
+    }
+
+    /** Subscribes; `confirm` decides how the first (explicit) SUBSCRIBE is answered. */
+    function subscribe(confirm: Promise<number> = Promise.resolve(1)): Feed {
+      const messages: string[] = [];
+      const onResync = jest.fn();
+      const onLost = jest.fn();
+      const sub = client.duplicate();
+      client.duplicate = () => sub;
+      sub.subscribe.mockReturnValueOnce(confirm);
+      const subscribed = store.subscribe('ch', (m) => messages.push(m), onResync, onLost);
+      return { sub, messages, onResync, onLost, subscribed };
+    }
+
+    /** The subscriber connection becomes ready; SUBSCRIBE is answered by `confirm`. */
+    async function ready(feed: Feed, confirm: Promise<number> = Promise.resolve(1)): Promise<void> {
+      feed.sub.subscribe.mockReturnValueOnce(confirm);
+      feed.sub.emit('ready');
+      await flush();
+    }
+
+    it('calls onResync on every ready, but only once Redis confirmed the SUBSCRIBE', async () => {
+      const feed = subscribe();
+      await feed.subscribed;
+      expect(feed.sub.subscribe).toHaveBeenCalledWith('p:ch');
+      const confirm = deferred<number>();
+      await ready(feed, confirm.promise);
+      expect(feed.sub.subscribe).toHaveBeenLastCalledWith('p:ch');
+      expect(feed.onResync).not.toHaveBeenCalled();
+      confirm.resolve(1);
+      await flush();
+      expect(feed.onResync).toHaveBeenCalledTimes(1);
+
+      feed.sub.emit('close');
+      expect(feed.onLost).toHaveBeenCalledTimes(1);
+      // ioredis emits close per attempt while reconnecting: one loss.
+      feed.sub.emit('close');
+      expect(feed.onLost).toHaveBeenCalledTimes(1);
+      await ready(feed);
+      expect(feed.onResync).toHaveBeenCalledTimes(2);
+      expect(feed.onLost).toHaveBeenCalledTimes(1);
+    });
+
+    it('a SUBSCRIBE unanswered on ready drops the connection to start over, without onResync', async () => {
+      const feed = subscribe();
+      await ready(feed, Promise.reject(timedOut()));
+      expect(feed.onResync).not.toHaveBeenCalled();
+      expect(feed.sub.disconnect).toHaveBeenCalledWith(true);
+    });
+
+    it('no onLost before the subscription was ever active', async () => {
+      const feed = subscribe();
+      feed.sub.emit('close');
+      expect(feed.onLost).not.toHaveBeenCalled();
+    });
+
+    it('delivers messages of its own (prefixed) channel only', async () => {
+      const feed = subscribe();
+      await ready(feed);
+      feed.sub.emit('message', 'p:ch', 'one');
+      feed.sub.emit('message', 'ch', 'not ours');
+      feed.sub.emit('message', 'p:other', 'nor this');
+      expect(feed.messages).toEqual(['one']);
+    });
+
+    it('heartbeat: PINGs the active subscriber every heartbeatMs; an unanswered PING is a loss and a reconnection', async () => {
+      const feed = subscribe();
+      // Not active yet: no heartbeat.
+      await jest.advanceTimersByTimeAsync(3 * TIMINGS.heartbeatMs);
+      expect(feed.sub.ping).not.toHaveBeenCalled();
+      await ready(feed);
+      feed.sub.ping.mockResolvedValueOnce('PONG');
+      await jest.advanceTimersByTimeAsync(TIMINGS.heartbeatMs);
+      expect(feed.sub.ping).toHaveBeenCalledTimes(1);
+      expect(feed.onLost).not.toHaveBeenCalled();
+
+      const unanswered = deferred<string>();
+      feed.sub.ping.mockReturnValueOnce(unanswered.promise);
+      await jest.advanceTimersByTimeAsync(TIMINGS.heartbeatMs);
+      expect(feed.sub.ping).toHaveBeenCalledTimes(2);
+      // One PING at a time.
+      await jest.advanceTimersByTimeAsync(3 * TIMINGS.heartbeatMs);
+      expect(feed.sub.ping).toHaveBeenCalledTimes(2);
+      unanswered.reject(timedOut());
+      await flush();
+      expect(feed.onLost).toHaveBeenCalledTimes(1);
+      expect(feed.sub.disconnect).toHaveBeenCalledWith(true);
+      // The close that follows the drop is the same loss.
+      feed.sub.emit('close');
+      expect(feed.onLost).toHaveBeenCalledTimes(1);
+      // Lost: no heartbeat until active again.
+      await jest.advanceTimersByTimeAsync(3 * TIMINGS.heartbeatMs);
+      expect(feed.sub.ping).toHaveBeenCalledTimes(2);
+      await ready(feed);
+      expect(feed.onResync).toHaveBeenCalledTimes(2);
+    });
+
+    it('rejects with 503 while the store is down, and keeps the subscription: onResync once the connection is up', async () => {
+      client.status = 'reconnecting';
+      const feed = subscribe();
+      await expect503(feed.subscribed);
+      client.status = 'ready';
+      await ready(feed);
+      expect(feed.onResync).toHaveBeenCalledTimes(1);
+    });
+
+    it('closeSubscribers stops the heartbeat and quits (or, failing that, disconnects) each subscriber; no callbacks after', async () => {
+      const feed = subscribe();
+      await ready(feed);
+      feed.sub.quit.mockRejectedValueOnce(new Error('closed'));
+      await store.closeSubscribers();
+      expect(feed.sub.quit).toHaveBeenCalled();
+      expect(feed.sub.disconnect).toHaveBeenCalled();
+      expect(jest.getTimerCount()).toBe(0);
+      await ready(feed);
+      expect(feed.onResync).toHaveBeenCalledTimes(1);
+    });
+  });
+});
+
+/** A redis-server of this suite's own on a free port: paused (SIGSTOP), resumed, killed by pid. */
+class PrivateRedis {
+  private proc?: ChildProcess;
+  constructor(readonly port: number) {}
+
+  async start(): Promise<void> {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    this.proc = spawn('redis-server', args, { stdio: 'ignore' });
+    const until = Date.now() + 5000;
+    while (!(await this.answersPing())) {
+      if (Date.now() > until) throw new Error(`redis-server on port ${this.port} did not start`);
+      await sleep(20);
+    }
+  }
+
+  /** A raw PING over TCP (an ioredis probe failing to connect would linger and retry after the test). */
+  private answersPing(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = connect(this.port, '127.0.0.1', () => socket.write('PING\r\n'));
+      socket.once('data', (data) => {
+        socket.destroy();
+        resolve(data.toString().startsWith('+PONG'));
+      });
+      socket.once('error', () => resolve(false));
+    });
+  }
+
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
+  async kill(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGCONT');
+    proc.kill('SIGKILL');
+    await gone;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(10);
+  }
+}
+
+/** Milliseconds the promise took to settle (either way). */
+async function duration(promise: Promise<unknown>): Promise<number> {
+  const started = Date.now();
+  await promise.catch(() => undefined);
+  return Date.now() - started;
+}
+
+describe('RedisKvStore (private redis-server)', () => {
+  jest.setTimeout(10_000);
+  // The client options of createKvStore, with a shorter command timeout and reconnection delay.
+  const COMMAND_TIMEOUT_MS = 200;
+  const connect = (port: number) =>
+    new Redis(port, '127.0.0.1', {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 500,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      retryStrategy: () => 20,
+      // disconnect() while reconnecting waits this long for a stream that already closed (ioredis, default 2 s).
+      disconnectTimeout: 50,
+    });
+  let redis: PrivateRedis;
+  let clients: Redis[];
+  let stores: RedisKvStore[];
+  let n = 0;
+
+  const open = (port = redis.port, prefix = `t${++n}:`) => {
+    const client = connect(port);
+    client.on('error', () => undefined);
+    const store = new RedisKvStore(client, prefix, TIMINGS);
+    clients.push(client);
+    stores.push(store);
+    return { client, store, prefix };
+  };
+  const ready = (client: Redis) => eventually('client ready', () => client.status === 'ready');
+
+  beforeAll(async () => {
+    redis = new PrivateRedis(await freePort());
+    await redis.start();
+  });
+
+  afterAll(async () => {
+    await redis.kill();
+  });
+
+  beforeEach(() => {
+    clients = [];
+    stores = [];
+  });
+
+  afterEach(async () => {
+    redis.resume();
+    for (const s of stores) await s.closeSubscribers();
+    for (const c of clients) c.disconnect();
+  });
+
+  it('stores under its prefix: values with a TTL, SET NX, increments keep their first expiry, compare-and-delete, entries', async () => {
+    const { client, store } = open(redis.port, 'kv[1]:');
+    await store.set('a', 'v', 10_000);
+    await expect(store.get('a')).resolves.toBe('v');
+    await expect(client.get('kv[1]:a')).resolves.toBe('v');
+    expect(await store.ttl('a')).toBeGreaterThan(9_000);
+    await expect(store.ttl('missing')).resolves.toBe(-1);
+    await expect(store.setIfAbsent('a', 'w', 10_000)).resolves.toBe(false);
+    await expect(store.setIfAbsent('b', 'w', 10_000)).resolves.toBe(true);
+    await expect(store.increment('c', 5000)).resolves.toBe(1);
+    await expect(store.increment('c', 60_000, 4)).resolves.toBe(5);
+    expect(await store.ttl('c')).toBeLessThanOrEqual(5000);
+    await expect(store.deleteIfEquals('b', 'other')).resolves.toBe(false);
+    await expect(store.deleteIfEquals('b', 'w')).resolves.toBe(true);
+    await store.set('x*1', '1', 10_000);
+    await store.set('xa1', '2', 10_000);
+    // Glob characters in the prefix and in the caller's prefix are matched literally.
+    await client.set('kv1:xa1', 'not ours');
+    expect((await store.entries('x*')).sort()).toEqual([['x*1', '1']]);
+    expect((await store.entries('x')).sort()).toEqual([
+      ['x*1', '1'],
+      ['xa1', '2'],
+    ]);
+    await store.delete('a');
+    await expect(store.get('a')).resolves.toBeNull();
+  });
+
+  it('refuses commands at once while the connection is down, and answers as soon as it is back', async () => {
+    const other = new PrivateRedis(await freePort());
+    const { client, store } = open(other.port);
+    await eventually('reconnecting', () => client.status === 'reconnecting');
+    expect(await duration(expect503(store.get('k')))).toBeLessThan(50);
+    expect(await duration(expect503(store.set('k', 'v', 1000)))).toBeLessThan(50);
+    expect(await duration(expect503(store.ping()))).toBeLessThan(50);
+    try {
+      await other.start();
+      await ready(client);
+      await store.set('k', 'v', 1000);
+      await expect(store.get('k')).resolves.toBe('v');
+      await other.kill();
+      await eventually('reconnecting', () => client.status === 'reconnecting');
+      expect(await duration(expect503(store.get('k')))).toBeLessThan(50);
+    } finally {
+      await other.kill();
+    }
+  });
+
+  it('a paused Redis: the first command times out (503), the next are refused at once until a PING answers again', async () => {
+    const { client, store } = open();
+    await ready(client);
+    redis.pause();
+    const first = await duration(expect503(store.get('k')));
+    expect(first).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 20);
+    expect(first).toBeLessThan(COMMAND_TIMEOUT_MS + 300);
+    expect(store.unavailable).toBe(true);
+    expect(await duration(expect503(store.get('k')))).toBeLessThan(50);
+    expect(await duration(expect503(store.increment('c', 1000)))).toBeLessThan(50);
+    // /health waits for a real answer (bounded by the command timeout).
+    expect(await duration(expect503(store.ping()))).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 20);
+    redis.resume();
+    await eventually('answering again', () => !store.unavailable);
+    await store.set('k', 'v', 1000);
+    await expect(store.get('k')).resolves.toBe('v');
+  });
+
+  it('an error reply does not make the connection suspect', async () => {
+    const { client, store } = open();
+    await ready(client);
+    await store.set('n', 'not a number', 10_000);
+    const error = await expect503(store.increment('n', 10_000));
+    expect(error.cause).toBeInstanceOf(ReplyError);
+    expect(store.unavailable).toBe(false);
+    await expect(store.get('n')).resolves.toBe('not a number');
+  });
+
+  it('subscribe: onResync once subscribed (a message published from it arrives), onLost and onResync again when the server drops the connection', async () => {
+    const { client, store, prefix } = open();
+    const admin = open().client;
+    const messages: string[] = [];
+    const onLost = jest.fn();
+    let resyncs = 0;
+    await store.subscribe(
+      'ch',
+      (m) => messages.push(m),
+      () => {
+        resyncs++;
+        void store.publish('ch', `after resync ${resyncs}`);
+      },
+      onLost,
+    );
+    await ready(client);
+    await eventually('first message', () => messages.length === 1);
+    expect(messages).toEqual(['after resync 1']);
+    expect(await admin.pubsub('NUMSUB', `${prefix}ch`)).toEqual([`${prefix}ch`, 1]);
+
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    await eventually('resubscribed', () => resyncs === 2 && messages.length === 2);
+    expect(onLost).toHaveBeenCalledTimes(1);
+    expect(messages).toEqual(['after resync 1', 'after resync 2']);
+  });
+
+  it('subscribe: the heartbeat notices a paused Redis (onLost once), and the feed resumes after it (onResync, messages flow)', async () => {
+    const { client, store } = open();
+    const messages: string[] = [];
+    const onLost = jest.fn();
+    const onResync = jest.fn();
+    await store.subscribe('ch', (m) => messages.push(m), onResync, onLost);
+    await ready(client);
+    await eventually('active', () => onResync.mock.calls.length === 1);
+    redis.pause();
+    // heartbeatMs (100) + the PING's command timeout (200), with slack.
+    await eventually('lost', () => onLost.mock.calls.length === 1, 1000);
+    redis.resume();
+    await eventually('resumed', () => onResync.mock.calls.length === 2);
+    expect(onLost).toHaveBeenCalledTimes(1);
+    await eventually('main connection answering', () => !store.unavailable);
+    await store.publish('ch', 'after the pause');
+    await eventually('message after the pause', () => messages.includes('after the pause'));
+  });
+});
