@@ -7,6 +7,7 @@ import { OAuthModule } from './oauth/oauth.module';
 import type { DestinationStream } from 'pino';
 import { CommonModule } from './common/common.module';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import { Clock } from './common/clock/clock';
 import { KvThrottlerStorage } from './common/throttle/kv-throttler.storage';
 import { KvStore } from './common/store/kv-store';
 import { AppConfig } from './config/app-config';
@@ -36,11 +37,11 @@ export class AppModule {
         CommonModule,
         DatabaseModule,
         ThrottlerModule.forRootAsync({
-          inject: [KvStore],
-          useFactory: (store: KvStore) => ({
+          inject: [KvStore, Clock],
+          useFactory: (store: KvStore, clock: Clock) => ({
             // Named 'default' so the guard's header is plain `Retry-After` (a named throttler adds a suffix).
             throttlers: [{ name: 'default', ttl: 60_000, limit: config.loginRateLimitPerMinute }],
-            storage: new KvThrottlerStorage(store),
+            storage: new KvThrottlerStorage(store, clock),
           }),
         }),
         UsersModule,

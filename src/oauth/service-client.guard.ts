@@ -11,9 +11,11 @@ import {
 import { Reflector } from '@nestjs/core';
 import { ApiSecurity } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { Clock } from '../common/clock/clock';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { AppException } from '../common/errors/app.exception';
 import { KvStore } from '../common/store/kv-store';
+import { WindowCounter } from '../common/store/window-counter';
 import { AppConfig } from '../config/app-config';
 import { MarkServiceRoute } from '../token/service-route';
 
@@ -52,11 +54,17 @@ function formDecode(value: string): string | undefined {
  */
 @Injectable()
 export class ServiceClientGuard implements CanActivate {
+  private readonly counter: WindowCounter;
+
   constructor(
     private readonly config: AppConfig,
-    private readonly store: KvStore,
+    store: KvStore,
     private readonly reflector: Reflector,
-  ) {}
+    clock: Clock,
+  ) {
+    // A Redis outage must not lock partners out: their limit is then counted per instance.
+    this.counter = new WindowCounter(store, clock, ServiceClientGuard.name);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest & Record<string, unknown>>();
@@ -72,13 +80,9 @@ export class ServiceClientGuard implements CanActivate {
       throw new AppException('FORBIDDEN');
     const route = request.routeOptions.url ?? '';
     const key = `svc:rate:${route}:${clientId}`;
-    const hits = await this.store.increment(key, WINDOW_MS);
-    if (hits > this.config.serviceClients.rateLimitPerMinute) {
-      const ttl = await this.store.ttl(key);
-      throw new AppException('RATE_LIMITED', {
-        retryAfter: Math.max(1, Math.ceil((ttl < 0 ? WINDOW_MS : ttl) / 1000)),
-      });
-    }
+    const { count, remainingMs } = await this.counter.hit(key, WINDOW_MS);
+    if (count > this.config.serviceClients.rateLimitPerMinute)
+      throw new AppException('RATE_LIMITED', { retryAfter: Math.max(1, Math.ceil(remainingMs / 1000)) });
     request[CLIENT] = clientId;
     return true;
   }

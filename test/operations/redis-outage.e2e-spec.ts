@@ -19,6 +19,7 @@ jest.setTimeout(90_000);
 const PASSWORD = 'ops-redis-password-5531';
 const PREFIX = 'ops-redis:';
 const GRACE_S = 4;
+const CLIENT_SECRET = 'ops-partner-secret-Zq8Lw2Nx7Vr4Ty6Kp1';
 /** The longest a request may take while Redis does not answer: ioredis' command timeout (1 s), plus slack. */
 const OUTAGE_BOUND_MS = 2500;
 
@@ -156,7 +157,12 @@ describe('Redis outage (ops, private server)', () => {
     t = await createTestApp({
       databaseUrl: db.url,
       wechatApiBase: wechat.baseUrl,
-      env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: PREFIX, REDIS_OUTAGE_GRACE_S: String(GRACE_S) },
+      env: {
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: PREFIX,
+        REDIS_OUTAGE_GRACE_S: String(GRACE_S),
+        SERVICE_CLIENTS: `orders:${CLIENT_SECRET}`,
+      },
     });
     user = (await login().expect(200)).body as typeof user;
     const admin = (await login().expect(200)).body as { user: { id: string }; refreshToken: string };
@@ -190,6 +196,16 @@ describe('Redis outage (ops, private server)', () => {
       expectUnavailable(await timed(login()));
       expectUnavailable(await timed(request(t.server).get('/health')));
       expectOk(await timed(request(t.server).get('/health/live')));
+      // Partners' introspection too: its per-client limit is counted on this instance meanwhile.
+      const introspected = await request(t.server)
+        .post('/oauth/introspect')
+        .auth('orders', CLIENT_SECRET)
+        .type('form')
+        .send({ token: user.accessToken });
+      expect({ status: introspected.status, active: introspected.body.active }).toEqual({
+        status: 200,
+        active: true,
+      });
 
       // Disabling a user while Redis is paused: not acknowledged (503), but the status is changed, every
       // refresh token ended, and the access token refused on this instance at once.

@@ -56,9 +56,7 @@ export function logOutages(
 export function secretsOf(url: string): string[] {
   try {
     const u = new URL(url);
-    return [u.password, u.username]
-      .filter((s) => s.length >= 3)
-      .flatMap((s) => [s, decodeURIComponent(s)]);
+    return [u.password, u.username].filter((s) => s.length >= 3).flatMap((s) => [s, decodeURIComponent(s)]);
   } catch {
     return [];
   }

@@ -15,6 +15,15 @@ export abstract class KvStore {
   abstract increment(key: string, ttlMs: number, by?: number): Promise<number>;
   /** Remaining time to live in ms, or -1 when the key does not exist. */
   abstract ttl(key: string): Promise<number>;
+  /**
+   * A fixed-window counter: +1, the window (`windowMs`) starting when the key is created; the count and
+   * the ms left in the window. One round trip where the store can (Redis: one script).
+   */
+  async hit(key: string, windowMs: number): Promise<{ count: number; remainingMs: number }> {
+    const count = await this.increment(key, windowMs);
+    const left = await this.ttl(key);
+    return { count, remainingMs: left < 0 ? windowMs : left };
+  }
   abstract delete(key: string): Promise<void>;
   /** Atomic compare-and-delete: removes the key only while it still holds `value` (safe lock release). */
   abstract deleteIfEquals(key: string, value: string): Promise<boolean>;

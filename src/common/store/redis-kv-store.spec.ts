@@ -435,6 +435,18 @@ describe('RedisKvStore (private redis-server)', () => {
     await expect(store.get('a')).resolves.toBeNull();
   });
 
+  it('counts a fixed window in one round trip: the count and the ms left, the window set once', async () => {
+    const { client, store } = open(redis.port, 'hit:');
+    const evals = jest.spyOn(client, 'eval');
+    await expect(store.hit('w', 5000)).resolves.toEqual({ count: 1, remainingMs: 5000 });
+    const second = await store.hit('w', 60_000);
+    expect(second.count).toBe(2);
+    expect(second.remainingMs).toBeLessThanOrEqual(5000);
+    expect(second.remainingMs).toBeGreaterThan(4000);
+    expect(await client.pttl('hit:w')).toBeLessThanOrEqual(5000);
+    expect(evals).toHaveBeenCalledTimes(2);
+  });
+
   it('refuses commands at once while the connection is down, and answers as soon as it is back', async () => {
     const other = new PrivateRedis(await freePort());
     const { client, store } = open(other.port);

@@ -7,6 +7,13 @@ local v = redis.call('INCRBY', KEYS[1], ARGV[2])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return v`;
 
+/** INCR, the window's expiry when the key is new, and the ms left: one round trip per rate-limit hit. */
+const HIT = `
+local v = redis.call('INCR', KEYS[1])
+local t = redis.call('PTTL', KEYS[1])
+if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); t = tonumber(ARGV[1]) end
+return {v, t}`;
+
 /** Compare-and-delete: a lock holder whose lease expired must not delete the next holder's lock. */
 const DELETE_IF_EQUALS = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -77,6 +84,14 @@ export class RedisKvStore extends KvStore {
       this.client.eval(INCREMENT_WITH_TTL, 1, this.prefix + key, Math.max(1, Math.ceil(ttlMs)), by),
     );
     return Number(res);
+  }
+
+  override async hit(key: string, windowMs: number): Promise<{ count: number; remainingMs: number }> {
+    const window = Math.max(1, Math.ceil(windowMs));
+    const [count, remainingMs] = (await this.call(() =>
+      this.client.eval(HIT, 1, this.prefix + key, window),
+    )) as [number, number];
+    return { count: Number(count), remainingMs: Number(remainingMs) };
   }
 
   async ttl(key: string): Promise<number> {

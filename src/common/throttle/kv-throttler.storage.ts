@@ -1,10 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type { Clock } from '../clock/clock';
 import { SystemClock } from '../clock/system-clock';
 import { KvStore } from '../store/kv-store';
-import { MemoryKvStore } from '../store/memory-kv-store';
+import { WindowCounter } from '../store/window-counter';
 
 /**
  * @nestjs/throttler counters in the shared store (fixed window), so a limit
@@ -18,15 +18,10 @@ import { MemoryKvStore } from '../store/memory-kv-store';
  */
 @Injectable()
 export class KvThrottlerStorage implements ThrottlerStorage {
-  private readonly logger = new Logger('Throttler');
-  private readonly local: KvStore;
-  private degraded = false;
+  private readonly counter: WindowCounter;
 
-  constructor(
-    private readonly store: KvStore,
-    clock: Clock = new SystemClock(),
-  ) {
-    this.local = new MemoryKvStore(clock);
+  constructor(store: KvStore, clock: Clock = new SystemClock()) {
+    this.counter = new WindowCounter(store, clock, 'Throttler');
   }
 
   async increment(
@@ -36,25 +31,8 @@ export class KvThrottlerStorage implements ThrottlerStorage {
     _blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    const storeKey = `throttle:${throttlerName}:${key}`;
-    let totalHits: number;
-    let remainingMs: number;
-    try {
-      totalHits = await this.store.increment(storeKey, ttl);
-      remainingMs = await this.store.ttl(storeKey);
-      this.degraded = false;
-    } catch (e) {
-      if (!this.degraded) {
-        this.degraded = true;
-        this.logger.warn(
-          { error: e instanceof Error ? e.name : 'unknown' },
-          'shared store unavailable: rate limits counted per instance until it answers',
-        );
-      }
-      totalHits = await this.local.increment(storeKey, ttl);
-      remainingMs = await this.local.ttl(storeKey);
-    }
-    const timeToExpire = Math.max(1, Math.ceil((remainingMs < 0 ? ttl : remainingMs) / 1000));
+    const { count: totalHits, remainingMs } = await this.counter.hit(`throttle:${throttlerName}:${key}`, ttl);
+    const timeToExpire = Math.max(1, Math.ceil(remainingMs / 1000));
     const isBlocked = totalHits > limit;
     return { totalHits, timeToExpire, isBlocked, timeToBlockExpire: isBlocked ? timeToExpire : 0 };
   }
