@@ -26,7 +26,21 @@ export class TransactionRunner {
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.serialize) return this.dataSource.transaction(work);
-    const result = this.tail.then(() => this.dataSource.transaction(work));
+    return this.queued(() => this.dataSource.transaction(work));
+  }
+
+  /**
+   * One statement, atomic by itself: no BEGIN/COMMIT around it on MySQL/MariaDB (two round trips and a
+   * query runner saved). On SQLite it waits behind the transactions queued here, so it never lands inside
+   * another request's BEGIN … COMMIT on the shared connection.
+   */
+  single<T>(statement: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (!this.serialize) return statement(this.dataSource.manager);
+    return this.queued(() => statement(this.dataSource.manager));
+  }
+
+  private queued<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(work);
     this.tail = result.catch(() => undefined);
     return result;
   }

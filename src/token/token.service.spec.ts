@@ -293,11 +293,13 @@ describe('TokenService (in-memory SQLite)', () => {
     it('rejects a malformed token without touching the database', async () => {
       const findOne = jest.spyOn(refreshRepo, 'findOne');
       const run = jest.spyOn(tx, 'run');
+      const single = jest.spyOn(tx, 'single');
       for (const bad of ['', 'short', 'A'.repeat(44), `${'A'.repeat(42)}=`, `${'A'.repeat(42)}+`]) {
         await expectAppError(tokens.refresh(bad), 'REFRESH_TOKEN_INVALID');
       }
       expect(findOne).not.toHaveBeenCalled();
       expect(run).not.toHaveBeenCalled();
+      expect(single).not.toHaveBeenCalled();
     });
 
     it('refuses a disabled user and revokes the session', async () => {
@@ -695,27 +697,70 @@ describe('TokenService (in-memory SQLite)', () => {
       expect(await refreshRepo.countBy({ revokedAt: IsNull() })).toBe(0);
     });
 
+    it('a logout landing between the successor insert and the rotating update: INVALID, no live row left', async () => {
+      const pair = await tokens.issue(alice, 'wxapp');
+      const principal = await sessionOf(pair);
+      const single = tx.single.bind(tx);
+      let statements = 0;
+      jest.spyOn(tx, 'single').mockImplementation(async (statement) => {
+        const result = await single(statement);
+        // After the refresh's first statement (the successor's insert), before its update.
+        if (++statements === 1) await tokens.logout(principal, { all: true });
+        return result;
+      });
+      const o = await settle(tokens.refresh(pair.refreshToken), clock);
+      expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');
+      expect(await refreshRepo.countBy({ revokedAt: IsNull() })).toBe(0);
+    });
+
+    it('a rotation whose update fails after its insert keeps the presented token usable and lists one session', async () => {
+      const pair = await tokens.issue(alice, 'wxapp');
+      const single = tx.single.bind(tx);
+      let statements = 0;
+      const spy = jest
+        .spyOn(tx, 'single')
+        .mockImplementation((statement) =>
+          ++statements === 2
+            ? Promise.reject(
+                new QueryFailedError(
+                  'UPDATE …',
+                  [],
+                  Object.assign(new Error('gone'), { code: 'ECONNRESET' }),
+                ),
+              )
+            : single(statement),
+        );
+      expect((await settle(tokens.refresh(pair.refreshToken), clock)).ok).toBe(false);
+      spy.mockRestore();
+      // A successor row nobody holds the token of is left; the session shows once and the token still works.
+      expect(await refreshRepo.countBy({ revokedAt: IsNull() })).toBe(2);
+      expect(await tokens.listSessions(alice.id)).toHaveLength(1);
+      await expect(tokens.refresh(pair.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' });
+      expect(await tokens.listSessions(alice.id)).toHaveLength(1);
+    });
+
     it('retries a rotation when the database picks it as a deadlock victim', async () => {
       const pair = await tokens.issue(alice, 'wxapp');
       const flaky = transactionRunnerFor(dataSource);
-      const run = flaky.run.bind(flaky);
-      const spy = jest.spyOn(flaky, 'run').mockImplementationOnce(() => Promise.reject(deadlock()));
-      spy.mockImplementation(run);
+      const single = flaky.single.bind(flaky);
+      const spy = jest.spyOn(flaky, 'single').mockImplementationOnce(() => Promise.reject(deadlock()));
+      spy.mockImplementation(single);
       const o = await settle(tokens.refresh(pair.refreshToken), clock);
       expect(codeOf(o)).toBe('ok');
+      expect(spy.mock.calls.length).toBeGreaterThanOrEqual(3);
       expect(await refreshRepo.count()).toBe(2);
     });
 
     it('retries logout-all on deadlock (3 times); a fourth deadlock surfaces (503 via the filter)', async () => {
       const pair = await tokens.issue(alice, 'wxapp');
       const principal = await sessionOf(pair);
-      const run = tx.run.bind(tx);
-      const spy = jest.spyOn(tx, 'run');
+      const single = tx.single.bind(tx);
+      const spy = jest.spyOn(tx, 'single');
       spy
         .mockImplementationOnce(() => Promise.reject(deadlock()))
         .mockImplementationOnce(() => Promise.reject(deadlock()))
         .mockImplementationOnce(() => Promise.reject(deadlock()))
-        .mockImplementation(run);
+        .mockImplementation(single);
       expect(codeOf(await settle(tokens.logout(principal, { all: true }), clock))).toBe('ok');
       expect(spy).toHaveBeenCalledTimes(4);
       expect(await tokens.listSessions(alice.id)).toEqual([]);
@@ -730,7 +775,7 @@ describe('TokenService (in-memory SQLite)', () => {
     it('does not retry other database errors', async () => {
       const pair = await tokens.issue(alice, 'wxapp');
       const spy = jest
-        .spyOn(tx, 'run')
+        .spyOn(tx, 'single')
         .mockRejectedValue(
           new QueryFailedError('UPDATE …', [], Object.assign(new Error('gone'), { code: 'ECONNRESET' })),
         );

@@ -108,7 +108,7 @@ export class TokenService {
   async issue(user: { id: string; roles: string[] }, appid: string): Promise<TokenPair> {
     const familyId = this.random.uuid();
     const refresh = this.newRefreshToken(user.id, appid, familyId);
-    await this.write((em) => em.insert(RefreshToken, refresh.row));
+    await this.write((em) => em.insert(RefreshToken, refresh.row), 'single');
     await this.evictBeyondLimit(user.id, familyId);
     // The epoch first, then the user's current state (a revocation in between cannot slip through),
     // then the token.
@@ -131,17 +131,22 @@ export class TokenService {
     const epoch = await this.revocations.epochFor(row.userId);
     const user = await this.activeUser(row);
     const next = this.newRefreshToken(row.userId, row.appid, row.familyId);
-    const rotated = await this.write(async (em) => {
-      // Conditional update: of concurrent refreshes with one token (or a refresh and a logout), exactly one wins.
-      const res = await em.update(
-        RefreshToken,
-        { id: row.id, revokedAt: IsNull() },
-        { revokedAt: this.clock.date(), replacedBy: next.row.id },
-      );
-      if (res.affected !== 1) return false;
-      await em.insert(RefreshToken, next.row);
-      return true;
-    });
+    // Two single statements, no transaction: the successor first, then the conditional update that
+    // rotates. Of concurrent refreshes with one token (or a refresh and a logout) exactly one update wins;
+    // a loser removes its successor. A failure in between leaves at worst a successor row whose token
+    // nobody holds (listSessions shows one row per family), never a rotated token without its successor.
+    await this.write((em) => em.insert(RefreshToken, next.row), 'single');
+    const res = await this.write(
+      (em) =>
+        em.update(
+          RefreshToken,
+          { id: row.id, revokedAt: IsNull() },
+          { revokedAt: this.clock.date(), replacedBy: next.row.id },
+        ),
+      'single',
+    );
+    const rotated = res.affected === 1;
+    if (!rotated) await this.write((em) => em.delete(RefreshToken, { id: next.row.id }), 'single');
     if (!rotated) {
       // Changed between our read and our update: another request rotated it (wait for its answer)
       // or a logout revoked it. Read what happened; committed by now, since our update waited for it.
@@ -193,8 +198,9 @@ export class TokenService {
 
   /** Every live session of the user (disable, admin action). Rows stay, revoked, for the reuse rules. */
   async revokeAllSessions(userId: string): Promise<void> {
-    await this.write((em) =>
-      em.update(RefreshToken, { userId, revokedAt: IsNull() }, { revokedAt: this.clock.date() }),
+    await this.write(
+      (em) => em.update(RefreshToken, { userId, revokedAt: IsNull() }, { revokedAt: this.clock.date() }),
+      'single',
     );
   }
 
@@ -204,15 +210,19 @@ export class TokenService {
    * successor row is gone, so `replay` finds nothing.
    */
   async deleteAllSessions(userId: string): Promise<void> {
-    await this.write((em) => em.delete(RefreshToken, { userId }));
+    await this.write((em) => em.delete(RefreshToken, { userId }), 'single');
   }
 
   /** The user's live sessions: one current refresh token per family. */
-  listSessions(userId: string): Promise<RefreshToken[]> {
-    return this.refreshTokens.find({
+  async listSessions(userId: string): Promise<RefreshToken[]> {
+    const rows = await this.refreshTokens.find({
       where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(this.clock.date()) },
       order: { createdAt: 'DESC' },
     });
+    // The newest live row of each family (a rotation cut off between its two statements may leave a
+    // second one, whose token nobody holds).
+    const seen = new Set<string>();
+    return rows.filter((r) => !seen.has(r.familyId) && seen.add(r.familyId));
   }
 
   /** Object-level ownership: a session that is not the caller's is "not found", never "forbidden". */
@@ -348,12 +358,14 @@ export class TokenService {
 
   private async revokeFamilies(familyIds: string[], userId?: string): Promise<void> {
     if (familyIds.length === 0) return;
-    await this.write((em) =>
-      em.update(
-        RefreshToken,
-        { familyId: In(familyIds), revokedAt: IsNull(), ...(userId ? { userId } : {}) },
-        { revokedAt: this.clock.date() },
-      ),
+    await this.write(
+      (em) =>
+        em.update(
+          RefreshToken,
+          { familyId: In(familyIds), revokedAt: IsNull(), ...(userId ? { userId } : {}) },
+          { revokedAt: this.clock.date() },
+        ),
+      'single',
     );
   }
 
@@ -411,10 +423,11 @@ export class TokenService {
    * twice in a row now and then (503, and the session survived). A short jittered pause keeps two
    * victims from colliding again in lockstep.
    */
-  private async write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+  /** A transaction, or (`single`) one statement without BEGIN/COMMIT; retried after an InnoDB deadlock. */
+  private async write<T>(work: (em: EntityManager) => Promise<T>, mode: 'tx' | 'single' = 'tx'): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.tx.run(work);
+        return await (mode === 'single' ? this.tx.single(work) : this.tx.run(work));
       } catch (e) {
         if (!isDeadlock(e) || attempt >= DEADLOCK_ATTEMPTS) throw e;
         await this.clock.sleep(Math.round(attempt * (5 + 20 * this.random.fraction())));

@@ -25,6 +25,11 @@ export class ConcurrencyLimiter {
     return this.active;
   }
 
+  /** Whether an `acquire` now would have to wait for a slot. */
+  get full(): boolean {
+    return this.active >= this.max;
+  }
+
   get queued(): number {
     return this.waiting.length;
   }

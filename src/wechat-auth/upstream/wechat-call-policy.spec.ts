@@ -733,6 +733,26 @@ describe('WechatCallPolicy: minute quota (45011)', () => {
     expect(sendB).not.toHaveBeenCalled();
   });
 
+  it('reads the block once per call with a slot free, and before queueing when the slots are taken', async () => {
+    const s = setup({ WECHAT_MAX_CONCURRENCY: '1', WECHAT_MAX_QUEUE: '4' });
+    const ttl = jest.spyOn(s.store, 'ttl');
+    s.answer(SESSION_BODY);
+    expect(await settle(s.login(APP_ONE, 'code-1'), s.clock)).toEqual({ ok: true, value: SESSION });
+    expect(ttl).toHaveBeenCalledTimes(1);
+
+    // One call holds the only slot; meanwhile another instance hits 45011: the next call is refused
+    // at once instead of waiting for the slot.
+    let finish!: () => void;
+    s.answer(() => new Promise<typeof SESSION_BODY>((r) => (finish = () => r(SESSION_BODY))));
+    const holding = settle(s.login(APP_ONE, 'code-2'), s.clock);
+    await flush();
+    await s.store.set('wx:quota:wxapp_one:jscode2session', '1', 15_000);
+    const refused = await failure(s.login(APP_ONE, 'code-3'), s.clock);
+    expect(refused.code).toBe('WX_RATE_LIMITED');
+    finish();
+    await holding;
+  });
+
   it('a block set by another instance while this call waits for its retry stops the retry', async () => {
     const { login, store, clock, send, answer } = setup();
     answer(async () => {
