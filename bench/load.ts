@@ -58,9 +58,10 @@ export async function measure(
   timing: Timing,
   opts: { headers?: Record<string, string>; request?: AutocannonRequest } = {},
 ): Promise<Load> {
-  const warmup = await autocannonOnce(url, timing.warmupSeconds, opts);
+  const warmupFailures =
+    timing.warmupSeconds > 0 ? (await autocannonOnce(url, timing.warmupSeconds, opts)).failures : 0;
   const load = await autocannonOnce(url, timing.seconds, opts);
-  return { ...load, failures: load.failures + warmup.failures };
+  return { ...load, failures: load.failures + warmupFailures };
 }
 
 /**
