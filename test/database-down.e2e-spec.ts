@@ -53,10 +53,16 @@ describe('database down (e2e)', () => {
     ).toBe(200);
   });
 
-  it('/health → 503', async () => {
+  it('/health → 503; the log names the dependency (once, not on every probe), the answer does not', async () => {
     const res = await request(t.server).get('/health');
     expect(res.status).toBe(503);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(JSON.stringify(res.body)).not.toContain('database');
+    await request(t.server).get('/health/ready').expect(503);
+    const notReady = t.logs
+      .map((l) => JSON.parse(l) as { level: number; msg: string; down?: string[] })
+      .filter((l) => l.msg.startsWith('not ready'));
+    expect(notReady).toEqual([expect.objectContaining({ level: 40, down: ['database'] })]);
   });
 });
 

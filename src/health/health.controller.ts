@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
@@ -14,6 +14,10 @@ import { StoreHealthIndicator } from './store-health.indicator';
 @Public()
 @Controller('health')
 export class HealthController {
+  private readonly logger = new Logger('Health');
+  /** The failing checks at the last probe, comma-separated ('' while ready). */
+  private lastDown = '';
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
@@ -53,10 +57,32 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  private readiness(): Promise<HealthCheckResult> {
-    return this.health.check([
-      () => this.db.pingCheck('database', { timeout: 2000 }),
-      () => this.store.check('store'),
-    ]);
+  /**
+   * The answer stays a plain 503 (the probe is public: it need not tell anyone which dependency is down);
+   * the log says which, once each time the set of failing checks changes (probes come every few seconds).
+   */
+  private async readiness(): Promise<HealthCheckResult> {
+    try {
+      const result = await this.health.check([
+        () => this.db.pingCheck('database', { timeout: 2000 }),
+        () => this.store.check('store'),
+      ]);
+      this.report([]);
+      return result;
+    } catch (e) {
+      if (e instanceof ServiceUnavailableException) {
+        const error = (e.getResponse() as { error?: Record<string, unknown> }).error ?? {};
+        this.report(Object.keys(error).sort());
+      }
+      throw e;
+    }
+  }
+
+  private report(down: string[]): void {
+    const now = down.join(',');
+    if (now === this.lastDown) return;
+    if (down.length > 0) this.logger.warn({ down }, `not ready: ${now} not answering`);
+    else if (this.lastDown !== '') this.logger.log(`ready again (was down: ${this.lastDown})`);
+    this.lastDown = now;
   }
 }
