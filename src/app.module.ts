@@ -30,8 +30,7 @@ export class AppModule {
         AppConfigModule.forRoot(config),
         LoggerModule.forRoot({
           pinoHttp: { logger },
-          // No per-request middleware: the access log is a Fastify hook (registerAccessLog) and
-          // request ids come from the request context (createRootLogger's mixin).
+          // No per-request middleware: the access log is a Fastify hook (registerAccessLog).
           forRoutes: [],
         }),
         CommonModule,

@@ -7,7 +7,6 @@ import { Logger } from 'nestjs-pino';
 import { IS_PUBLIC } from './common/auth/public.decorator';
 import { clientErrorHandler } from './common/http/client-error-handler';
 import { enableCorsAllowlist } from './common/http/cors';
-import { registerRequestContext } from './common/request-context';
 import { registerJsonBodyParser } from './common/http/json-body-parser';
 import { frameworkErrors, MAX_PARAM_LENGTH, registerRequestGate } from './common/http/request-gate';
 import { DOCS_PATH, registerSecurityHeaders } from './common/http/security-headers';
@@ -52,8 +51,6 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   app.useLogger(app.get(Logger));
   const instance = app.getHttpAdapter().getInstance();
   registerJsonBodyParser(instance);
-  // Request id and client IP for the audit trail, for the rest of each request (AsyncLocalStorage).
-  registerRequestContext(instance);
   registerAccessLog(instance, app.get<PinoRoot>(ROOT_LOGGER));
   registerSecurityHeaders(instance);
   registerRequestGate(instance);

@@ -13,7 +13,7 @@ import { Clock } from '../src/common/clock/clock';
 import { FakeClock } from '../src/common/clock/fake-clock';
 import { CommonModule } from '../src/common/common.module';
 import { Random } from '../src/common/random/random';
-import { registerRequestContext } from '../src/common/request-context';
+import { ReqContext, type RequestContext } from '../src/common/request-context';
 import type { AppConfig } from '../src/config/app-config';
 import { AppConfigModule } from '../src/config/app-config.module';
 import { loadConfig } from '../src/config/load-config';
@@ -33,12 +33,16 @@ class ProbeController {
 
   @Post()
   @HttpCode(204)
-  async record(@Body() body: { userId: string; appid: string }): Promise<void> {
+  async record(
+    @Body() body: { userId: string; appid: string },
+    @ReqContext() context: RequestContext,
+  ): Promise<void> {
     await this.audit.record({
       type: 'login.succeeded',
       userId: body.userId,
       appid: body.appid,
       details: { isNewUser: true },
+      context,
     });
   }
 }
@@ -73,7 +77,6 @@ describe(`audit trail (${TEST_DB})`, () => {
       .useValue(clock)
       .compile();
     app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(fastifyOptions(config)));
-    registerRequestContext(app.getHttpAdapter().getInstance());
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     audit = app.get(AuditService);

@@ -1,3 +1,4 @@
+import { ReqContext, type RequestContext } from '../common/request-context';
 import { Controller, Delete, Get, HttpCode } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
@@ -26,8 +27,11 @@ export class AccountController {
   })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrors('DATABASE_UNAVAILABLE', 'SERVICE_UNAVAILABLE')
-  async delete(@CurrentUser() principal: AuthPrincipal): Promise<void> {
-    await this.accounts.erase(principal.userId, principal.userId);
+  async delete(
+    @CurrentUser() principal: AuthPrincipal,
+    @ReqContext() context: RequestContext,
+  ): Promise<void> {
+    await this.accounts.erase(principal.userId, principal.userId, context);
   }
 
   @Get('export')
@@ -40,7 +44,10 @@ export class AccountController {
   })
   @ApiOkResponse({ type: AccountExportResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('DATABASE_UNAVAILABLE')
-  export(@CurrentUser() principal: AuthPrincipal): Promise<AccountExport> {
-    return this.accounts.export(principal.userId);
+  export(
+    @CurrentUser() principal: AuthPrincipal,
+    @ReqContext() context: RequestContext,
+  ): Promise<AccountExport> {
+    return this.accounts.export(principal.userId, context);
   }
 }

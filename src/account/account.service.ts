@@ -1,3 +1,4 @@
+import type { RequestContext } from '../common/request-context';
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import type { Role } from '../common/auth/roles';
@@ -52,7 +53,13 @@ export class AccountService {
     private readonly clock: Clock,
   ) {}
 
-  async setStatus(actorId: string, userId: string, status: UserStatus): Promise<User> {
+  /** `context` (here and below): the request's id and client IP, for the audit trail (none from the CLI). */
+  async setStatus(
+    actorId: string,
+    userId: string,
+    status: UserStatus,
+    context?: RequestContext,
+  ): Promise<User> {
     const { before, after } = await this.directory.setStatus(userId, status);
     if (before.status === status) return after;
     // Refresh tokens too: re-enabling does not bring old sessions back.
@@ -62,6 +69,7 @@ export class AccountService {
       userId,
       actorId,
       details: { previousStatus: before.status },
+      context,
     });
     // Access tokens last: the database work above is done once the status changed (a retry after a 503
     // here finds the status unchanged and stops early), and a revocation the store could not take is
@@ -70,7 +78,7 @@ export class AccountService {
     return after;
   }
 
-  async setRoles(actorId: string, userId: string, roles: Role[]): Promise<User> {
+  async setRoles(actorId: string, userId: string, roles: Role[], context?: RequestContext): Promise<User> {
     const { before, after } = await this.directory.setRoles(userId, roles);
     if ([...before.roles].sort().join(',') === [...after.roles].sort().join(',')) return after;
     await this.audit.record({
@@ -78,6 +86,7 @@ export class AccountService {
       userId,
       actorId,
       details: { roles: after.roles.join(','), previousRoles: before.roles.join(',') },
+      context,
     });
     // Tokens carry roles: stop the old ones (last, as in setStatus); the next refresh issues tokens with
     // the new roles.
@@ -85,17 +94,22 @@ export class AccountService {
     return after;
   }
 
-  async revokeSession(actorId: string, userId: string, sessionId: string): Promise<void> {
+  async revokeSession(
+    actorId: string,
+    userId: string,
+    sessionId: string,
+    context?: RequestContext,
+  ): Promise<void> {
     await this.directory.get(userId);
     await this.tokens.revokeSession(userId, sessionId);
-    await this.audit.record({ type: 'session.revoked', userId, actorId, sessionId });
+    await this.audit.record({ type: 'session.revoked', userId, actorId, sessionId, context });
   }
 
   /**
    * Erases the account (PIPL): every session and access token dies at once; identities, session_keys,
    * phone, nickname and avatar are deleted; audit rows stay, stripped of personal data.
    */
-  async erase(userId: string, actorId: string | null): Promise<void> {
+  async erase(userId: string, actorId: string | null, context?: RequestContext): Promise<void> {
     await this.directory.get(userId);
     await this.revocations.revokeUser(userId);
     await this.tokens.deleteAllSessions(userId);
@@ -105,6 +119,7 @@ export class AccountService {
       userId,
       actorId,
       details: { initiator: actorId === userId ? 'self' : 'admin' },
+      context,
     });
     await this.audit.forgetUser(userId);
     this.logger.log({ userId, byAdmin: actorId !== null && actorId !== userId }, 'account erased');
@@ -120,7 +135,7 @@ export class AccountService {
   }
 
   /** Everything held about the user, as JSON (the session_key excepted: it is WeChat's secret, not data). */
-  async export(userId: string): Promise<AccountExport> {
+  async export(userId: string, context?: RequestContext): Promise<AccountExport> {
     const { user, identities, sessions } = await this.view(userId);
     const events: Array<Record<string, unknown>> = [];
     let cursor: string | undefined;
@@ -134,6 +149,7 @@ export class AccountService {
       userId,
       actorId: userId,
       details: { initiator: 'self' },
+      context,
     });
     return {
       exportedAt: this.clock.date().toISOString(),

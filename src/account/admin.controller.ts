@@ -1,3 +1,4 @@
+import { ReqContext, type RequestContext } from '../common/request-context';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
@@ -88,9 +89,10 @@ export class AdminController {
     @CurrentUser() admin: AuthPrincipal,
     @Param('id', uuid) id: string,
     @Body() body: SetStatusRequest,
+    @ReqContext() context: RequestContext,
   ): Promise<AdminUserResponse> {
     return adminUserView(
-      await this.accounts.setStatus(admin.userId, id, body.status),
+      await this.accounts.setStatus(admin.userId, id, body.status, context),
     ) as unknown as AdminUserResponse;
   }
 
@@ -107,9 +109,10 @@ export class AdminController {
     @CurrentUser() admin: AuthPrincipal,
     @Param('id', uuid) id: string,
     @Body() body: SetRolesRequest,
+    @ReqContext() context: RequestContext,
   ): Promise<AdminUserResponse> {
     return adminUserView(
-      await this.accounts.setRoles(admin.userId, id, body.roles),
+      await this.accounts.setRoles(admin.userId, id, body.roles, context),
     ) as unknown as AdminUserResponse;
   }
 
@@ -122,8 +125,9 @@ export class AdminController {
     @CurrentUser() admin: AuthPrincipal,
     @Param('id', uuid) id: string,
     @Param('sessionId', uuid) sessionId: string,
+    @ReqContext() context: RequestContext,
   ): Promise<void> {
-    await this.accounts.revokeSession(admin.userId, id, sessionId);
+    await this.accounts.revokeSession(admin.userId, id, sessionId, context);
   }
 
   @Delete('users/:id')
@@ -131,8 +135,12 @@ export class AdminController {
   @ApiOperation({ summary: 'Delete a user’s account (as DELETE /users/me does).' })
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiErrors('NOT_FOUND', 'DATABASE_UNAVAILABLE', 'SERVICE_UNAVAILABLE')
-  async erase(@CurrentUser() admin: AuthPrincipal, @Param('id', uuid) id: string): Promise<void> {
-    await this.accounts.erase(id, admin.userId);
+  async erase(
+    @CurrentUser() admin: AuthPrincipal,
+    @Param('id', uuid) id: string,
+    @ReqContext() context: RequestContext,
+  ): Promise<void> {
+    await this.accounts.erase(id, admin.userId, context);
   }
 
   @Get('audit-events')

@@ -3,7 +3,6 @@ import type { DataSource, Repository } from 'typeorm';
 import { FakeClock } from '../common/clock/fake-clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
-import { runWithRequestContext } from '../common/request-context';
 import { createInMemoryDataSource } from '../testing/in-memory-database';
 import { testConfig } from '../testing/test-config';
 import { encodeCursor } from './audit-cursor';
@@ -40,11 +39,22 @@ describe('AuditService (in-memory SQLite)', () => {
     if (dataSource.isInitialized) await dataSource.destroy();
   });
 
+  /** Runs `fn`, whose audit.record calls get the context a controller would pass (`@ReqContext()`). */
   const inRequest = <T>(
     fn: () => T,
     requestId = '0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
     clientIp = '203.0.113.7',
-  ): T => runWithRequestContext({ requestId, clientIp }, fn);
+  ): T => {
+    const record = audit.record.bind(audit);
+    const spy = jest
+      .spyOn(audit, 'record')
+      .mockImplementation((event) => record({ ...event, context: { requestId, clientIp } }));
+    try {
+      return fn();
+    } finally {
+      spy.mockRestore();
+    }
+  };
 
   /** Every stored cell of every row, as text: a secret must appear in none of them. */
   const storedText = async (): Promise<string> => JSON.stringify(await repo.find());

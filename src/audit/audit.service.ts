@@ -5,7 +5,7 @@ import { Brackets, QueryFailedError, type Repository } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
-import { currentRequestContext } from '../common/request-context';
+import type { RequestContext } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
 import { decodeCursor, encodeCursor } from './audit-cursor';
 import { loggableKey, sanitizeDetails, type AuditDetails } from './audit-details';
@@ -25,6 +25,8 @@ export interface AuditEventInput {
   reason?: string | null;
   /** Only keys of AUDIT_DETAIL_RULES, each within its rule; anything else is dropped. */
   details?: AuditDetails;
+  /** The request the event came from (its id and client IP); absent outside a request (CLI, jobs). */
+  context?: RequestContext;
 }
 
 /** One event as the admin API shows it. */
@@ -107,7 +109,7 @@ export class AuditService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Records one event, with the request id and client IP of the current request (request-context.ts) and the
+   * Records one event, with the request id and client IP of `event.context` (when it came from a request) and the
    * time of the Clock. Never rejects: availability over completeness — a login must not fail because the audit
    * insert did (a full disk, a lock timeout, a database blip). A failure is logged as a warning naming the
    * event type and the error code only, never the event's ids or details.
@@ -239,7 +241,7 @@ export class AuditService implements BeforeApplicationShutdown {
       dropped.push(field);
       return null;
     };
-    const context = currentRequestContext();
+    const context = event.context;
     const details = sanitizeDetails(event.details);
     dropped.push(...details.dropped.map((k) => `details.${loggableKey(k)}`));
     const now = this.clock.now();

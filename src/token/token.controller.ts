@@ -1,3 +1,4 @@
+import { ReqContext, type RequestContext } from '../common/request-context';
 import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -42,8 +43,8 @@ export class TokenController {
     'DATABASE_UNAVAILABLE',
     'SERVICE_UNAVAILABLE',
   )
-  refresh(@Body() body: RefreshRequest): Promise<TokenPairResponse> {
-    return this.tokens.refresh(body.refreshToken);
+  refresh(@Body() body: RefreshRequest, @ReqContext() context: RequestContext): Promise<TokenPairResponse> {
+    return this.tokens.refresh(body.refreshToken, context);
   }
 
   @Post('logout')
@@ -57,8 +58,12 @@ export class TokenController {
   })
   @ApiNoContentResponse({ description: 'Revoked (also when there was nothing to revoke).' })
   @ApiErrors(...BODY_ERRORS, 'UNAUTHORIZED', 'DATABASE_UNAVAILABLE')
-  async logout(@CurrentUser() principal: AuthPrincipal, @Body() body: LogoutRequest = {}): Promise<void> {
-    await this.tokens.logout(principal, body ?? {});
+  async logout(
+    @CurrentUser() principal: AuthPrincipal,
+    @ReqContext() context: RequestContext,
+    @Body() body: LogoutRequest = {},
+  ): Promise<void> {
+    await this.tokens.logout(principal, body ?? {}, context);
   }
 
   @Get('session')

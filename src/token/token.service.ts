@@ -1,3 +1,4 @@
+import type { RequestContext } from '../common/request-context';
 import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -105,11 +106,15 @@ export class TokenService {
    * committed, so of parallel logins the last to count sees every other one and the limit holds
    * once they have all answered.
    */
-  async issue(user: { id: string; roles: string[] }, appid: string): Promise<TokenPair> {
+  async issue(
+    user: { id: string; roles: string[] },
+    appid: string,
+    context?: RequestContext,
+  ): Promise<TokenPair> {
     const familyId = this.random.uuid();
     const refresh = this.newRefreshToken(user.id, appid, familyId);
     await this.write((em) => em.insert(RefreshToken, refresh.row), 'single');
-    await this.evictBeyondLimit(user.id, familyId);
+    await this.evictBeyondLimit(user.id, familyId, context);
     // The epoch first, then the user's current state (a revocation in between cannot slip through),
     // then the token.
     const epoch = await this.revocations.epochFor(user.id);
@@ -118,12 +123,13 @@ export class TokenService {
     return this.pair(current, appid, familyId, refresh.token, epoch);
   }
 
-  async refresh(presented: string): Promise<TokenPair> {
+  /** `context` (here and below): the request's id and client IP, for the audit trail. */
+  async refresh(presented: string, context?: RequestContext): Promise<TokenPair> {
     if (!REFRESH_TOKEN_FORMAT.test(presented)) throw invalid();
     const hash = hashRefreshToken(presented);
     const row = await this.refreshTokens.findOne({ where: { tokenHash: hash } });
     if (!row) throw invalid();
-    if (row.revokedAt) return this.presentedAgain(row, hash);
+    if (row.revokedAt) return this.presentedAgain(row, hash, context);
     if (row.expiresAt.getTime() <= this.clock.now()) throw invalid();
 
     // Read before the user: a role change or a disable racing this refresh either shows in the user we
@@ -152,7 +158,7 @@ export class TokenService {
       // or a logout revoked it. Read what happened; committed by now, since our update waited for it.
       const now = await this.refreshTokens.findOne({ where: { tokenHash: hash } });
       if (!now?.revokedAt) throw invalid();
-      return this.presentedAgain(now, hash);
+      return this.presentedAgain(now, hash, context);
     }
 
     const pair = await this.pair(user, row.appid, row.familyId, next.token, epoch);
@@ -162,6 +168,7 @@ export class TokenService {
       userId: row.userId,
       appid: row.appid,
       sessionId: row.familyId,
+      context,
     });
     return pair;
   }
@@ -170,6 +177,7 @@ export class TokenService {
   async logout(
     principal: { userId: string; sessionId: string },
     opts: { refreshToken?: string; all?: boolean },
+    context?: RequestContext,
   ): Promise<void> {
     if (opts.all) {
       await this.revokeAllSessions(principal.userId);
@@ -179,6 +187,7 @@ export class TokenService {
         type: 'sessions.logged_out_all',
         userId: principal.userId,
         details: { initiator: 'self' },
+        context,
       });
       return;
     }
@@ -193,7 +202,12 @@ export class TokenService {
     }
     await this.revokeFamilies([familyId], principal.userId);
     await this.revocations.revokeSession(familyId);
-    await this.audit.record({ type: 'session.logged_out', userId: principal.userId, sessionId: familyId });
+    await this.audit.record({
+      type: 'session.logged_out',
+      userId: principal.userId,
+      sessionId: familyId,
+      context,
+    });
   }
 
   /** Every live session of the user (disable, admin action). Rows stay, revoked, for the reuse rules. */
@@ -251,23 +265,27 @@ export class TokenService {
    * A token that is already revoked, presented again (or the loser of a rotation race, once it
    * knows it lost). Decides between "the same answer again", "invalid" and "reuse".
    */
-  private async presentedAgain(row: RefreshToken, hash: string): Promise<TokenPair> {
+  private async presentedAgain(
+    row: RefreshToken,
+    hash: string,
+    context: RequestContext | undefined,
+  ): Promise<TokenPair> {
     // Revoked without a successor: logout, a revoked session, eviction, a disabled user. Not theft.
     if (!row.replacedBy || !row.revokedAt) throw invalid();
     const intervalMs = this.config.sessions.refreshReuseIntervalSeconds * 1000;
-    if (intervalMs <= 0) return this.reuseDetected(row.familyId, row);
+    if (intervalMs <= 0) return this.reuseDetected(row.familyId, row, context);
 
     const rotatedAt = row.revokedAt.getTime();
     // Until the rotation is older than the interval (give or take the timestamp's precision), its
     // answer may be in the store — or about to be: the winner writes it just after committing.
     const lastChance = rotatedAt + intervalMs + ROTATION_TIME_SLACK_MS;
-    if (this.clock.now() >= lastChance) return this.reuseDetected(row.familyId, row);
+    if (this.clock.now() >= lastChance) return this.reuseDetected(row.familyId, row, context);
     const record = await this.awaitSuccessor(
       hash,
       Math.min(this.clock.now() + SUCCESSOR_WAIT_MS, lastChance),
     );
     if (!record) {
-      if (this.clock.now() - rotatedAt >= intervalMs) return this.reuseDetected(row.familyId, row);
+      if (this.clock.now() - rotatedAt >= intervalMs) return this.reuseDetected(row.familyId, row, context);
       // Within the interval but the winner's answer was never kept (it died before writing it, or
       // the store failed): it cannot be repeated. Not evidence of theft, so nothing is revoked.
       throw invalid();
@@ -342,7 +360,11 @@ export class TokenService {
     return user;
   }
 
-  private async reuseDetected(familyId: string, row?: RefreshToken): Promise<never> {
+  private async reuseDetected(
+    familyId: string,
+    row?: RefreshToken,
+    context?: RequestContext,
+  ): Promise<never> {
     await this.revokeFamilies([familyId]);
     // The thief may hold the family's current access token too.
     await this.revocations.revokeSession(familyId);
@@ -352,6 +374,7 @@ export class TokenService {
       appid: row?.appid ?? null,
       sessionId: familyId,
       reason: 'REFRESH_TOKEN_REUSED',
+      context,
     });
     throw new AppException('REFRESH_TOKEN_REUSED');
   }
@@ -370,7 +393,7 @@ export class TokenService {
   }
 
   /** See `issue`: revokes the user's oldest live families beyond `sessions.maxPerUser`, never `keep`. */
-  private async evictBeyondLimit(userId: string, keep: string): Promise<void> {
+  private async evictBeyondLimit(userId: string, keep: string, context?: RequestContext): Promise<void> {
     const max = this.config.sessions.maxPerUser;
     if (max <= 0) return;
     const live = await this.refreshTokens.find({
@@ -405,6 +428,7 @@ export class TokenService {
         userId,
         sessionId: familyId,
         details: { initiator: 'system' },
+        context,
       });
     }
     this.logger.log(

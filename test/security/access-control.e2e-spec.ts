@@ -351,6 +351,16 @@ describe('access control (e2e)', () => {
       });
       const failed = await http().get('/admin/audit-events').query({ type: 'login.failed' }).set(as(admin));
       expect(failed.body.items[0]).toMatchObject({ reason: 'WX_CODE_INVALID', userId: null });
+      // Every event an HTTP request caused carries that request's id and the client's IP (passed down
+      // explicitly from the controller or the login strategy).
+      for (const e of [...mine.body.items, failed.body.items[0]] as {
+        requestId: unknown;
+        clientIp: unknown;
+      }[])
+        expect(e).toMatchObject({
+          requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          clientIp: expect.stringMatching(/^[0-9a-f.:]+$/),
+        });
       const all = await http().get('/admin/audit-events').query({ limit: 100 }).set(as(admin));
       expect(all.text).not.toContain('no-such-code');
       for (const code of wechat.mintedCodes) expect(all.text).not.toContain(code);

@@ -53,20 +53,30 @@ export function exitGracefullyOnSignals(
       process.exit(1);
     }
     shuttingDown = true;
-    setTimeout(() => {
-      logger.error('shutdown did not finish in time: exiting', undefined, 'Shutdown');
-      process.exit(1);
-    }, graceMs + (opts.closeTimeoutMs ?? 10_000)).unref();
+    setTimeout(
+      () => {
+        logger.error('shutdown did not finish in time: exiting', undefined, 'Shutdown');
+        process.exit(1);
+      },
+      graceMs + (opts.closeTimeoutMs ?? 10_000),
+    ).unref();
     logger.log(`${signal}: draining requests in flight (grace ${graceMs} ms)`, 'Shutdown');
     void (async () => {
       const outcome = await drainHttp(app.getHttpAdapter().getInstance(), graceMs);
       if (outcome === 'cut')
-        logger.warn?.(`requests still in flight after ${graceMs} ms were cut (SHUTDOWN_GRACE_MS)`, 'Shutdown');
+        logger.warn?.(
+          `requests still in flight after ${graceMs} ms were cut (SHUTDOWN_GRACE_MS)`,
+          'Shutdown',
+        );
       await app.close();
       logger.log('shut down cleanly', 'Shutdown');
       process.exit(0);
     })().catch((err: unknown) => {
-      logger.error(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`, undefined, 'Shutdown');
+      logger.error(
+        `shutdown failed: ${err instanceof Error ? err.message : String(err)}`,
+        undefined,
+        'Shutdown',
+      );
       process.exit(1);
     });
   };

@@ -159,7 +159,7 @@ describe('WechatAuthService.login', () => {
       expect.any(Deadline),
     );
     expect(users.resolveIdentity).toHaveBeenCalledWith({ appid: APP_ONE.appid, ...SESSION });
-    expect(tokens.issue).toHaveBeenCalledWith(USER, APP_ONE.appid);
+    expect(tokens.issue).toHaveBeenCalledWith(USER, APP_ONE.appid, undefined);
     expect(result).toEqual({ user: USER, appid: APP_ONE.appid, isNew: true, tokens: TOKENS });
   });
 
@@ -192,7 +192,7 @@ describe('WechatAuthService.login', () => {
       sessionKey: SESSION.sessionKey,
       unionid: SESSION.unionid,
     });
-    expect(tokens.issue).toHaveBeenCalledWith(USER, APP_TWO.appid);
+    expect(tokens.issue).toHaveBeenCalledWith(USER, APP_TWO.appid, undefined);
     expect(result).toEqual({ user: USER, appid: APP_TWO.appid, isNew: false, tokens: TOKENS });
   });
 

@@ -1,3 +1,4 @@
+import type { RequestContext } from '../../common/request-context';
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock/clock';
@@ -43,7 +44,8 @@ export class WechatAuthService {
     private readonly audit: AuditService,
   ) {}
 
-  async login(appid: string | undefined, code: string): Promise<WechatLogin> {
+  /** `context`: the request's id and client IP, for the audit trail. */
+  async login(appid: string | undefined, code: string, context?: RequestContext): Promise<WechatLogin> {
     const app = wechatApp(this.config, appid);
     // Created once and carried down: waiting for another instance's claim, queueing, retries and each
     // HTTP attempt all spend the same WECHAT_LOGIN_DEADLINE_MS.
@@ -54,33 +56,44 @@ export class WechatAuthService {
         code,
         deadline,
         () => this.exchange(app, code, deadline),
-        (session) => this.complete(app.appid, session),
+        (session) => this.complete(app.appid, session, context),
       );
       await this.audit.record({
         type: 'login.succeeded',
         userId: login.user.id,
         appid: app.appid,
         details: { isNewUser: login.isNew },
+        context,
       });
       return login;
     } catch (e) {
       // The reason is the stable code only: never the login code or WeChat's errmsg.
       if (e instanceof AppException)
-        await this.audit.record({ type: 'login.failed', appid: app.appid, reason: e.code });
+        await this.audit.record({ type: 'login.failed', appid: app.appid, reason: e.code, context });
       throw e;
     }
   }
 
-  private async complete(appid: string, session: Code2SessionResult): Promise<WechatLogin> {
+  private async complete(
+    appid: string,
+    session: Code2SessionResult,
+    context: RequestContext | undefined,
+  ): Promise<WechatLogin> {
     const { user, isNew, mergedUserId } = await this.users.resolveIdentity({ appid, ...session });
     if (mergedUserId) {
       // The merged-away user's row is gone (its refresh tokens and /users/me stop working); its access
       // tokens stop now too, on every instance.
       await this.revocations.revokeUser(mergedUserId);
       this.logger.log({ userId: user.id, mergedUserId, appid }, 'users merged by unionid');
-      await this.audit.record({ type: 'users.merged', userId: user.id, appid, details: { mergedUserId } });
+      await this.audit.record({
+        type: 'users.merged',
+        userId: user.id,
+        appid,
+        details: { mergedUserId },
+        context,
+      });
     }
-    const tokens = await this.tokens.issue(user, appid);
+    const tokens = await this.tokens.issue(user, appid, context);
     return { user, appid, isNew, tokens };
   }
 

@@ -5,8 +5,10 @@ import { WechatStrategy } from './wechat.strategy';
 
 const LOGIN = { user: { id: 'user-1' }, appid: 'wxapp_one', isNew: true } as unknown as WechatLogin;
 
+const CONTEXT = { requestId: 'req-00000001', clientIp: '203.0.113.5' };
+
 function requestWith(body: unknown): FastifyRequest {
-  return { body } as unknown as FastifyRequest;
+  return { body, id: CONTEXT.requestId, ip: CONTEXT.clientIp } as unknown as FastifyRequest;
 }
 
 describe('WechatStrategy.validate', () => {
@@ -33,12 +35,12 @@ describe('WechatStrategy.validate', () => {
         strategy.validate(requestWith({ code: '0a3Bc9ll2sE7Xx0k1lXl2d2wAB3Bc9lX' })),
       ).resolves.toBe(LOGIN);
       expect(auth.login).toHaveBeenCalledTimes(1);
-      expect(auth.login).toHaveBeenCalledWith(undefined, '0a3Bc9ll2sE7Xx0k1lXl2d2wAB3Bc9lX');
+      expect(auth.login).toHaveBeenCalledWith(undefined, '0a3Bc9ll2sE7Xx0k1lXl2d2wAB3Bc9lX', CONTEXT);
     });
 
     it('passes the appid through', async () => {
       await expect(strategy.validate(requestWith({ appid: 'wxapp_two', code: 'abc' }))).resolves.toBe(LOGIN);
-      expect(auth.login).toHaveBeenCalledWith('wxapp_two', 'abc');
+      expect(auth.login).toHaveBeenCalledWith('wxapp_two', 'abc', CONTEXT);
     });
 
     it.each([
@@ -47,7 +49,7 @@ describe('WechatStrategy.validate', () => {
       ['_ and -', 'A_b-9'],
     ])('accepts %s', async (_label, code) => {
       await strategy.validate(requestWith({ code }));
-      expect(auth.login).toHaveBeenCalledWith(undefined, code);
+      expect(auth.login).toHaveBeenCalledWith(undefined, code, CONTEXT);
     });
 
     it("propagates the service's error unchanged", async () => {

@@ -1,3 +1,4 @@
+import { requestContextOf } from '../../common/request-context';
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
@@ -29,7 +30,7 @@ export class WechatStrategy extends PassportStrategy(Strategy, 'wechat') {
 
   async validate(request: TaggedRequest): Promise<WechatLogin> {
     const body = await validateBody(LoginRequest, request.body);
-    return (request[LOGIN_SERVICE] ?? this.auth).login(body.appid, body.code);
+    return (request[LOGIN_SERVICE] ?? this.auth).login(body.appid, body.code, requestContextOf(request));
   }
 }
 

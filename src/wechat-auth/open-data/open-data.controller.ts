@@ -1,3 +1,4 @@
+import { ReqContext, type RequestContext } from '../../common/request-context';
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
@@ -57,7 +58,11 @@ export class OpenDataController {
   })
   @ApiOkResponse({ type: DecryptResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(...BODY_ERRORS, 'DECRYPT_FAILED', 'SESSION_STALE', 'PHONE_IN_USE', ...WECHAT_CALL_ERRORS)
-  decrypt(@CurrentUser() principal: AuthPrincipal, @Body() body: DecryptRequest): Promise<DecryptResponse> {
-    return this.openData.decrypt(principal, body);
+  decrypt(
+    @CurrentUser() principal: AuthPrincipal,
+    @Body() body: DecryptRequest,
+    @ReqContext() context: RequestContext,
+  ): Promise<DecryptResponse> {
+    return this.openData.decrypt(principal, body, context);
   }
 }

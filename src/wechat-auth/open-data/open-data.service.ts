@@ -1,3 +1,4 @@
+import type { RequestContext } from '../../common/request-context';
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
@@ -62,7 +63,12 @@ export class OpenDataService {
     return { valid, checkedAt: this.clock.date().toISOString() };
   }
 
-  async decrypt(principal: AuthPrincipal, body: DecryptRequest): Promise<DecryptResponse> {
+  /** `context`: the request's id and client IP, for the audit trail (a phone number bound). */
+  async decrypt(
+    principal: AuthPrincipal,
+    body: DecryptRequest,
+    context?: RequestContext,
+  ): Promise<DecryptResponse> {
     const app = wechatApp(this.config, principal.appid);
     const session = await this.session(principal, app);
     if (!session) throw new AppException('SESSION_STALE');
@@ -96,6 +102,7 @@ export class OpenDataService {
       phone.purePhoneNumber,
       phone.countryCode,
       app.appid,
+      context,
     );
     return { data, watermark, phone: { masked: bound.phone, countryCode: bound.countryCode } };
   }

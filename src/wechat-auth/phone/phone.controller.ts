@@ -1,3 +1,4 @@
+import { ReqContext, type RequestContext } from '../../common/request-context';
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
@@ -42,7 +43,11 @@ export class PhoneController {
     'DATABASE_UNAVAILABLE',
     'SERVICE_UNAVAILABLE',
   )
-  bind(@CurrentUser() principal: AuthPrincipal, @Body() body: BindPhoneRequest): Promise<BoundPhoneResponse> {
-    return this.phones.bindWithCode(principal, body.code);
+  bind(
+    @CurrentUser() principal: AuthPrincipal,
+    @Body() body: BindPhoneRequest,
+    @ReqContext() context: RequestContext,
+  ): Promise<BoundPhoneResponse> {
+    return this.phones.bindWithCode(principal, body.code, context);
   }
 }

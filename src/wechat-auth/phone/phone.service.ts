@@ -1,3 +1,4 @@
+import type { RequestContext } from '../../common/request-context';
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
@@ -32,7 +33,8 @@ export class PhoneService {
     private readonly audit: AuditService,
   ) {}
 
-  async bindWithCode(principal: AuthPrincipal, code: string): Promise<BoundPhone> {
+  /** `context`: the request's id and client IP, for the audit trail. */
+  async bindWithCode(principal: AuthPrincipal, code: string, context?: RequestContext): Promise<BoundPhone> {
     const app = wechatApp(this.config, principal.appid);
     const identity = await this.users.identityOf(principal.userId, app.appid);
     if (!identity) {
@@ -57,7 +59,7 @@ export class PhoneService {
       this.logger.error({ appid: app.appid, api: call.name }, 'phone number watermark names another app');
       throw new AppException('WX_UNAVAILABLE', { retryAfter: 5 });
     }
-    return this.bind(principal.userId, info.purePhoneNumber, info.countryCode, app.appid);
+    return this.bind(principal.userId, info.purePhoneNumber, info.countryCode, app.appid, context);
   }
 
   /** Shared with the open-data route: a phone number decrypted there binds the same way. */
@@ -66,10 +68,11 @@ export class PhoneService {
     purePhoneNumber: string,
     countryCode: string,
     appid: string,
+    context?: RequestContext,
   ): Promise<BoundPhone> {
     await this.users.bindPhone(userId, { purePhoneNumber, countryCode });
     // The event, never the number.
-    await this.audit.record({ type: 'phone.bound', userId, appid });
+    await this.audit.record({ type: 'phone.bound', userId, appid, context });
     return { phone: maskPhone(purePhoneNumber) ?? '', countryCode };
   }
 }
