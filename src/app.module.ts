@@ -14,6 +14,7 @@ import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/app-config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import type { Logger as PinoRoot } from 'pino';
 import { createRootLogger, ROOT_LOGGER } from './logging';
 import { TokenModule } from './token/token.module';
 import { UsersModule } from './users/users.module';
@@ -22,8 +23,11 @@ import { WechatAuthModule } from './wechat-auth/wechat-auth.module';
 @Module({})
 export class AppModule {
   /** Built from an already validated configuration, so the sandbox can be mounted (or not) at module level. */
-  static forRoot(config: AppConfig, opts: { logDestination?: DestinationStream } = {}): DynamicModule {
-    const logger = createRootLogger(config, opts.logDestination);
+  static forRoot(
+    config: AppConfig,
+    opts: { logDestination?: DestinationStream; logger?: PinoRoot } = {},
+  ): DynamicModule {
+    const logger = opts.logger ?? createRootLogger(config, opts.logDestination);
     return {
       module: AppModule,
       imports: [

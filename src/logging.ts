@@ -1,3 +1,4 @@
+import type { LoggerService } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import type { AppConfig } from './config/app-config';
@@ -54,4 +55,39 @@ export function registerAccessLog(instance: FastifyInstance, logger: Logger): vo
 
 function requestFields(request: FastifyRequest): { req: { id: string; method: string; url: string } } {
   return { req: { id: request.id, method: request.method, url: request.url.split('?')[0] } };
+}
+
+type NestLevel = 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal';
+
+/**
+ * Nest's logger while the app is being created (before nestjs-pino's Logger can be injected): the same
+ * JSON lines on the same root logger, so a start-up failure (database unreachable, Redis down) reaches
+ * the log pipeline like everything else — not Nest's coloured text with multi-line stacks. Arguments as
+ * Nest passes them: `(message | object, ...params, context)`; for errors the first param is the stack.
+ */
+export function bootLogger(root: Logger): LoggerService {
+  const write = (level: NestLevel, message: unknown, params: unknown[]): void => {
+    const rest = [...params];
+    const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? rest.pop() : undefined;
+    const extra = level === 'error' && typeof rest[0] === 'string' ? { stack: rest.shift() } : {};
+    if (message instanceof Error) {
+      // The code beside err, not in it: `*.code` is redacted (login codes travel under that name).
+      const err = { name: message.name, message: message.message, stack: message.stack };
+      root[level]({ context, code: codeOf(message), err }, message.message);
+    } else if (message !== null && typeof message === 'object')
+      root[level]({ context, ...extra, ...message }, typeof rest[0] === 'string' ? rest[0] : undefined);
+    else root[level]({ context, ...extra }, String(message));
+  };
+  return {
+    log: (m: unknown, ...p: unknown[]) => write('info', m, p),
+    error: (m: unknown, ...p: unknown[]) => write('error', m, p),
+    warn: (m: unknown, ...p: unknown[]) => write('warn', m, p),
+    debug: (m: unknown, ...p: unknown[]) => write('debug', m, p),
+    verbose: (m: unknown, ...p: unknown[]) => write('trace', m, p),
+    fatal: (m: unknown, ...p: unknown[]) => write('fatal', m, p),
+  };
+}
+
+function codeOf(e: Error): unknown {
+  return (e as { code?: unknown }).code;
 }

@@ -5,6 +5,7 @@ import { configureApp, fastifyOptions, NEST_APP_OPTIONS } from './app.setup';
 import { exitGracefullyOnSignals } from './common/http/graceful-shutdown';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from './config/load-config';
+import { bootLogger, createRootLogger } from './logging';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -18,13 +19,12 @@ async function bootstrap(): Promise<void> {
     }
     throw e;
   }
+  const root = createRootLogger(config);
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config),
+    AppModule.forRoot(config, { logger: root }),
     new FastifyAdapter(fastifyOptions(config)),
-    {
-      ...NEST_APP_OPTIONS,
-      bufferLogs: true,
-    },
+    // JSON from the first line on, also when creating the app fails (see bootLogger).
+    { ...NEST_APP_OPTIONS, logger: bootLogger(root) },
   );
   await configureApp(app, config);
   exitGracefullyOnSignals(app, { graceMs: config.http.shutdownGraceMs, logger: app.get(Logger) });

@@ -320,33 +320,33 @@ export class EnvironmentVariables {
   /** A request's headers must arrive within this (slowloris); 408 REQUEST_TIMEOUT after. */
   @IsOptional()
   @Transform(toInt)
-  @IsInt()
-  @Min(500)
-  @Max(120000)
+  @IsInt({ message: 'HTTP_HEADERS_TIMEOUT_MS must be whole milliseconds from 500 to 120000' })
+  @Min(500, { message: 'HTTP_HEADERS_TIMEOUT_MS must be whole milliseconds from 500 to 120000' })
+  @Max(120000, { message: 'HTTP_HEADERS_TIMEOUT_MS must be whole milliseconds from 500 to 120000' })
   HTTP_HEADERS_TIMEOUT_MS?: number;
 
   /** A whole request (headers and body) must arrive within this; 408 REQUEST_TIMEOUT after. */
   @IsOptional()
   @Transform(toInt)
-  @IsInt()
-  @Min(500)
-  @Max(300000)
+  @IsInt({ message: 'HTTP_REQUEST_TIMEOUT_MS must be whole milliseconds from 500 to 300000' })
+  @Min(500, { message: 'HTTP_REQUEST_TIMEOUT_MS must be whole milliseconds from 500 to 300000' })
+  @Max(300000, { message: 'HTTP_REQUEST_TIMEOUT_MS must be whole milliseconds from 500 to 300000' })
   HTTP_REQUEST_TIMEOUT_MS?: number;
 
   /** An idle keep-alive connection is closed after this (keep it above the load balancer's idle timeout). */
   @IsOptional()
   @Transform(toInt)
-  @IsInt()
-  @Min(1000)
-  @Max(600000)
+  @IsInt({ message: 'HTTP_KEEP_ALIVE_TIMEOUT_MS must be whole milliseconds from 1000 to 600000' })
+  @Min(1000, { message: 'HTTP_KEEP_ALIVE_TIMEOUT_MS must be whole milliseconds from 1000 to 600000' })
+  @Max(600000, { message: 'HTTP_KEEP_ALIVE_TIMEOUT_MS must be whole milliseconds from 1000 to 600000' })
   HTTP_KEEP_ALIVE_TIMEOUT_MS?: number;
 
   /** SIGTERM: requests in flight get this long to finish before their connections are closed. */
   @IsOptional()
   @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(600000)
+  @IsInt({ message: 'SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000' })
+  @Min(0, { message: 'SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000' })
+  @Max(600000, { message: 'SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000' })
   SHUTDOWN_GRACE_MS?: number;
 
   /** Comma-separated origins, e.g. `https://admin.example.com,https://ops.example.com`. */

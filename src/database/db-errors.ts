@@ -31,6 +31,8 @@ export type DatabaseUnavailableCode =
   | 'DB_POOL_ACQUIRE_TIMEOUT'
   /** DB_POOL_QUEUE_LIMIT requests are already waiting for a connection. */
   | 'DB_POOL_QUEUE_FULL'
+  /** The pool was closed (shutdown): a request cut off at SHUTDOWN_GRACE_MS ran on. */
+  | 'DB_POOL_CLOSED'
   /** A query (BEGIN and COMMIT included) got no answer within DB_QUERY_TIMEOUT_MS; its connection was destroyed. */
   | 'DB_QUERY_TIMEOUT'
   /** No new connection could be made (refused, reset, handshake timed out…); `cause` has mysql2's error. */

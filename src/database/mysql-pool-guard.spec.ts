@@ -1,3 +1,4 @@
+import { toErrorResponse } from '../common/errors/to-error-response';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import * as mysql2 from 'mysql2';
 import { DataSource, QueryFailedError } from 'typeorm';
@@ -286,6 +287,17 @@ describe('mysql pool guard: nothing listening', () => {
     expect(((error as Error).cause as { code?: string }).code).toBe('ECONNREFUSED');
     expect((error as Error).message).toContain('ECONNREFUSED');
     expect(ms).toBeLessThan(LIMITS.acquireTimeoutMs);
+  });
+});
+
+describe('a closed pool (shutdown)', () => {
+  it('answers DB_POOL_CLOSED (503 DATABASE_UNAVAILABLE), never a bare "Pool is closed." (500)', async () => {
+    const driver = guardedMysqlDriver({ acquireTimeoutMs: 500, queryTimeoutMs: 500 });
+    const pool = driver.createPool({ host: '127.0.0.1', port: 1 });
+    await new Promise<void>((resolve) => pool.end(() => resolve()));
+    const error = await new Promise<Error | null>((resolve) => pool.getConnection((err) => resolve(err)));
+    expect(unavailableCode(error)).toBe('DB_POOL_CLOSED');
+    expect(toErrorResponse(error)).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });
   });
 });
 

@@ -104,6 +104,11 @@ export function guardPool(pool: Pool, limits: PoolGuardLimits): Pool {
 
 function queueRefusal(err: Error): DatabaseUnavailableError | undefined {
   if ((err as { code?: unknown }).code !== undefined) return undefined;
+  if (/^Pool is closed\.?$/.test(err.message))
+    // Shutting down: a request cut off at SHUTDOWN_GRACE_MS still running. Not a bug, and its client is gone.
+    return new DatabaseUnavailableError('DB_POOL_CLOSED', 'the database pool is closed (shutting down)', {
+      cause: err,
+    });
   if (!/^(Queue limit reached|No connections available)\.?$/.test(err.message)) return undefined;
   return new DatabaseUnavailableError(
     'DB_POOL_QUEUE_FULL',

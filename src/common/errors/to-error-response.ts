@@ -29,6 +29,7 @@ const TRANSIENT_DB_CODES = new Set([
   // Our deadlines on the MySQL/MariaDB pool (database/db-errors.ts: DatabaseUnavailableError).
   'DB_POOL_ACQUIRE_TIMEOUT',
   'DB_POOL_QUEUE_FULL',
+  'DB_POOL_CLOSED',
   'DB_QUERY_TIMEOUT',
   'DB_CONNECT_FAILED',
   'DB_CONNECTION_LOST',
