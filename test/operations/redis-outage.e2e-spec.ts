@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { AccountService } from '../../src/account/account.service';
 import { FakeWechat } from '../support/fake-wechat';
-import { freePort } from '../support/free-port';
+import { PrivateRedis } from '../../src/testing/private-redis';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
@@ -25,60 +24,11 @@ const OUTAGE_BOUND_MS = 2500;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-class PrivateRedis {
-  private proc?: ChildProcess;
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://:${PASSWORD}@127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    this.proc = spawn('redis-server', [...args, '--requirepass', PASSWORD], { stdio: 'ignore' });
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const probe = new Redis(this.url, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      try {
-        await probe.connect();
-        await probe.ping();
-        return;
-      } catch (e) {
-        if (Date.now() > until) throw e;
-        await sleep(50);
-      } finally {
-        probe.disconnect();
-      }
-    }
-  }
-
-  pause(): void {
-    this.proc?.kill('SIGSTOP');
-  }
-
-  resume(): void {
-    this.proc?.kill('SIGCONT');
-  }
-
-  async kill(): Promise<void> {
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGCONT');
-    const gone = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
-    await gone;
-  }
-
-  /** A direct connection, to look at what the service stored. */
-  async client(): Promise<Redis> {
-    const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await c.connect();
-    return c;
-  }
+/** A direct connection to the private server, to look at what the service stored. */
+async function directClient(redis: PrivateRedis): Promise<Redis> {
+  const c = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await c.connect();
+  return c;
 }
 
 interface Timed {
@@ -150,7 +100,7 @@ describe('Redis outage (ops, private server)', () => {
   const logs = () => t.logs.map((l) => JSON.parse(l) as { level: number; alert?: string; msg: string });
 
   beforeAll(async () => {
-    redis = new PrivateRedis(await freePort());
+    redis = await PrivateRedis.create(PASSWORD);
     await redis.start();
     wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();
     db = await createTestDatabase();
@@ -234,7 +184,7 @@ describe('Redis outage (ops, private server)', () => {
       'Bearer routes answer again',
       async () => (await session(user.accessToken)).status === 200,
     );
-    const direct = await redis.client();
+    const direct = await directClient(redis);
     try {
       await eventually(
         'the pending revocation is written to Redis',
@@ -269,7 +219,7 @@ describe('Redis outage (ops, private server)', () => {
     await eventually('login answers again', async () => (await login()).status === 200);
     expectOk(await timed(request(t.server).get('/health')));
     // The restarted server kept nothing; the instance wrote its live revocations back.
-    const direct = await redis.client();
+    const direct = await directClient(redis);
     try {
       await eventually(
         'the revocation is back in Redis',

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { connect, createServer } from 'node:net';
 import { Redis, ReplyError } from 'ioredis';
 import { deferred, flush } from '../../testing/async';
+import { PrivateRedis } from '../../testing/private-redis';
 import { AppException } from '../errors/app.exception';
 import { RedisKvStore } from './redis-kv-store';
 
@@ -287,63 +286,7 @@ describe('RedisKvStore (fake connection)', () => {
   });
 });
 
-/** A redis-server of this suite's own on a free port: paused (SIGSTOP), resumed, killed by pid. */
-class PrivateRedis {
-  private proc?: ChildProcess;
-  constructor(readonly port: number) {}
-
-  async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    this.proc = spawn('redis-server', args, { stdio: 'ignore' });
-    const until = Date.now() + 5000;
-    while (!(await this.answersPing())) {
-      if (Date.now() > until) throw new Error(`redis-server on port ${this.port} did not start`);
-      await sleep(20);
-    }
-  }
-
-  /** A raw PING over TCP (an ioredis probe failing to connect would linger and retry after the test). */
-  private answersPing(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = connect(this.port, '127.0.0.1', () => socket.write('PING\r\n'));
-      socket.once('data', (data) => {
-        socket.destroy();
-        resolve(data.toString().startsWith('+PONG'));
-      });
-      socket.once('error', () => resolve(false));
-    });
-  }
-
-  pause(): void {
-    this.proc?.kill('SIGSTOP');
-  }
-
-  resume(): void {
-    this.proc?.kill('SIGCONT');
-  }
-
-  async kill(): Promise<void> {
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const gone = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGCONT');
-    proc.kill('SIGKILL');
-    await gone;
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
   const until = Date.now() + ms;
@@ -389,7 +332,7 @@ describe('RedisKvStore (private redis-server)', () => {
   const ready = (client: Redis) => eventually('client ready', () => client.status === 'ready');
 
   beforeAll(async () => {
-    redis = new PrivateRedis(await freePort());
+    redis = await PrivateRedis.create();
     await redis.start();
   });
 
@@ -448,7 +391,7 @@ describe('RedisKvStore (private redis-server)', () => {
   });
 
   it('refuses commands at once while the connection is down, and answers as soon as it is back', async () => {
-    const other = new PrivateRedis(await freePort());
+    const other = await PrivateRedis.create();
     const { client, store } = open(other.port);
     await eventually('reconnecting', () => client.status === 'reconnecting');
     expect(await duration(expect503(store.get('k')))).toBeLessThan(50);
