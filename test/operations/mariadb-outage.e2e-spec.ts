@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { FakeWechat } from '../support/fake-wechat';
 import { startPrivateMariaDb, type PrivateMariaDb } from '../support/private-mariadb';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { timed, type Timed } from '../support/timed';
 
 /**
  * MariaDB stopping, dying and coming back, with a real server of this suite's own (never the shared one):
@@ -16,24 +17,6 @@ const QUERY_TIMEOUT_MS = 1000;
 const ACQUIRE_TIMEOUT_MS = 500;
 /** The longest any request may take while the database does not answer: one deadline, plus slack. */
 const OUTAGE_BOUND_MS = QUERY_TIMEOUT_MS + ACQUIRE_TIMEOUT_MS + 1000;
-
-interface Timed {
-  status: number;
-  body: { code?: string; [k: string]: unknown };
-  retryAfter?: string;
-  ms: number;
-}
-
-async function timed(req: PromiseLike<request.Response>): Promise<Timed> {
-  const started = Date.now();
-  const res = await req;
-  return {
-    status: res.status,
-    body: res.body,
-    retryAfter: res.headers['retry-after'],
-    ms: Date.now() - started,
-  };
-}
 
 function expectDatabaseUnavailable(res: Timed, boundMs = OUTAGE_BOUND_MS): void {
   expect({ status: res.status, code: res.body.code }).toEqual({ status: 503, code: 'DATABASE_UNAVAILABLE' });

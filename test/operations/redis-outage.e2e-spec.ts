@@ -4,6 +4,7 @@ import { AccountService } from '../../src/account/account.service';
 import { FakeWechat } from '../support/fake-wechat';
 import { PrivateRedis } from '../../src/testing/private-redis';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { timed, type Timed } from '../support/timed';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
 /**
@@ -31,32 +32,14 @@ async function directClient(redis: PrivateRedis): Promise<Redis> {
   return c;
 }
 
-interface Timed {
-  status: number;
-  code?: string;
-  retryAfter?: string;
-  ms: number;
-}
-
-async function timed(req: PromiseLike<request.Response>): Promise<Timed> {
-  const started = Date.now();
-  const res = await req;
-  return {
-    status: res.status,
-    code: (res.body as { code?: string }).code,
-    retryAfter: res.headers['retry-after'],
-    ms: Date.now() - started,
-  };
-}
-
 function expectUnavailable(res: Timed): void {
-  expect({ status: res.status, code: res.code }).toEqual({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+  expect({ status: res.status, code: res.body.code }).toEqual({ status: 503, code: 'SERVICE_UNAVAILABLE' });
   expect(Number(res.retryAfter)).toBeGreaterThan(0);
   expect(res.ms).toBeLessThan(OUTAGE_BOUND_MS);
 }
 
 function expectOk(res: Timed, status = 200): void {
-  expect({ status: res.status, code: res.code }).toEqual({ status, code: undefined });
+  expect({ status: res.status, code: res.body.code }).toEqual({ status, code: undefined });
   expect(res.ms).toBeLessThan(OUTAGE_BOUND_MS);
 }
 
@@ -81,15 +64,11 @@ describe('Redis outage (ops, private server)', () => {
     request(t.server).get('/auth/session').set('authorization', `Bearer ${token}`);
   const me = (token: string) => request(t.server).get('/users/me').set('authorization', `Bearer ${token}`);
   const refresh = async (): Promise<Timed> => {
-    const started = Date.now();
-    const res = await request(t.server).post('/auth/refresh').send({ refreshToken: user.refreshToken });
-    if (res.status === 200) user = res.body as typeof user;
-    return {
-      status: res.status,
-      code: res.body?.code,
-      retryAfter: res.headers['retry-after'],
-      ms: Date.now() - started,
-    };
+    const res = await timed(
+      request(t.server).post('/auth/refresh').send({ refreshToken: user.refreshToken }),
+    );
+    if (res.status === 200) user = res.body as unknown as typeof user;
+    return res;
   };
   const disable = (userId: string) =>
     request(t.server)
