@@ -47,8 +47,12 @@ export class UpdateProfileRequest {
     maxLength: AVATAR_URL_MAX_LENGTH,
     example: 'https://cdn.example.com/avatars/u1.png',
     description:
-      `An absolute https URL, at most ${AVATAR_URL_MAX_LENGTH} printable ASCII characters, without credentials. ` +
-      '`null` clears it.',
+      `An absolute https URL, at most ${AVATAR_URL_MAX_LENGTH} printable ASCII characters, without credentials, ` +
+      'quotes, angle brackets or other characters a URL does not allow (percent-encode them). The host must be ' +
+      'public: not `localhost` or `*.localhost`, not an internal name (`.local`, `.internal`, a single label), and ' +
+      'not a loopback, private, CGNAT, link-local, unspecified or ULA address in any spelling (decimal, hex, ' +
+      "IPv4-mapped IPv6). WeChat's own avatar URLs (`https://thirdwx.qlogo.cn/mmopen/...`) qualify. Refused with " +
+      '400 VALIDATION_FAILED naming the rule in `details`. `null` clears it.',
   })
   @IsOptional()
   @Satisfies('isAvatarUrl', avatarUrlProblem)
