@@ -122,6 +122,88 @@ describe(`mini-program SDK against the service (${TEST_DB})`, () => {
       expect(wx.loginCalls).toBe(1);
     });
 
+    /** The device's sessions at the service, asked with the tokens it has stored. */
+    const liveSessions = async (wx: StandInWx) => {
+      const stored = JSON.parse(wx.storage.get('wechat-auth:session')!) as { accessToken: string };
+      const res = await request(t.server)
+        .get('/sessions')
+        .set('authorization', `Bearer ${stored.accessToken}`);
+      expect(res.status).toBe(200);
+      return res.body as { id: string; current: boolean }[];
+    };
+
+    it('login() while a refresh is in flight lets it land, logs in, then logs the refreshed session out: one session remains', async () => {
+      const { wx, client } = device();
+      await me(client);
+      const first = await liveSessions(wx);
+      expireAccessTokens();
+      let explicit: Promise<unknown> | undefined;
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      wx.holdAnswer = (r) => {
+        if (r.path === '/auth/wechat/login') setImmediate(release);
+        if (r.path !== '/auth/refresh' || explicit) return undefined;
+        // The service has rotated the session; its answer is on the way back: the refresh is in flight.
+        explicit = client.login();
+        // Held until the login has its answer (a login beside the refresh), or for a while (a login that waits).
+        setTimeout(release, 300);
+        return released;
+      };
+      const res = await me(client);
+      const user = await explicit;
+      expect(res.statusCode).toBe(200);
+      expect(user).toMatchObject({ id: res.data.id, isNew: false });
+      wx.holdAnswer = undefined;
+
+      const sessions = await liveSessions(wx);
+      expect(sessions).toEqual([expect.objectContaining({ current: true })]);
+      expect(sessions[0].id).not.toBe(first[0].id);
+      expect(wx.sent.map((r) => `${r.path} ${r.status}`)).toEqual([
+        '/auth/wechat/login 200',
+        '/users/me 200',
+        '/users/me 401',
+        '/auth/refresh 200',
+        // The refresh landed first; the request waiting on it was replayed with its tokens meanwhile.
+        expect.stringMatching(/^\/(users\/me|auth\/wechat\/login) 200$/),
+        expect.stringMatching(/^\/(users\/me|auth\/wechat\/login) 200$/),
+        '/auth/logout 204',
+      ]);
+      expect(wx.loginCalls).toBe(2);
+      expect((await me(client)).data.id).toBe(res.data.id);
+    });
+
+    it('login() with a stored session logs the replaced one out (also the re-login of checkSession and decrypt)', async () => {
+      const { wx, client } = device();
+      await me(client);
+      const replaced = JSON.parse(wx.storage.get('wechat-auth:session')!) as { refreshToken: string };
+      await client.login();
+      expect(await liveSessions(wx)).toHaveLength(1);
+      expect(wx.sent.at(-1)).toMatchObject({ path: '/auth/logout', status: 204 });
+      const old = await request(t.server).post('/auth/refresh').send({ refreshToken: replaced.refreshToken });
+      expect(old.body.code).toBe('REFRESH_TOKEN_INVALID');
+      // Joined by concurrent callers: one login, one logout.
+      await Promise.all([client.login(), client.login(), me(client)]);
+      expect(wx.loginCalls).toBe(3);
+      expect(wx.count('/auth/logout')).toBe(2);
+      expect(await liveSessions(wx)).toHaveLength(1);
+    });
+
+    it('login() still succeeds when the replaced session cannot be logged out (offline): the new one is stored', async () => {
+      const { wx, client } = device();
+      await me(client);
+      const original = wx.request.bind(wx);
+      wx.request = (o) => {
+        if (new URL(o.url).pathname !== '/auth/logout') return original(o);
+        setImmediate(() => o.fail?.({ errMsg: 'request:fail offline' }));
+        return { abort: () => undefined };
+      };
+      const before = wx.storage.get('wechat-auth:session');
+      await expect(client.login()).resolves.toMatchObject({ isNew: false });
+      wx.request = original;
+      expect(wx.storage.get('wechat-auth:session')).not.toBe(before);
+      expect((await me(client)).statusCode).toBe(200);
+    });
+
     it.each([
       ['WX_CODE_USED', [{ kind: 'json' as const, body: { errcode: 40163, errmsg: 'code been used' } }]],
       [

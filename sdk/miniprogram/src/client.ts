@@ -83,7 +83,11 @@ export interface SessionCheck {
 export interface AuthClient {
   /** A request with `Authorization: Bearer …`; logs in first when there is no session. 2xx → the answer, else AuthError. */
   request<T = unknown>(options: RequestOptions): Promise<AuthResponse<T>>;
-  /** A new wx.login and login now (shared with any login already running). */
+  /**
+   * A new wx.login and login now (shared with any login already running). It replaces the stored session:
+   * a refresh in flight lands first, then the login runs, then the session it replaced is logged out, so
+   * exactly one session remains (the new one).
+   */
   login(): Promise<LoginUser>;
   /** Revokes this session (`all`: every session of the user) and forgets the tokens, even when offline. */
   logout(options?: { all?: boolean }): Promise<void>;
@@ -138,6 +142,8 @@ class Client implements AuthClient {
   private loginFlight: Promise<StoredSession> | null = null;
   /** The one refresh running, shared by every request that got 401 with the token it replaces. */
   private refreshFlight: Promise<StoredSession> | null = null;
+  /** The one explicit login running (login(), and the re-login of checkSession/decrypt): see replaceSession. */
+  private replaceFlight: Promise<StoredSession> | null = null;
   /** `user` of the last login answer (memory only: storage holds the token pair and nothing else). */
   private lastUser: LoginUser | undefined;
 
@@ -167,30 +173,21 @@ class Client implements AuthClient {
   }
 
   async login(): Promise<LoginUser> {
-    await this.sharedLogin();
+    if (!this.replaceFlight)
+      this.replaceFlight = settle(this.replaceSession(), () => (this.replaceFlight = null));
+    await this.replaceFlight;
     return this.lastUser as LoginUser;
   }
 
   async logout(options: { all?: boolean } = {}): Promise<void> {
+    // An explicit login first: it would otherwise store its new session after this logout forgot the old one.
+    if (this.replaceFlight) await this.replaceFlight.catch(() => undefined);
     if (this.loginFlight) await this.loginFlight.catch(() => undefined);
     if (this.refreshFlight) await this.refreshFlight.catch(() => undefined);
     const session = this.store.get();
     if (!session) return;
-    const url = this.resolve('/auth/logout');
-    const call = { method: 'POST' as const, data: options.all ? { all: true } : {} };
     try {
-      let res = await this.send(url, call, session);
-      if (isInvalidToken(res)) {
-        // An expired access token: one refresh so the service can revoke the session. If the refresh token is
-        // dead too, the session is already over: nothing to revoke, and no login just to log out.
-        const refreshed = await this.send(this.resolve('/auth/refresh'), {
-          method: 'POST',
-          data: { refreshToken: session.refreshToken },
-        });
-        if (!isOk(refreshed) || !isTokenPair(refreshed.data)) return;
-        res = await this.send(url, call, this.sessionFrom(refreshed.data));
-      }
-      if (!isOk(res) && res.statusCode !== 401) throw errorFromResponse(res);
+      await this.revoke(session, options.all === true);
     } finally {
       this.store.clear();
       this.lastUser = undefined;
@@ -295,6 +292,45 @@ class Client implements AuthClient {
     }
     // 429 / 503 / anything else: surfaced with its code and Retry-After; the pair is kept.
     throw isOk(res) ? malformed(res) : errorFromResponse(res);
+  }
+
+  /**
+   * An explicit login replaces the stored session, and exactly one session must remain. A refresh in flight
+   * is the stored session rotating: logging in beside it left two sessions — whichever answer landed last
+   * was stored, and the other stayed live at the service, unknown to the client, until it expired. So the
+   * refresh lands first (its failure does not matter: the login follows anyway), then the login runs (joining
+   * one already running; no refresh can start while it does), then the session it replaced — as the refresh
+   * left it — is logged out. That logout is best effort: offline, the replaced session stays live at the
+   * service until its refresh token expires, and the login still counts. A failed login keeps the stored
+   * session and logs nothing out.
+   */
+  private async replaceSession(): Promise<StoredSession> {
+    while (this.refreshFlight) await this.refreshFlight.catch(() => undefined);
+    const replaced = this.store.get();
+    const session = await this.sharedLogin();
+    if (replaced && replaced.refreshToken !== session.refreshToken)
+      await this.revoke(replaced, false).catch(() => undefined);
+    return session;
+  }
+
+  /**
+   * `POST /auth/logout` for `session` (`all`: every session of its user). An expired access token gets one
+   * refresh so the service can revoke the session; if the refresh token is dead too, the session is already
+   * over: nothing to revoke, and no login just to log out.
+   */
+  private async revoke(session: StoredSession, all: boolean): Promise<void> {
+    const url = this.resolve('/auth/logout');
+    const call = { method: 'POST' as const, data: all ? { all: true } : {} };
+    let res = await this.send(url, call, session);
+    if (isInvalidToken(res)) {
+      const refreshed = await this.send(this.resolve('/auth/refresh'), {
+        method: 'POST',
+        data: { refreshToken: session.refreshToken },
+      });
+      if (!isOk(refreshed) || !isTokenPair(refreshed.data)) return;
+      res = await this.send(url, call, this.sessionFrom(refreshed.data));
+    }
+    if (!isOk(res) && res.statusCode !== 401) throw errorFromResponse(res);
   }
 
   private sharedLogin(): Promise<StoredSession> {
