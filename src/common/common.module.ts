@@ -6,7 +6,6 @@ import { SystemClock } from './clock/system-clock';
 import { Random } from './random/random';
 import { createKvStore } from './store/create-kv-store';
 import { KvStore } from './store/kv-store';
-import { RedisKvStore } from './store/redis-kv-store';
 
 /** Side effects every feature may use: time, randomness, the shared store and encryption at rest. */
 @Global()
@@ -27,10 +26,8 @@ import { RedisKvStore } from './store/redis-kv-store';
 export class CommonModule implements OnApplicationShutdown {
   constructor(private readonly store: KvStore) {}
 
+  /** Once, after the requests in flight are done: its timers, subscriptions and connections. */
   async onApplicationShutdown(): Promise<void> {
-    if (this.store instanceof RedisKvStore) {
-      await this.store.closeSubscribers();
-      await this.store.client.quit().catch(() => undefined);
-    }
+    await this.store.close();
   }
 }

@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { QueryFailedError, TypeORMError } from 'typeorm';
+import { StoreUnavailableError } from '../store/store-unavailable.error';
 import { AppException } from './app.exception';
 import { ERRORS, type ErrorCode } from './error-codes';
 
@@ -96,10 +97,26 @@ function fromCode(code: ErrorCode, extra: Partial<ErrorResponse> = {}): ErrorRes
 }
 
 /**
+ * The AppException an error is answered as, when it is one of ours: an AppException itself, or the shared
+ * store's `StoreUnavailableError` (503 SERVICE_UNAVAILABLE with its Retry-After; `common/store` throws no
+ * HTTP errors). For code that treats our failures apart from unexpected ones (audit reasons, retry advice).
+ */
+export function asAppException(exception: unknown): AppException | undefined {
+  if (exception instanceof AppException) return exception;
+  if (exception instanceof StoreUnavailableError)
+    return new AppException('SERVICE_UNAVAILABLE', {
+      retryAfter: exception.retryAfterSeconds,
+      cause: exception,
+    });
+  return undefined;
+}
+
+/**
  * Maps anything thrown to the public error shape. Unknown errors become a
  * generic 500 without their message: no stack, SQL, driver names or upstream text leaks.
  */
-export function toErrorResponse(exception: unknown): ErrorResponse {
+export function toErrorResponse(thrown: unknown): ErrorResponse {
+  const exception = asAppException(thrown) ?? thrown;
   if (exception instanceof AppException) {
     const { retryAfter, headers, details } = exception.extras;
     return fromCode(exception.code, {
@@ -124,8 +141,8 @@ export function toErrorResponse(exception: unknown): ErrorResponse {
   }
   // A bare connection error: the mysql2 pool could not connect (ECONNREFUSED, ETIMEDOUT…) or gave no
   // connection in time (DB_POOL_*). TypeORM hands pool errors through unwrapped, not as QueryFailedError.
-  // Only the database driver throws these bare: Redis failures arrive as AppException SERVICE_UNAVAILABLE
-  // (common/store) and WeChat's as WX_UNAVAILABLE (wechat-auth/upstream).
+  // Only the database driver throws these bare: Redis failures arrive as StoreUnavailableError (common/store,
+  // mapped above) and WeChat's as WX_UNAVAILABLE (wechat-auth/upstream).
   if (TRANSIENT_DB_CODES.has(driverCode(exception) ?? ''))
     return fromCode('DATABASE_UNAVAILABLE', { unexpected: true });
   // Fastify's own errors (body parsing, size limits, media type) carry a statusCode and an FST_ code.

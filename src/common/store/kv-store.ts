@@ -1,10 +1,11 @@
 /**
  * Small shared-state store: in-process by default, Redis when REDIS_URL is set,
  * so several instances behind a load balancer behave like one.
- * Keys are plain strings; implementations add the configured prefix.
+ * Keys are plain strings built by `StoreKeys` (store-keys.ts); implementations add the configured prefix.
  *
- * A store that cannot answer throws AppException SERVICE_UNAVAILABLE (503, Retry-After) — fast, never a
- * hang: within ~1 s (Redis' command timeout), at once while Redis is known to be unreachable.
+ * A store that cannot answer throws `StoreUnavailableError` (answered as 503 SERVICE_UNAVAILABLE with
+ * Retry-After) — fast, never a hang: within ~1 s (Redis' command timeout), at once while Redis is known to
+ * be unreachable, and for every call after `close()`.
  */
 export abstract class KvStore {
   abstract get(key: string): Promise<string | null>;
@@ -51,5 +52,13 @@ export abstract class KvStore {
   ): Promise<void>;
   /** Throws when the backing store does not answer (used by /health). */
   abstract ping(): Promise<void>;
+  /**
+   * Stops every timer and subscription and closes the connections: called once, at application shutdown
+   * (CommonModule), after the requests in flight are done. Idempotent; every call after it is refused.
+   * The default is for test doubles that hold nothing; both real stores override it.
+   */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
   abstract readonly kind: 'memory' | 'redis';
 }

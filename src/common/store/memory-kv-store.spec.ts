@@ -1,5 +1,6 @@
 import { FakeClock } from '../clock/fake-clock';
 import { MemoryKvStore } from './memory-kv-store';
+import { StoreUnavailableError } from './store-unavailable.error';
 
 describe('MemoryKvStore', () => {
   let clock: FakeClock;
@@ -96,5 +97,38 @@ describe('MemoryKvStore', () => {
     await expect(store.get('long')).resolves.toBe('v');
     await expect(store.get('short-0')).resolves.toBeNull();
     await expect(store.get('more-999')).resolves.toBe('v');
+  });
+
+  it('close: subscribers hear nothing more and every call is refused (as Redis after quit), as a rejection', async () => {
+    const heard: string[] = [];
+    await store.subscribe(
+      'ch',
+      (m) => heard.push(m),
+      () => undefined,
+    );
+    await store.set('k', 'v', 1000);
+    await store.close();
+    const calls: Array<() => Promise<unknown>> = [
+      () => store.get('k'),
+      () => store.set('k', 'v', 1000),
+      () => store.setIfAbsent('k', 'v', 1000),
+      () => store.increment('k', 1000),
+      () => store.hit('k', 1000),
+      () => store.ttl('k'),
+      () => store.delete('k'),
+      () => store.deleteIfEquals('k', 'v'),
+      () => store.entries(''),
+      () => store.publish('ch', 'late'),
+      () =>
+        store.subscribe(
+          'ch',
+          () => undefined,
+          () => undefined,
+        ),
+      () => store.ping(),
+    ];
+    for (const call of calls) await expect(call()).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(heard).toEqual([]);
+    await expect(store.close()).resolves.toBeUndefined();
   });
 });

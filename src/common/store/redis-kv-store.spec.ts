@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { Redis, ReplyError } from 'ioredis';
 import { deferred, flush } from '../../testing/async';
 import { PrivateRedis } from '../../testing/private-redis';
-import { AppException } from '../errors/app.exception';
 import { RedisKvStore } from './redis-kv-store';
+import { StoreUnavailableError } from './store-unavailable.error';
 
 /**
  * Two halves: the logic (fail-fast, suspicion and its probe, the subscription's resync/lost/heartbeat) against
@@ -14,15 +14,15 @@ import { RedisKvStore } from './redis-kv-store';
 
 const TIMINGS = { heartbeatMs: 100, probeMs: 50 };
 
-async function expect503(promise: Promise<unknown>): Promise<AppException> {
+/** The store's failure: a StoreUnavailableError with a 5 s retry hint (answered 503 + Retry-After: 5). */
+async function expect503(promise: Promise<unknown>): Promise<StoreUnavailableError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(AppException);
-  expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', extras: { retryAfter: 5 } });
-  expect((error as AppException).getStatus()).toBe(503);
-  return error as AppException;
+  expect(error).toBeInstanceOf(StoreUnavailableError);
+  expect(error).toMatchObject({ retryAfterSeconds: 5 });
+  return error as StoreUnavailableError;
 }
 
 /** The part of an ioredis connection RedisKvStore uses; every command a jest.fn the test settles. */
@@ -60,7 +60,7 @@ describe('RedisKvStore (fake connection)', () => {
   });
 
   afterEach(async () => {
-    await store.closeSubscribers();
+    await store.close();
     // Heartbeat and probe timers are all gone: nothing keeps running after the store is closed.
     expect(jest.getTimerCount()).toBe(0);
     jest.useRealTimers();
@@ -153,7 +153,7 @@ describe('RedisKvStore (fake connection)', () => {
     it('closing stops the probe', async () => {
       client.get.mockRejectedValueOnce(timedOut());
       await expect503(store.get('k'));
-      await store.closeSubscribers();
+      await store.close();
       await jest.advanceTimersByTimeAsync(10 * TIMINGS.probeMs);
       expect(client.ping).not.toHaveBeenCalled();
     });
@@ -272,16 +272,23 @@ describe('RedisKvStore (fake connection)', () => {
       expect(feed.onResync).toHaveBeenCalledTimes(1);
     });
 
-    it('closeSubscribers stops the heartbeat and quits (or, failing that, disconnects) each subscriber; no callbacks after', async () => {
+    it('close stops the heartbeat and quits (or, failing that, disconnects) each subscriber and the main connection; no callbacks after', async () => {
       const feed = subscribe();
       await ready(feed);
       feed.sub.quit.mockRejectedValueOnce(new Error('closed'));
-      await store.closeSubscribers();
+      await store.close();
       expect(feed.sub.quit).toHaveBeenCalled();
       expect(feed.sub.disconnect).toHaveBeenCalled();
+      expect(client.quit).toHaveBeenCalledTimes(1);
+      expect(client.disconnect).not.toHaveBeenCalled();
       expect(jest.getTimerCount()).toBe(0);
       await ready(feed);
       expect(feed.onResync).toHaveBeenCalledTimes(1);
+      // Closed: refused without being sent, and closing again does nothing.
+      await expect503(store.get('k'));
+      expect(client.get).not.toHaveBeenCalled();
+      await store.close();
+      expect(client.quit).toHaveBeenCalledTimes(1);
     });
   });
 });
@@ -347,7 +354,7 @@ describe('RedisKvStore (private redis-server)', () => {
 
   afterEach(async () => {
     redis.resume();
-    for (const s of stores) await s.closeSubscribers();
+    for (const s of stores) await s.close();
     for (const c of clients) c.disconnect();
   });
 

@@ -1,6 +1,6 @@
 import { ReplyError, type Redis } from 'ioredis';
-import { AppException } from '../errors/app.exception';
 import { KvStore } from './kv-store';
+import { StoreUnavailableError } from './store-unavailable.error';
 
 const INCREMENT_WITH_TTL = `
 local v = redis.call('INCRBY', KEYS[1], ARGV[2])
@@ -35,7 +35,8 @@ export interface RedisKvStoreTimings {
 const DEFAULT_TIMINGS: RedisKvStoreTimings = { heartbeatMs: 1000, probeMs: 500 };
 
 /**
- * Redis-backed store; a Redis failure becomes 503 SERVICE_UNAVAILABLE, never a 500 and never a hang.
+ * Redis-backed store; a Redis failure becomes `StoreUnavailableError` (answered 503 SERVICE_UNAVAILABLE),
+ * never a 500 and never a hang. The store owns its connections: `close()` ends them all.
  *
  * Failing fast: a command is refused at once (no offline queueing) while the connection is down
  * (ioredis reconnecting), and while it is suspect — a command got no answer within the command timeout
@@ -61,7 +62,7 @@ export class RedisKvStore extends KvStore {
 
   /** Whether commands are currently refused without trying (connection down or not answering). */
   get unavailable(): boolean {
-    return this.suspect || DISCONNECTED.has(this.client.status);
+    return this.closed || this.suspect || DISCONNECTED.has(this.client.status);
   }
 
   get(key: string): Promise<string | null> {
@@ -192,17 +193,27 @@ export class RedisKvStore extends KvStore {
     await this.call(() => subscriber.subscribe(name));
   }
 
-  /** Stops the heartbeat and probe timers and closes the subscriber connections (the main client is closed by its owner). */
-  async closeSubscribers(): Promise<void> {
+  /**
+   * Stops the heartbeat and probe timers, then quits the subscriber connections and the main one (each
+   * disconnected at once should it not answer the QUIT). No callback runs after it; commands are refused.
+   */
+  override async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.all(this.subscribers.map((s) => s.quit().catch(() => s.disconnect())));
+    const quit = (c: Redis) =>
+      c.quit().then(
+        () => undefined,
+        () => c.disconnect(),
+      );
+    await Promise.all(this.subscribers.map(quit));
+    await quit(this.client);
   }
 
   /** A real PING (also while suspect: /health is the honest answer); a success clears the suspicion. */
   async ping(): Promise<void> {
-    if (DISCONNECTED.has(this.client.status)) throw unavailable();
+    if (this.closed || DISCONNECTED.has(this.client.status)) throw unavailable();
     try {
       await this.client.ping();
       this.suspect = false;
@@ -256,8 +267,8 @@ export class RedisKvStore extends KvStore {
   }
 }
 
-function unavailable(cause?: unknown): AppException {
-  return new AppException('SERVICE_UNAVAILABLE', { retryAfter: RETRY_AFTER_S, cause });
+function unavailable(cause?: unknown): StoreUnavailableError {
+  return new StoreUnavailableError(RETRY_AFTER_S, { cause });
 }
 
 /** SCAN MATCH treats `*?[]\\` as glob syntax: a prefix is matched literally. */
