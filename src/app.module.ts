@@ -1,10 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccountModule } from './account/account.module';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { OAuthModule } from './oauth/oauth.module';
 import type { DestinationStream } from 'pino';
+import { AccessGuard } from './common/auth/access.guard';
 import { CommonModule } from './common/common.module';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
 import { Clock } from './common/clock/clock';
@@ -14,18 +15,21 @@ import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/app-config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { MaintenanceModule } from './maintenance/maintenance.module';
 import type { Logger as PinoRoot } from 'pino';
 import { createRootLogger, ROOT_LOGGER } from './logging';
 import { TokenModule } from './token/token.module';
 import { UsersModule } from './users/users.module';
 import { WechatAuthModule } from './wechat-auth/wechat-auth.module';
+import { WechatSandboxModule } from './wechat-auth/sandbox/wechat-sandbox.module';
 
 @Module({})
 export class AppModule {
   /** Built from an already validated configuration, so the sandbox can be mounted (or not) at module level. */
   static forRoot(
     config: AppConfig,
-    opts: { logDestination?: DestinationStream; logger?: PinoRoot } = {},
+    /** `jobs: false` (the operator CLI): no background purges. */
+    opts: { logDestination?: DestinationStream; logger?: PinoRoot; jobs?: boolean } = {},
   ): DynamicModule {
     const logger = opts.logger ?? createRootLogger(config, opts.logDestination);
     return {
@@ -49,13 +53,19 @@ export class AppModule {
         }),
         UsersModule,
         TokenModule,
-        WechatAuthModule.forRoot({ sandbox: config.wechat.sandbox }),
+        WechatAuthModule,
+        // The stand-in for WeChat (never in production): its own routes, beside the app, not inside a feature.
+        ...(config.wechat.sandbox ? [WechatSandboxModule] : []),
         AccountModule,
         OAuthModule,
         HealthModule,
+        ...(opts.jobs === false ? [] : [MaintenanceModule]),
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        // The one guard: every route's @Access policy (a user's token unless it says otherwise), enforced with
+        // TokenModule's BearerVerifier and OAuthModule's ServiceClientVerifier.
+        { provide: APP_GUARD, useClass: AccessGuard },
         { provide: ROOT_LOGGER, useValue: logger },
       ],
     };

@@ -31,6 +31,7 @@ describe('migrations', () => {
       'InitialSchema1763800000000',
       'IdentityLifecycle1764600000000',
       'AuditEvents1764700000000',
+      'DurableRevocations1765000000000',
     ]);
 
     const drift = await ds.driver.createSchemaBuilder().log();
@@ -39,7 +40,7 @@ describe('migrations', () => {
     for (let i = 0; i < applied.length; i++) await ds.undoLastMigration();
     const runner = ds.createQueryRunner();
     try {
-      for (const table of ['users', 'wechat_identities', 'refresh_tokens'])
+      for (const table of ['users', 'wechat_identities', 'refresh_tokens', 'revocations'])
         expect(await runner.hasTable(table)).toBe(false);
     } finally {
       await runner.release();

@@ -175,7 +175,7 @@ describe(`users domain (${TEST_DB})`, () => {
       clock.advance(1000);
 
       const merged = await login({ openid: 'o-late-a', unionid: 'u-late' });
-      expect(merged).toMatchObject({ isNew: false, user: { id: older.id }, mergedUserId: newer.id });
+      expect(merged).toMatchObject({ isNew: false, user: { id: older.id }, mergedUserIds: [newer.id] });
       await expect(users.findById(newer.id)).resolves.toBeNull();
       expect((await identitiesOf({ unionid: 'u-late' })).map((i) => i.userId)).toEqual([older.id, older.id]);
       // Logged with user ids only: no openid, no unionid.
@@ -203,7 +203,7 @@ describe(`users domain (${TEST_DB})`, () => {
         const failed = results.filter((r) => r.status === 'rejected');
         expect(failed.map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
         const ok = results.map((r) => (r as PromiseFulfilledResult<ResolvedUser>).value);
-        expect(ok.filter((r) => r.mergedUserId).map((r) => r.mergedUserId)).toEqual([b.id]);
+        expect(ok.filter((r) => r.mergedUserIds).map((r) => r.mergedUserIds)).toEqual([[b.id]]);
 
         const holders = await identitiesOf({ unionid });
         expect(holders.map((h) => h.userId)).toEqual([a.id, a.id]);

@@ -1,10 +1,10 @@
 import type { RequestContext } from '../common/request-context';
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditService } from '../audit/audit.service';
+import { AuditService, type AuthEventView } from '../audit/audit.service';
 import type { Role } from '../common/auth/roles';
 import { Clock } from '../common/clock/clock';
-import { RevocationService } from '../token/revocation.service';
-import { TokenService } from '../token/token.service';
+import { RevocationService } from '../token/revocation/revocation.service';
+import { SessionService } from '../token/sessions/session.service';
 import type { User, UserStatus } from '../users/user.entity';
 import { UserDirectory, type IdentityView } from '../users/user-directory.service';
 import { maskPhone } from '../users/mask-phone';
@@ -38,8 +38,10 @@ const MAX_EXPORTED_EVENTS = 5000;
 
 /**
  * What happens to an account as a whole — status, roles, sessions, erasure, export — for the user
- * themselves and for admins. Each change that must stop access tokens revokes them on every instance
- * (RevocationService) and is written to the audit trail.
+ * themselves and for admins. Each change is made in the database first, then ends what it must through
+ * `SessionService.end` (rows, then the revocation on every instance, then the audit row). A change that
+ * is already in place (a retry after a 503) publishes its revocation again, so a retry that answers 2xx
+ * (or exit 0 from the CLI) always means the revocation reached every instance.
  */
 @Injectable()
 export class AccountService {
@@ -47,7 +49,7 @@ export class AccountService {
 
   constructor(
     private readonly directory: UserDirectory,
-    private readonly tokens: TokenService,
+    private readonly sessions: SessionService,
     private readonly revocations: RevocationService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
@@ -61,36 +63,46 @@ export class AccountService {
     context?: RequestContext,
   ): Promise<User> {
     const { before, after } = await this.directory.setStatus(userId, status);
-    if (before.status === status) return after;
-    // Refresh tokens too: re-enabling does not bring old sessions back.
-    if (status === 'disabled') await this.tokens.revokeAllSessions(userId);
-    await this.audit.record({
-      type: status === 'disabled' ? 'user.disabled' : 'user.enabled',
-      userId,
-      actorId,
-      details: { previousStatus: before.status },
-      context,
-    });
-    // Access tokens last: the database work above is done once the status changed (a retry after a 503
-    // here finds the status unchanged and stops early), and a revocation the store could not take is
-    // applied on this instance at once and pushed to the store once it answers (RevocationService).
-    if (status === 'disabled') await this.revocations.revokeUser(userId);
+    if (before.status === status) {
+      // A retry of a change whose revocation could not be published: publish it again.
+      if (status === 'disabled') {
+        await this.sessions.end({ userId, all: 'revoke' }, 'user_inactive');
+        await this.revocations.republishUser(userId);
+      }
+      return after;
+    }
+    if (status === 'disabled') {
+      // Refresh tokens too: re-enabling does not bring old sessions back.
+      await this.sessions.end({ userId, all: 'revoke' }, 'user_disabled', {
+        actorId: actorOf(actorId),
+        details: { previousStatus: before.status },
+        context,
+      });
+    } else {
+      await this.audit.record({
+        type: 'user.enabled',
+        userId,
+        actorId: actorOf(actorId),
+        details: { previousStatus: before.status },
+        context,
+      });
+    }
     return after;
   }
 
   async setRoles(actorId: string, userId: string, roles: Role[], context?: RequestContext): Promise<User> {
     const { before, after } = await this.directory.setRoles(userId, roles);
-    if ([...before.roles].sort().join(',') === [...after.roles].sort().join(',')) return after;
-    await this.audit.record({
-      type: 'user.roles_changed',
-      userId,
-      actorId,
+    if ([...before.roles].sort().join(',') === [...after.roles].sort().join(',')) {
+      // A retry of a change whose revocation could not be published: publish it again.
+      await this.revocations.republishUser(userId);
+      return after;
+    }
+    // Tokens carry roles: stop the old ones; sessions stay, and the next refresh issues the new roles.
+    await this.sessions.end({ userId, all: 'keep' }, 'roles_changed', {
+      actorId: actorOf(actorId),
       details: { roles: after.roles.join(','), previousRoles: before.roles.join(',') },
       context,
     });
-    // Tokens carry roles: stop the old ones (last, as in setStatus); the next refresh issues tokens with
-    // the new roles.
-    await this.revocations.revokeUser(userId);
     return after;
   }
 
@@ -101,8 +113,11 @@ export class AccountService {
     context?: RequestContext,
   ): Promise<void> {
     await this.directory.get(userId);
-    await this.tokens.revokeSession(userId, sessionId);
-    await this.audit.record({ type: 'session.revoked', userId, actorId, sessionId, context });
+    await this.sessions.revoke(userId, sessionId, {
+      actorId: actorOf(actorId),
+      details: { initiator: 'admin' },
+      context,
+    });
   }
 
   /**
@@ -111,17 +126,19 @@ export class AccountService {
    */
   async erase(userId: string, actorId: string | null, context?: RequestContext): Promise<void> {
     await this.directory.get(userId);
-    await this.revocations.revokeUser(userId);
-    await this.tokens.deleteAllSessions(userId);
+    // The user row first (a refresh reading it from now on finds nobody), then end(): the session rows, the
+    // revocation, the audit row — never the revocation before the rows (see SessionService.end).
     await this.directory.erase(userId);
-    await this.audit.record({
-      type: 'user.deleted',
-      userId,
-      actorId,
-      details: { initiator: actorId === userId ? 'self' : 'admin' },
-      context,
-    });
-    await this.audit.forgetUser(userId);
+    try {
+      await this.sessions.end({ userId, all: 'delete' }, 'user_deleted', {
+        actorId: actorOf(actorId),
+        details: { initiator: actorId === userId ? 'self' : 'admin' },
+        context,
+      });
+    } finally {
+      // Personal data leaves the audit trail even when the revocation has to be retried.
+      await this.audit.forgetUser(userId);
+    }
     this.logger.log({ userId, byAdmin: actorId !== null && actorId !== userId }, 'account erased');
   }
 
@@ -129,7 +146,7 @@ export class AccountService {
     const user = await this.directory.get(userId);
     const [identities, sessions] = await Promise.all([
       this.directory.identitiesOf(userId),
-      this.tokens.listSessions(userId),
+      this.sessions.list(userId),
     ]);
     return { user, identities, sessions };
   }
@@ -141,7 +158,7 @@ export class AccountService {
     let cursor: string | undefined;
     do {
       const page = await this.audit.list({ userId }, { limit: 100, cursor });
-      events.push(...page.items.map((e) => ({ ...e })));
+      events.push(...page.items.map((e) => ownView(e, userId)));
       cursor = page.nextCursor ?? undefined;
     } while (cursor && events.length < MAX_EXPORTED_EVENTS);
     await this.audit.record({
@@ -181,7 +198,21 @@ export class AccountService {
   }
 }
 
-type SessionRow = Awaited<ReturnType<TokenService['listSessions']>>[number];
+type SessionRow = Awaited<ReturnType<SessionService['list']>>[number];
+
+/** The CLI acts as 'cli' (no user id): the audit row's actor column holds user ids only. */
+function actorOf(actorId: string | null): string | null {
+  return actorId === 'cli' ? null : actorId;
+}
+
+/**
+ * An event as the user's own export shows it: what an admin did to the account stays (type, time, reason),
+ * but not who the admin is, nor their client IP or request id — those are the admin's data, not the user's.
+ */
+function ownView(e: AuthEventView, userId: string): Record<string, unknown> {
+  if (e.actorId === null || e.actorId === userId) return { ...e };
+  return { ...e, actorId: null, clientIp: null, requestId: null, initiator: 'admin' };
+}
 
 /** An admin's view of a user: the phone masked like everywhere else in the API. */
 export function adminUserView(user: User): Record<string, unknown> {

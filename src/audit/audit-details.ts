@@ -32,6 +32,8 @@ export const AUDIT_DETAIL_RULES: Readonly<Record<string, DetailRule>> = {
   previousRoles: { kind: 'pattern', pattern: ROLE_LIST },
   /** users.merged: the user folded into `userId` (a random UUID, like user_id itself). */
   mergedUserId: { kind: 'pattern', pattern: UUID },
+  /** token.refreshed: answered from the reuse interval (the rotation's own pair again), not a new rotation. */
+  reuseInterval: { kind: 'bool' },
   /** Who started a deletion, export or logout: the user themselves, an admin, or the system (eviction, reuse). */
   initiator: { kind: 'enum', values: ['self', 'admin', 'system'] },
 };

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { AccessTokenService } from '../token/access-token.service';
-import { RevocationService } from '../token/revocation.service';
-import { TokenService } from '../token/token.service';
+import { RevocationService } from '../token/revocation/revocation.service';
+import { SessionService } from '../token/sessions/session.service';
 import { UsersService } from '../users/users.service';
 import type { IntrospectionResponse } from './dto/introspection.dto';
 
@@ -21,7 +21,7 @@ export class IntrospectionService {
   constructor(
     private readonly access: AccessTokenService,
     private readonly revocations: RevocationService,
-    private readonly tokens: TokenService,
+    private readonly sessions: SessionService,
     private readonly users: UsersService,
     private readonly config: AppConfig,
   ) {}
@@ -33,7 +33,7 @@ export class IntrospectionService {
     if (this.revocations.isRevoked(p)) return INACTIVE;
     const [user, live] = await Promise.all([
       this.users.findById(p.userId),
-      this.tokens.isSessionLive(p.userId, p.sessionId),
+      this.sessions.isLive(p.userId, p.sessionId),
     ]);
     if (!user || user.status !== 'active' || !live) return INACTIVE;
     return {

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import type { Clock } from '../common/clock/clock';
+import { SystemClock } from '../common/clock/system-clock';
 import { SecretBox } from '../common/crypto/secret-box';
 import { Random } from '../common/random/random';
 import { TransactionRunner } from '../database/transaction-runner';
@@ -26,11 +27,17 @@ export async function createInMemoryDataSource(): Promise<DataSource> {
 
 const runners = new WeakMap<DataSource, TransactionRunner>();
 
-/** One TransactionRunner per data source, as in the app: it serializes SQLite transactions. */
-export function transactionRunnerFor(dataSource: DataSource): TransactionRunner {
+/**
+ * One TransactionRunner per data source, as in the app: it serializes SQLite transactions. `clock` paces
+ * its deadlock retries (a FakeClock in tests that inject deadlocks); the first call's clock stays.
+ */
+export function transactionRunnerFor(
+  dataSource: DataSource,
+  clock: Clock = new SystemClock(),
+): TransactionRunner {
   let runner = runners.get(dataSource);
   if (!runner) {
-    runner = new TransactionRunner(dataSource);
+    runner = new TransactionRunner(dataSource, clock, new Random());
     runners.set(dataSource, runner);
   }
   return runner;

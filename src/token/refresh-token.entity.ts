@@ -8,6 +8,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Entity('refresh_tokens')
 @Index('ix_refresh_tokens_family_id', ['familyId'])
 @Index('ix_refresh_tokens_user_id', ['userId'])
+@Index('ix_refresh_tokens_expires_at', ['expiresAt'])
 export class RefreshToken {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id: string;

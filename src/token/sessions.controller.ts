@@ -1,5 +1,7 @@
+import { ReqContext, type RequestContext } from '../common/request-context';
 import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Access } from '../common/auth/access.decorator';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
@@ -7,7 +9,7 @@ import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { SessionResponse } from './dto/session.response';
 import type { RefreshToken } from './refresh-token.entity';
-import { TokenService } from './token.service';
+import { SessionService } from './sessions/session.service';
 
 const uuidPipe = new UuidParamPipe();
 
@@ -17,10 +19,10 @@ const uuidPipe = new UuidParamPipe();
  * id answers 404 exactly like one that does not exist.
  */
 @ApiTags('sessions')
-@ApiBearerAuth()
+@Access({ user: {} })
 @Controller('sessions')
 export class SessionsController {
-  constructor(private readonly tokens: TokenService) {}
+  constructor(private readonly sessions: SessionService) {}
 
   @Get()
   @NoStore()
@@ -33,7 +35,7 @@ export class SessionsController {
   @ApiOkResponse({ type: [SessionResponse], headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'DATABASE_UNAVAILABLE')
   async list(@CurrentUser() principal: AuthPrincipal): Promise<SessionResponse[]> {
-    const rows = await this.tokens.listSessions(principal.userId);
+    const rows = await this.sessions.list(principal.userId);
     return rows.map((r) => toResponse(r, principal));
   }
 
@@ -46,7 +48,7 @@ export class SessionsController {
     @CurrentUser() principal: AuthPrincipal,
     @Param('id', uuidPipe) id: string,
   ): Promise<SessionResponse> {
-    return toResponse(await this.tokens.getSession(principal.userId, id), principal);
+    return toResponse(await this.sessions.get(principal.userId, id), principal);
   }
 
   @Delete(':id')
@@ -54,8 +56,12 @@ export class SessionsController {
   @ApiOperation({ summary: "Revoke one of the caller's sessions (sign a device out)." })
   @ApiNoContentResponse({ description: 'Revoked.' })
   @ApiErrors('UNAUTHORIZED', 'NOT_FOUND', 'DATABASE_UNAVAILABLE')
-  async revoke(@CurrentUser() principal: AuthPrincipal, @Param('id', uuidPipe) id: string): Promise<void> {
-    await this.tokens.revokeSession(principal.userId, id);
+  async revoke(
+    @CurrentUser() principal: AuthPrincipal,
+    @Param('id', uuidPipe) id: string,
+    @ReqContext() context: RequestContext,
+  ): Promise<void> {
+    await this.sessions.revoke(principal.userId, id, { details: { initiator: 'self' }, context });
   }
 }
 

@@ -1,24 +1,28 @@
 import { ReqContext, type RequestContext } from '../common/request-context';
 import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { CurrentUser } from '../common/auth/current-user.decorator';
-import { Public } from '../common/auth/public.decorator';
+import { Access } from '../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { LogoutRequest } from './dto/logout.request';
 import { RefreshRequest } from './dto/refresh.request';
 import { SessionInfoResponse } from './dto/session-info.response';
 import { TokenPairResponse } from './dto/token-pair.response';
-import { TokenService } from './token.service';
+import { RefreshService } from './sessions/refresh.service';
+import { SessionService } from './sessions/session.service';
 
 @ApiTags('auth')
 @Controller('auth')
 export class TokenController {
-  constructor(private readonly tokens: TokenService) {}
+  constructor(
+    private readonly rotation: RefreshService,
+    private readonly sessions: SessionService,
+  ) {}
 
-  @Public()
+  @Access({ public: true })
   @UseGuards(ThrottlerGuard)
   @Post('refresh')
   @HttpCode(200)
@@ -44,12 +48,12 @@ export class TokenController {
     'SERVICE_UNAVAILABLE',
   )
   refresh(@Body() body: RefreshRequest, @ReqContext() context: RequestContext): Promise<TokenPairResponse> {
-    return this.tokens.refresh(body.refreshToken, context);
+    return this.rotation.refresh(body.refreshToken, context);
   }
 
   @Post('logout')
   @HttpCode(204)
-  @ApiBearerAuth()
+  @Access({ user: {} })
   @ApiOperation({
     summary: 'Revoke a session.',
     description:
@@ -63,11 +67,11 @@ export class TokenController {
     @ReqContext() context: RequestContext,
     @Body() body: LogoutRequest = {},
   ): Promise<void> {
-    await this.tokens.logout(principal, body ?? {}, context);
+    await this.sessions.logout(principal, body ?? {}, context);
   }
 
   @Get('session')
-  @ApiBearerAuth()
+  @Access({ user: {} })
   @NoStore()
   @ApiOperation({
     summary: 'Am I still logged in? Answered from the verified access token alone, without a database read.',

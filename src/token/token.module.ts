@@ -1,22 +1,25 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { UsersModule } from '../users/users.module';
+import { BearerVerifier } from '../common/auth/verifiers';
 import { AccessTokenService } from './access-token.service';
-import { JwtAuthGuard } from './jwt-auth.guard';
+import { AccessTokenVerifier } from './access-token.verifier';
 import { JwtKeyManager } from './keys/jwt-key-manager';
 import { RefreshToken } from './refresh-token.entity';
-import { RevocationService } from './revocation.service';
-import { RolesGuard } from './roles.guard';
+import { RevocationArchive } from './revocation/revocation-archive';
+import { RevocationRow } from './revocation/revocation.entity';
+import { RevocationService } from './revocation/revocation.service';
+import { RefreshService } from './sessions/refresh.service';
+import { SessionService } from './sessions/session.service';
+import { TokenIssuer } from './sessions/token-issuer';
 import { SessionsController } from './sessions.controller';
 import { TokenController } from './token.controller';
-import { TokenService } from './token.service';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([RefreshToken]),
+    TypeOrmModule.forFeature([RefreshToken, RevocationRow]),
     UsersModule,
     AuditModule,
     // Keys are per token (JwtKeyManager: signing key first, every key verifies), so no module-level secret.
@@ -24,14 +27,23 @@ import { TokenService } from './token.service';
   ],
   controllers: [TokenController, SessionsController],
   providers: [
-    TokenService,
+    TokenIssuer,
+    SessionService,
+    RefreshService,
+    RevocationArchive,
     JwtKeyManager,
     AccessTokenService,
     RevocationService,
-    // In this order: the token first, then the roles it carries.
-    { provide: APP_GUARD, useClass: JwtAuthGuard },
-    { provide: APP_GUARD, useClass: RolesGuard },
+    // The user side of the one global guard (AccessGuard, app.module.ts).
+    { provide: BearerVerifier, useClass: AccessTokenVerifier },
   ],
-  exports: [TokenService, RevocationService, AccessTokenService, JwtKeyManager],
+  exports: [
+    SessionService,
+    RevocationService,
+    RevocationArchive,
+    AccessTokenService,
+    JwtKeyManager,
+    BearerVerifier,
+  ],
 })
 export class TokenModule {}

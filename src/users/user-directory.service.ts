@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { type EntityManager, In, Repository } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import type { Role } from '../common/auth/roles';
 import { AppException } from '../common/errors/app.exception';
@@ -108,25 +108,67 @@ export class UserDirectory {
     return user;
   }
 
-  /** Returns the user before the change (to tell whether anything changed). */
+  /**
+   * Returns the user before the change (to tell whether anything changed). Disabling the last active admin
+   * is refused (409 LAST_ADMIN).
+   */
   async setStatus(userId: string, status: UserStatus): Promise<{ before: User; after: User }> {
-    const before = await this.get(userId);
-    if (before.status !== status) {
-      await this.users.update({ id: userId }, { status, updatedAt: this.clock.date() });
-      this.readCache.invalidate(userId);
-    }
+    const before = await this.tx.retrying(async (em) => {
+      const user = await this.locked(em, userId);
+      if (user.status === status) return user;
+      if (status !== 'active') await this.keepAnAdmin(em, user);
+      await em.update(User, { id: userId }, { status, updatedAt: this.clock.date() });
+      return user;
+    });
+    this.readCache.invalidate(userId);
     return { before, after: await this.get(userId) };
   }
 
-  /** `user` is always kept: every account holds it. */
+  /** `user` is always kept: every account holds it. Demoting the last active admin is refused (409 LAST_ADMIN). */
   async setRoles(userId: string, roles: Role[]): Promise<{ before: User; after: User }> {
-    const before = await this.get(userId);
     const next = [...new Set<string>(['user', ...roles])].sort();
-    if (next.join(',') !== [...before.roles].sort().join(',')) {
-      await this.users.update({ id: userId }, { roles: next, updatedAt: this.clock.date() });
-      this.readCache.invalidate(userId);
-    }
+    const before = await this.tx.retrying(async (em) => {
+      const user = await this.locked(em, userId);
+      if (next.join(',') === [...user.roles].sort().join(',')) return user;
+      if (!next.includes('admin')) await this.keepAnAdmin(em, user);
+      await em.update(User, { id: userId }, { roles: next, updatedAt: this.clock.date() });
+      return user;
+    });
+    this.readCache.invalidate(userId);
     return { before, after: await this.get(userId) };
+  }
+
+  /** The user, locked for the rest of the transaction (MySQL/MariaDB), or 404 NOT_FOUND. */
+  private async locked(em: EntityManager, userId: string): Promise<User> {
+    const user = await em.findOne(User, { where: { id: userId }, lock: this.tx.writeLock });
+    if (!user) throw new AppException('NOT_FOUND');
+    return user;
+  }
+
+  /**
+   * Refuses (409 LAST_ADMIN) a change that would take `user` out of the active admins when no other active
+   * admin remains. Race-safe: every active admin's row is locked (by primary key, in id order, so two admins
+   * demoting each other at once serialize instead of both succeeding — the target's own lock comes first, so
+   * two such changes may deadlock, and the victim's retry (TransactionRunner.retrying) then sees the other's
+   * result) and re-read under the lock; on SQLite the transactions are serialized already. An admin granted meanwhile is not counted: a refusal then is
+   * only conservative.
+   */
+  private async keepAnAdmin(em: EntityManager, user: User): Promise<void> {
+    if (user.status !== 'active' || !user.roles.includes('admin')) return;
+    const candidates = await em
+      .createQueryBuilder(User, 'u')
+      .select('u.id', 'id')
+      .where('u.status = :active', { active: 'active' })
+      .andWhere('u.roles LIKE :admin', { admin: '%admin%' })
+      .andWhere('u.id <> :id', { id: user.id })
+      .getRawMany<{ id: string }>();
+    const ids = candidates.map((c) => c.id).sort();
+    const others =
+      ids.length === 0
+        ? []
+        : await em.find(User, { where: { id: In(ids) }, order: { id: 'ASC' }, lock: this.tx.writeLock });
+    if (!others.some((u) => u.status === 'active' && u.roles.includes('admin')))
+      throw new AppException('LAST_ADMIN');
   }
 
   /**
@@ -135,7 +177,11 @@ export class UserDirectory {
    * is a new user. Returns false when there was no such user.
    */
   async erase(userId: string): Promise<boolean> {
-    const erased = await this.tx.run(async (em) => {
+    const erased = await this.tx.retrying(async (em) => {
+      const user = await em.findOne(User, { where: { id: userId }, lock: this.tx.writeLock });
+      if (!user) return false;
+      // The last active admin cannot delete itself or be deleted (409 LAST_ADMIN).
+      await this.keepAnAdmin(em, user);
       await em.delete(WechatIdentity, { userId });
       const res = await em.delete(User, { id: userId });
       return (res.affected ?? 0) > 0;

@@ -100,6 +100,9 @@ describe('UserReadCache', () => {
       await users.bindPhone(userId, { countryCode: '86', purePhoneNumber: '13800138000' });
       expect((await users.findForDisplay(userId))?.phone).toBe('13800138000');
 
+      // Another admin first: the last active admin cannot be disabled or deleted (LAST_ADMIN).
+      const other = await users.resolveIdentity({ appid: 'wxapp_one', openid: 'o-other-admin' });
+      await directory.setRoles(other.user.id, ['admin']);
       await directory.setRoles(userId, ['admin']);
       expect((await users.findForDisplay(userId))?.roles).toContain('admin');
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { In, QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
 import { FakeClock } from '../common/clock/fake-clock';
+import { SystemClock } from '../common/clock/system-clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import { TransactionRunner } from '../database/transaction-runner';
@@ -220,7 +221,7 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
         ds: DataSource,
         readonly failures: Error[],
       ) {
-        super(ds);
+        super(ds, new SystemClock(), new Random());
       }
       override run<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
         const failure = this.failures.shift();
@@ -333,7 +334,7 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
       const { older, newer } = await twoUsers();
       const result = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
 
-      expect(result).toMatchObject({ isNew: false, user: { id: older.id }, mergedUserId: newer.id });
+      expect(result).toMatchObject({ isNew: false, user: { id: older.id }, mergedUserIds: [newer.id] });
       expect((await userRows()).map((u) => u.id)).toEqual([older.id]);
       expect((await identities()).map((i) => [i.openid, i.unionid, i.userId])).toEqual([
         ['o-old', 'u-shared', older.id],
@@ -350,7 +351,7 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
       expect(newer.id).not.toBe(older.id);
 
       const result = await login({ appid: 'wxapp_two', openid: 'o-new', unionid: 'u-shared' });
-      expect(result).toMatchObject({ user: { id: older.id }, mergedUserId: newer.id });
+      expect(result).toMatchObject({ user: { id: older.id }, mergedUserIds: [newer.id] });
       expect((await userRows()).map((u) => u.id)).toEqual([older.id]);
       // The merged-away user's identity now signs in as the survivor.
       await expect(login({ appid: 'wxapp_two', openid: 'o-new' })).resolves.toMatchObject({
@@ -381,7 +382,7 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
         unionid: 'u',
         sessionKey: 'k',
       });
-      expect(merged).toMatchObject({ user: { id: ids[1] }, mergedUserId: ids[0] });
+      expect(merged).toMatchObject({ user: { id: ids[1] }, mergedUserIds: [ids[0]] });
     });
 
     it('merges the profile: own values first, else the other’s; roles united; phone moved despite its unique index', async () => {
@@ -439,11 +440,11 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
     it('does not merge when the unionid is already recorded, nor when nobody else holds it', async () => {
       const { older } = await twoUsers();
       const alone = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-alone' });
-      expect(alone.mergedUserId).toBeUndefined();
+      expect(alone.mergedUserIds).toBeUndefined();
       // Recorded now: a different unionid later changes nothing.
       const again = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
       expect(again).toMatchObject({ user: { id: older.id } });
-      expect(again.mergedUserId).toBeUndefined();
+      expect(again.mergedUserIds).toBeUndefined();
       expect(await userRows()).toHaveLength(2);
       expect(logged).toEqual([]);
     });
@@ -460,7 +461,8 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
 
       const result = await login({ appid: 'wxapp_one', openid: 'o-a', unionid: 'u-x' });
       expect(result.user.id).toBe(a.id);
-      expect([b.id, c.id]).toContain(result.mergedUserId);
+      // Every merged-away user is reported, so the caller can end all of their sessions.
+      expect([...(result.mergedUserIds ?? [])].sort()).toEqual([b.id, c.id].sort());
       expect((await userRows()).map((u) => u.id)).toEqual([a.id]);
       expect(new Set((await identities()).map((i) => i.userId))).toEqual(new Set([a.id]));
     });
@@ -493,8 +495,8 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
         ),
       );
       // Logins that finished before the merge signed in as their own user; one merged; none failed.
-      expect(results.filter((r) => r.mergedUserId)).toEqual([
-        expect.objectContaining({ mergedUserId: b.id }),
+      expect(results.filter((r) => r.mergedUserIds)).toEqual([
+        expect.objectContaining({ mergedUserIds: [b.id] }),
       ]);
       expect((await userRows()).map((u) => u.id)).toEqual([a.id]);
       expect((await identities()).map((i) => [i.unionid, i.userId])).toEqual([

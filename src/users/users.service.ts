@@ -25,10 +25,10 @@ export interface ResolvedUser {
   user: User;
   isNew: boolean;
   /**
-   * Set when this login merged two users (see `UsersService.resolveIdentity`): the id that no longer
-   * exists. Its refresh tokens already fail (the user is missing); the caller may revoke or log them.
+   * Set when this login merged users (see `UsersService.resolveIdentity`): every id that no longer exists.
+   * Their refresh tokens already fail (the user is missing); the caller ends their sessions.
    */
-  mergedUserId?: string;
+  mergedUserIds?: string[];
 }
 
 export interface PhoneNumber {
@@ -102,7 +102,8 @@ export class UsersService {
    * - nickname and avatar, each on its own: the survivor's, else the other's;
    * - roles: the union; status: disabled if either was disabled (and the login is then refused);
    * - the other user's row is deleted. Its refresh tokens stop working by themselves (the token service
-   *   refuses a missing user, /users/me answers 401), so nothing here touches refresh_tokens;
+   *   refuses a missing user, /users/me answers 401); the caller ends every merged-away user's sessions
+   *   (rows deleted, access tokens revoked) through SessionService.end;
    * - one transaction; on MySQL/MariaDB both users are locked in id order, on SQLite transactions are
    *   serialized by TransactionRunner. Logged with user ids only. The result names the merged-away id.
    * A merge also repairs older data in which several users hold one unionid: all of them become one.
@@ -120,10 +121,7 @@ export class UsersService {
           ? await this.onReturningLogin(existing.id, session)
           : await this.createIdentity(session);
         // The login wrote the user (last login, a merge): /users/me must not answer the copy from before.
-        this.readCache.invalidate(
-          resolved.user.id,
-          ...(resolved.mergedUserId ? [resolved.mergedUserId] : []),
-        );
+        this.readCache.invalidate(resolved.user.id, ...(resolved.mergedUserIds ?? []));
         return resolved;
       } catch (e) {
         if (e instanceof IdentityVanished || isUniqueViolation(e)) {
@@ -398,7 +396,7 @@ export class UsersService {
       );
     }
     assertMayAct(user);
-    return { user, isNew, ...(merge ? { mergedUserId: merge.mergedIds[0] } : {}) };
+    return { user, isNew, ...(merge ? { mergedUserIds: merge.mergedIds } : {}) };
   }
 
   private sealedSessionKey(

@@ -33,6 +33,11 @@ export const ERRORS = {
     message: 'There is no WeChat session for this user and app; log in with wx.login first.',
   },
   PHONE_IN_USE: { status: 409, message: 'This phone number is already bound to another account.' },
+  LAST_ADMIN: {
+    status: 409,
+    message:
+      'This is the last active admin: make someone else an admin before demoting, disabling or deleting it.',
+  },
   WX_USER_BLOCKED: { status: 403, message: 'WeChat blocked this login as high risk.' },
   USER_DISABLED: { status: 403, message: 'This account is disabled.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
@@ -50,6 +55,11 @@ export const ERRORS = {
   PHONE_RATE_LIMITED: {
     status: 429,
     message: 'Too many phone number lookups; retry later.',
+  },
+  CLIENT_AUTH_RATE_LIMITED: {
+    status: 429,
+    message:
+      'Too many failed client logins from this address or for this client id; retry after Retry-After seconds.',
   },
   INTERNAL_ERROR: { status: 500, message: 'Unexpected server error.' },
   WX_UNAVAILABLE: { status: 503, message: 'WeChat is unavailable; retry shortly.' },

@@ -9,8 +9,7 @@ import { flush, type Outcome, track } from '../../testing/async';
 import { testConfig } from '../../testing/test-config';
 import type { TokenPair } from '../../token/token-pair';
 import type { AuditEventInput, AuditService } from '../../audit/audit.service';
-import { RevocationService } from '../../token/revocation.service';
-import type { TokenService } from '../../token/token.service';
+import type { SessionService } from '../../token/sessions/session.service';
 import type { User } from '../../users/user.entity';
 import type { ResolvedUser, UsersService, WechatSession } from '../../users/users.service';
 import { InterfaceTokenService } from '../interface-token/interface-token.service';
@@ -51,7 +50,10 @@ function fakes() {
       .fn<Promise<ResolvedUser>, [WechatSession]>()
       .mockResolvedValue({ user: USER, isNew: true }),
   };
-  const tokens = { issue: jest.fn<Promise<TokenPair>, [User, string]>().mockResolvedValue(TOKENS) };
+  const tokens = {
+    start: jest.fn<Promise<TokenPair>, [User, string]>().mockResolvedValue(TOKENS),
+    end: jest.fn<Promise<void>, Parameters<SessionService['end']>>().mockResolvedValue(undefined),
+  };
   return { users, tokens };
 }
 
@@ -74,20 +76,18 @@ function setup(env: Record<string, string> = {}) {
     ),
   };
   const { users, tokens } = fakes();
-  const revocations = new RevocationService(store, clock, config);
   const audit = { record: jest.fn<Promise<void>, [AuditEventInput]>().mockResolvedValue(undefined) };
   const service = new WechatAuthService(
     config,
     wechat as unknown as WechatApi,
     ledger as unknown as LoginCodeLedger,
     users as unknown as UsersService,
-    tokens as unknown as TokenService,
+    tokens as unknown as SessionService,
     store,
     clock,
-    revocations,
     audit as unknown as AuditService,
   );
-  return { service, wechat, ledger, users, tokens, store, clock, config, revocations, audit };
+  return { service, wechat, ledger, users, tokens, store, clock, config, audit };
 }
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
@@ -128,14 +128,21 @@ describe('WechatAuthService.login', () => {
     expect(JSON.stringify(audit.record.mock.calls)).not.toContain('code-2');
   });
 
-  it("a login that merged another user (late unionid) stops that user's access tokens at once", async () => {
-    const { service, users, revocations } = setup();
-    users.resolveIdentity.mockResolvedValue({ user: USER, isNew: false, mergedUserId: 'merged-user' });
-    const before = { userId: 'merged-user', sessionId: 'any', userEpoch: 0 };
-    expect(revocations.isRevoked(before)).toBe(false);
+  it('a login that merged other users (late unionid) ends every merged-away user’s sessions before signing in', async () => {
+    const { service, users, tokens } = setup();
+    users.resolveIdentity.mockResolvedValue({
+      user: USER,
+      isNew: false,
+      mergedUserIds: ['merged-1', 'merged-2'],
+    });
     await service.login(undefined, 'code-1');
-    expect(revocations.isRevoked(before)).toBe(true);
-    expect(revocations.isRevoked({ ...before, userId: USER.id })).toBe(false);
+    expect(
+      tokens.end.mock.calls.map(([target, reason, opts]) => [target, reason, opts?.auditUserId]),
+    ).toEqual([
+      [{ userId: 'merged-1', all: 'delete' }, 'users_merged', USER.id],
+      [{ userId: 'merged-2', all: 'delete' }, 'users_merged', USER.id],
+    ]);
+    expect(tokens.end.mock.invocationCallOrder[1]).toBeLessThan(tokens.start.mock.invocationCallOrder[0]);
   });
 
   it('uses the default app when no appid is given, and issues the session', async () => {
@@ -157,9 +164,10 @@ describe('WechatAuthService.login', () => {
       APP_ONE,
       'code-1',
       expect.any(Deadline),
+      undefined,
     );
     expect(users.resolveIdentity).toHaveBeenCalledWith({ appid: APP_ONE.appid, ...SESSION });
-    expect(tokens.issue).toHaveBeenCalledWith(USER, APP_ONE.appid, undefined);
+    expect(tokens.start).toHaveBeenCalledWith(USER, APP_ONE.appid, undefined);
     expect(result).toEqual({ user: USER, appid: APP_ONE.appid, isNew: true, tokens: TOKENS });
   });
 
@@ -185,6 +193,7 @@ describe('WechatAuthService.login', () => {
       APP_TWO,
       'code-2',
       expect.any(Deadline),
+      undefined,
     );
     expect(users.resolveIdentity).toHaveBeenCalledWith({
       appid: APP_TWO.appid,
@@ -192,7 +201,7 @@ describe('WechatAuthService.login', () => {
       sessionKey: SESSION.sessionKey,
       unionid: SESSION.unionid,
     });
-    expect(tokens.issue).toHaveBeenCalledWith(USER, APP_TWO.appid, undefined);
+    expect(tokens.start).toHaveBeenCalledWith(USER, APP_TWO.appid, undefined);
     expect(result).toEqual({ user: USER, appid: APP_TWO.appid, isNew: false, tokens: TOKENS });
   });
 
@@ -217,9 +226,19 @@ describe('WechatAuthService.login', () => {
       APP_TWO,
       'code-2',
       expect.any(Deadline),
+      undefined,
     );
     await expect(complete!(SESSION)).resolves.toMatchObject({ appid: APP_TWO.appid, tokens: TOKENS });
-    expect(tokens.issue).toHaveBeenCalledTimes(1);
+    expect(tokens.start).toHaveBeenCalledTimes(1);
+  });
+
+  it("hands the request's context to the WeChat call (its id goes on the call's log lines)", async () => {
+    const { service, wechat } = setup();
+    const context = { requestId: '0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b', clientIp: '203.0.113.7' };
+
+    await service.login(undefined, 'code-1', context);
+
+    expect(wechat.call.mock.calls[0][4]).toBe(context);
   });
 
   it('passes no unionid when WeChat gave none', async () => {
@@ -271,7 +290,7 @@ describe('WechatAuthService.login', () => {
       await expect(service.login(undefined, 'code-1')).rejects.toBe(failure);
       expect(wechat.call).toHaveBeenCalledTimes(1);
       expect(users.resolveIdentity).not.toHaveBeenCalled();
-      expect(tokens.issue).not.toHaveBeenCalled();
+      expect(tokens.start).not.toHaveBeenCalled();
     },
   );
 
@@ -291,7 +310,7 @@ describe('WechatAuthService.login', () => {
     await expect(service.login(undefined, 'code-1')).rejects.toBe(disabled);
 
     const down = new AppException('DATABASE_UNAVAILABLE');
-    tokens.issue.mockRejectedValueOnce(down);
+    tokens.start.mockRejectedValueOnce(down);
     await expect(service.login(undefined, 'code-2')).rejects.toBe(down);
   });
 
@@ -357,10 +376,9 @@ function cluster(env: Record<string, string> = {}) {
       api,
       new LoginCodeLedger(store, clock, box),
       users as unknown as UsersService,
-      tokens as unknown as TokenService,
+      tokens as unknown as SessionService,
       store,
       clock,
-      new RevocationService(store, clock, config),
       { record: () => Promise.resolve() } as unknown as AuditService,
     );
     /** Script this instance's next WeChat answers. */
@@ -554,8 +572,8 @@ describe('WechatAuthService: one deadline, carried down', () => {
     expect(loginB.at() - bStart).toBeLessThanOrEqual(8000);
     expect(attempts[1]).toMatchObject({ instance: 'B', timeoutMs: bStart + 8000 - attempts[1].at });
     expect(attempts[1].timeoutMs).toBeLessThanOrEqual(1100);
-    expect(b.tokens.issue).toHaveBeenCalledTimes(1);
-    expect(a.tokens.issue).not.toHaveBeenCalled();
+    expect(b.tokens.start).toHaveBeenCalledTimes(1);
+    expect(a.tokens.start).not.toHaveBeenCalled();
   });
 
   it('with retries allowed, B still answers by its own deadline', async () => {

@@ -6,8 +6,7 @@ import { AppException } from '../../common/errors/app.exception';
 import { KvStore } from '../../common/store/kv-store';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import type { TokenPair } from '../../token/token-pair';
-import { RevocationService } from '../../token/revocation.service';
-import { TokenService } from '../../token/token.service';
+import { SessionService } from '../../token/sessions/session.service';
 import type { User } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 import { Deadline } from '../upstream/deadline';
@@ -37,14 +36,13 @@ export class WechatAuthService {
     private readonly wechat: WechatApi,
     private readonly ledger: LoginCodeLedger,
     private readonly users: UsersService,
-    private readonly tokens: TokenService,
+    private readonly sessions: SessionService,
     private readonly store: KvStore,
     private readonly clock: Clock,
-    private readonly revocations: RevocationService,
     private readonly audit: AuditService,
   ) {}
 
-  /** `context`: the request's id and client IP, for the audit trail. */
+  /** `context`: the request's id and client IP, for the audit trail (and its id for the WeChat call's log lines). */
   async login(appid: string | undefined, code: string, context?: RequestContext): Promise<WechatLogin> {
     const app = wechatApp(this.config, appid);
     // Created once and carried down: waiting for another instance's claim, queueing, retries and each
@@ -55,7 +53,7 @@ export class WechatAuthService {
         app.appid,
         code,
         deadline,
-        () => this.exchange(app, code, deadline),
+        () => this.exchange(app, code, deadline, context),
         (session) => this.complete(app.appid, session, context),
       );
       await this.audit.record({
@@ -79,21 +77,19 @@ export class WechatAuthService {
     session: Code2SessionResult,
     context: RequestContext | undefined,
   ): Promise<WechatLogin> {
-    const { user, isNew, mergedUserId } = await this.users.resolveIdentity({ appid, ...session });
-    if (mergedUserId) {
-      // The merged-away user's row is gone (its refresh tokens and /users/me stop working); its access
-      // tokens stop now too, on every instance.
-      await this.revocations.revokeUser(mergedUserId);
+    const { user, isNew, mergedUserIds = [] } = await this.users.resolveIdentity({ appid, ...session });
+    for (const mergedUserId of mergedUserIds) {
+      // Every merged-away user's row is gone (its refresh tokens and /users/me stop working): its session
+      // rows go and its access tokens stop now too, on every instance; audited on the survivor.
       this.logger.log({ userId: user.id, mergedUserId, appid }, 'users merged by unionid');
-      await this.audit.record({
-        type: 'users.merged',
-        userId: user.id,
+      await this.sessions.end({ userId: mergedUserId, all: 'delete' }, 'users_merged', {
+        auditUserId: user.id,
         appid,
         details: { mergedUserId },
         context,
       });
     }
-    const tokens = await this.tokens.issue(user, appid, context);
+    const tokens = await this.sessions.start(user, appid, context);
     return { user, appid, isNew, tokens };
   }
 
@@ -102,11 +98,12 @@ export class WechatAuthService {
     app: WechatAppCredentials,
     code: string,
     deadline: Deadline,
+    context: RequestContext | undefined,
   ): Promise<Code2SessionResult> {
     const unsureKey = `wx:unsure:${loginCodeHash(app.appid, code)}`;
     const call = new Code2SessionCall((await this.store.get(unsureKey)) !== null);
     try {
-      return await this.wechat.call(call, app, code, deadline);
+      return await this.wechat.call(call, app, code, deadline, context);
     } catch (e) {
       // However this login ends without a session, if a call may have spent the code, remember it: a
       // retry with this code that then gets 40163 answers WX_RETRY_LOGIN, not 401.

@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { FakeClock } from '../common/clock/fake-clock';
-import { SystemClock } from '../common/clock/system-clock';
-import { AppException } from '../common/errors/app.exception';
-import { KvStore } from '../common/store/kv-store';
-import { MemoryKvStore } from '../common/store/memory-kv-store';
-import { deferred, flush } from '../testing/async';
-import { testConfig } from '../testing/test-config';
+import { FakeClock } from '../../common/clock/fake-clock';
+import { SystemClock } from '../../common/clock/system-clock';
+import { AppException } from '../../common/errors/app.exception';
+import { KvStore } from '../../common/store/kv-store';
+import { MemoryKvStore } from '../../common/store/memory-kv-store';
+import { deferred, flush } from '../../testing/async';
+import { testConfig } from '../../testing/test-config';
 import { RevocationService } from './revocation.service';
 
 const TTL = 900;

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { AuditRetentionScheduler, PURGE_INTERVAL_MS } from './audit-retention.scheduler';
-import type { AuditService } from './audit.service';
 import { IntervalTimer } from './interval-timer';
+import { PURGE_INTERVAL_MS, PurgeScheduler } from './purge.scheduler';
 
 /** Ticks only when told: the scheduler is tested without waiting six hours (or at all). */
 class FakeIntervalTimer extends IntervalTimer {
@@ -18,12 +17,13 @@ class FakeIntervalTimer extends IntervalTimer {
   }
 }
 
-describe('AuditRetentionScheduler', () => {
+describe('PurgeScheduler', () => {
   let timer: FakeIntervalTimer;
   let calls: number;
   let finish: Array<(n: number) => void>;
   let fail: Array<(e: Error) => void>;
-  let scheduler: AuditRetentionScheduler;
+  let scheduler: PurgeScheduler;
+  let others: string[];
   let warnings: string[];
 
   beforeEach(() => {
@@ -31,15 +31,21 @@ describe('AuditRetentionScheduler', () => {
     calls = 0;
     finish = [];
     fail = [];
+    others = [];
     const audit = {
-      purgeOlderThan: () =>
+      name: 'audit retention',
+      run: () =>
         new Promise<number>((resolve, reject) => {
           calls++;
           finish.push(resolve);
           fail.push(reject);
         }),
-    } as unknown as AuditService;
-    scheduler = new AuditRetentionScheduler(audit, timer);
+    };
+    const sessions = {
+      name: 'expired refresh tokens',
+      run: () => (others.push('sessions'), Promise.resolve(2)),
+    };
+    scheduler = new PurgeScheduler([audit, sessions], timer);
     warnings = [];
     jest.spyOn(Logger.prototype, 'warn').mockImplementation((m: unknown) => void warnings.push(String(m)));
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
@@ -71,6 +77,8 @@ describe('AuditRetentionScheduler', () => {
     fail[0](new Error('SQLITE_BUSY: database is locked'));
     await flush();
     expect(warnings).toEqual(['audit retention purge failed (Error); retrying later']);
+    // One purge failing does not keep the next from running.
+    expect(others).toEqual(['sessions']);
     timer.tick();
     expect(calls).toBe(2);
   });
