@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: the service as production runs it (`node dist/main.js`, NODE_ENV=production, on
  * MariaDB + Redis, or SQLite with BENCH_DB=sqlite) against a same-run baseline (plain node:http
- * verifying the same HS256 token), with a fake WeChat in its own process. See README, Benchmark.
- * Prints a table and writes bench/results.json; exits non-zero only when something failed (a
+ * verifying the same HS256 token), with a fake WeChat in its own process. See docs/benchmark.md.
+ * Prints a table, writes bench/results.json and renders it into docs/benchmark.md's generated section
+ * (the analysis around it is hand-written); exits non-zero only when something failed (a
  * process did not start, a request that must succeed did not, wrong identity rows), not for a
  * missed target.
  */
@@ -10,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
+import { writeBenchDoc } from '../scripts/render-bench-docs';
 import { generateEs256Pem } from '../src/config/jwt-keys';
 import { createDatastore } from './datastores';
 import {
@@ -22,7 +24,7 @@ import {
   whileLoginsHang,
 } from './load';
 import { buildService, freePort, startBenchChild, startService } from './processes';
-import { type Row, ms, perSecond, printTable, ratio, verdict } from './report';
+import { type BenchResults, type Row, ms, perSecond, printTable, ratio, verdict } from './report';
 import { tokenCosts } from './token-costs';
 
 /** Before the first measurement, each freshly started process gets this much load (not reported). */
@@ -312,7 +314,7 @@ async function main(): Promise<boolean> {
   ];
   printTable(table);
   const cpu = cpus();
-  const results = {
+  const results: BenchResults = {
     date: new Date().toISOString(),
     machine: {
       cpu: cpu[0]?.model,
@@ -342,8 +344,12 @@ async function main(): Promise<boolean> {
     tokenCosts: costs,
   };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  // The figures in the docs come from this file only (a drift test holds them to it), never from prose edits.
+  const docChanged = writeBenchDoc(results);
   process.stdout.write(
-    `\nwrote bench/results.json${profiles.length ? `; CPU profiles: ${profiles.join(', ')}` : ''}\n`,
+    `\nwrote bench/results.json${docChanged ? ' and its section of docs/benchmark.md' : ''}${
+      profiles.length ? `; CPU profiles: ${profiles.join(', ')}` : ''
+    }\n`,
   );
   return table.every((r) => r.result !== 'FAIL');
 }
