@@ -1,10 +1,9 @@
-import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { ModulesContainer, Reflector } from '@nestjs/core';
+import { ModulesContainer } from '@nestjs/core';
 import type { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { IS_PUBLIC } from './common/auth/public.decorator';
+import { accessSecurity } from './common/auth/access.decorator';
+import { controllerRoutes } from './common/auth/routes';
 import { clientErrorHandler } from './common/http/client-error-handler';
 import { enableCorsAllowlist } from './common/http/cors';
 import { registerJsonBodyParser } from './common/http/json-body-parser';
@@ -88,51 +87,16 @@ export async function buildOpenApiDocument(app: NestFastifyApplication): Promise
       { type: 'http', scheme: 'basic', description: 'A service client id and secret (SERVICE_CLIENTS).' },
       'serviceClient',
     )
-    // Every route is guarded unless @Public() (the global guard); public ones say so below.
+    // Every route needs a user's token unless its @Access says otherwise (AccessGuard); each operation says so below.
     .addSecurityRequirements('bearer')
     .build();
   const document = SwaggerModule.createDocument(app, options);
-  for (const { method, path } of publicRoutes(app)) {
-    const operation = document.paths[path]?.[method];
-    if (operation) operation.security = [];
-  }
-  return document;
-}
-
-type OperationMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
-
-/**
- * The @Public() routes, read from Nest's metadata (what the guard reads), as OpenAPI path keys:
- * the document cannot call a route public that the guard protects, or the reverse.
- */
-function publicRoutes(app: NestFastifyApplication): { method: OperationMethod; path: string }[] {
-  const reflector = new Reflector();
-  const routes: { method: OperationMethod; path: string }[] = [];
-  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : [String(v ?? '')]);
-  for (const module of app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      const cls = wrapper.metatype as (new (...args: never[]) => object) | null;
-      if (!cls) continue;
-      for (const name of Object.getOwnPropertyNames(cls.prototype)) {
-        const handler = (cls.prototype as Record<string, unknown>)[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
-        const paths = Reflect.getMetadata(PATH_METADATA, handler) as unknown;
-        if (method === undefined || paths === undefined) continue;
-        if (reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, cls]) !== true) continue;
-        const methods: OperationMethod[] =
-          method === RequestMethod.ALL
-            ? ['get', 'put', 'post', 'delete', 'options', 'head', 'patch']
-            : [RequestMethod[method].toLowerCase() as OperationMethod];
-        for (const base of list(Reflect.getMetadata(PATH_METADATA, cls)))
-          for (const sub of paths === undefined ? [''] : list(paths)) {
-            const segments = [base, sub].flatMap((p) => p.split('/')).filter(Boolean);
-            // Nest's `:id` is OpenAPI's `{id}`.
-            const path = `/${segments.map((s) => s.replace(/^:(.+)$/, '{$1}')).join('/')}`;
-            for (const m of methods) routes.push({ method: m, path });
-          }
-      }
+  // Each operation's security is its route's @Access policy as AccessGuard resolves it: the document cannot call
+  // a route public that the guard protects, or the reverse (a decorator cannot say `security: []` anyway).
+  for (const route of controllerRoutes(app.get(ModulesContainer)))
+    for (const method of route.operations) {
+      const operation = document.paths[route.openApiPath]?.[method];
+      if (operation) operation.security = accessSecurity(route.access);
     }
-  }
-  return routes;
+  return document;
 }

@@ -2,7 +2,7 @@ import { ReqContext, type RequestContext } from '../common/request-context';
 import { Controller, Delete, Get, HttpCode } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
-import { Authenticated } from '../common/auth/authenticated.decorator';
+import { Access } from '../common/auth/access.decorator';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
@@ -11,7 +11,7 @@ import { AccountExportResponse } from './dto/account-export.response';
 
 /** The user's own account as a whole (China's PIPL: deletion and a copy of one's data). */
 @ApiTags('users')
-@Authenticated()
+@Access({ user: {} })
 @Controller('users/me')
 export class AccountController {
   constructor(private readonly accounts: AccountService) {}

@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { AuthEventPageResponse } from '../audit/dto/auth-event.response';
 import { ListAuthEventsQuery } from '../audit/dto/list-auth-events.query';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
-import { Authenticated } from '../common/auth/authenticated.decorator';
+import { Access } from '../common/auth/access.decorator';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
@@ -28,7 +28,7 @@ const uuid = new UuidParamPipe();
  * command line (`npm run user:grant-admin -- <userId>`), never over HTTP.
  */
 @ApiTags('admin')
-@Authenticated('admin')
+@Access({ user: { roles: ['admin'] } })
 @Controller('admin')
 export class AdminController {
   constructor(

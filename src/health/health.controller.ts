@@ -6,12 +6,12 @@ import {
   TypeOrmHealthIndicator,
   type HealthCheckResult,
 } from '@nestjs/terminus';
-import { Public } from '../common/auth/public.decorator';
+import { Access } from '../common/auth/access.decorator';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { StoreHealthIndicator } from './store-health.indicator';
 
 @ApiTags('health')
-@Public()
+@Access({ public: true })
 @Controller('health')
 export class HealthController {
   private readonly logger = new Logger('Health');

@@ -1,6 +1,7 @@
 import { Controller, Get, Logger, Query } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Access } from '../common/auth/access.decorator';
+import { ServiceClientId } from '../common/auth/service-client-id.decorator';
 import { Clock } from '../common/clock/clock';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { AppException } from '../common/errors/app.exception';
@@ -9,7 +10,6 @@ import { AppConfig } from '../config/app-config';
 import { InterfaceTokenService } from '../wechat-auth/interface-token/interface-token.service';
 import { Deadline } from '../wechat-auth/upstream/deadline';
 import { WechatAccessTokenQuery, WechatAccessTokenResponse } from './dto/introspection.dto';
-import { ServiceClientId, ServiceRoute } from './service-client.guard';
 
 /**
  * WeChat's interface access_token for sibling services (WECHAT_TOKEN_CLIENTS), from the very cache this
@@ -20,17 +20,17 @@ import { ServiceClientId, ServiceRoute } from './service-client.guard';
 @Controller('internal/wechat')
 export class InternalWechatController {
   private readonly logger = new Logger('InternalWechatToken');
-  private interfaceTokens?: InterfaceTokenService;
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    // WechatUpstreamModule's, the same instance the login routes use: one token cache per instance.
+    private readonly interfaceTokens: InterfaceTokenService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
 
   @Get('access-token')
   @NoStore()
-  @ServiceRoute({ wechatToken: true })
+  @Access({ service: { wechatToken: true } })
   @ApiOperation({
     summary: "WeChat's interface access_token of an app, for sibling services (WECHAT_TOKEN_CLIENTS).",
     description:
@@ -47,9 +47,6 @@ export class InternalWechatController {
     const appid = query.appid ?? this.config.wechat.defaultAppid;
     const app = this.config.wechat.apps.get(appid);
     if (!app) throw new AppException('UNKNOWN_APPID');
-    // WechatAuthModule exports the service; it is looked up rather than imported so its dynamic module
-    // (and with it the one token cache per instance) is not instantiated twice.
-    this.interfaceTokens ??= this.moduleRef.get(InterfaceTokenService, { strict: false });
     const token = await this.interfaceTokens.get(
       app,
       Deadline.after(this.clock, this.config.wechat.apiDeadlineMs),

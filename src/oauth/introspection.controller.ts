@@ -1,12 +1,12 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { Access } from '../common/auth/access.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { AppException } from '../common/errors/app.exception';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { IntrospectionResponse } from './dto/introspection.dto';
 import { IntrospectionService } from './introspection.service';
-import { ServiceRoute } from './service-client.guard';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -18,14 +18,16 @@ export class IntrospectionController {
   @Post('introspect')
   @HttpCode(200)
   @NoStore()
-  @ServiceRoute()
+  @Access({ service: {} })
   @ApiOperation({
     summary: 'Is this access token live? (RFC 7662 token introspection, for service clients)',
     description:
       'Form body `token=…` (`token_type_hint` is accepted and ignored), client authentication with HTTP Basic ' +
       '(SERVICE_CLIENTS). A live access token answers `active: true` with its claims; anything else — expired, forged, ' +
       'garbage, a refresh token, a session logged out or revoked, a disabled or deleted user — answers `{ "active": false }`. ' +
-      'Unlike verifying with the JWKS, this sees revocation at once. Rate-limited per client (SERVICE_CLIENT_RATE_LIMIT a minute).',
+      'Unlike verifying with the JWKS, this sees revocation at once. Rate-limited per client (SERVICE_CLIENT_RATE_LIMIT a minute). ' +
+      'Failed client logins are limited per client IP (10) and per client id (30) in a 5-minute window: past that, every ' +
+      'login of that IP or id, right or wrong, answers 429 CLIENT_AUTH_RATE_LIMITED until the window ends (Retry-After).',
   })
   @ApiConsumes(FORM)
   @ApiBody({

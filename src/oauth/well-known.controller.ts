@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Public } from '../common/auth/public.decorator';
+import { Access } from '../common/auth/access.decorator';
 import { AppConfig } from '../config/app-config';
 import { JwtKeyManager, type PublicJwk } from '../token/keys/jwt-key-manager';
 
@@ -77,7 +77,7 @@ class AuthorizationServerMetadata {
 
 /** What partner services read to verify our tokens themselves. Public, cacheable, never a secret. */
 @ApiTags('partners')
-@Public()
+@Access({ public: true })
 @Controller('.well-known')
 export class WellKnownController {
   constructor(

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Patch, Put } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Authenticated } from '../common/auth/authenticated.decorator';
+import { Access } from '../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { AppException } from '../common/errors/app.exception';
@@ -14,7 +14,7 @@ import { assertMayAct } from './user-access';
 import { UsersService } from './users.service';
 
 @ApiTags('users')
-@Authenticated()
+@Access({ user: {} })
 @Controller('users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}

@@ -1,10 +1,7 @@
-import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { ModulesContainer, Reflector } from '@nestjs/core';
+import { ModulesContainer } from '@nestjs/core';
 import request from 'supertest';
-import { IS_PUBLIC } from '../../src/common/auth/public.decorator';
-import { REQUIRED_ROLES } from '../../src/common/auth/roles';
-import { IS_SERVICE_ROUTE } from '../../src/token/service-route';
+import { ACCESS, accessSecurity, type ResolvedAccess } from '../../src/common/auth/access.decorator';
+import { controllerRoutes } from '../../src/common/auth/routes';
 import { FakeWechat } from '../support/fake-wechat';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -30,41 +27,25 @@ const SERVICE_ROUTES = ['GET /internal/wechat/access-token', 'POST /oauth/intros
 interface Route {
   method: string;
   path: string;
+  openApiPath: string;
+  controller: string;
+  handler: string;
+  cls: object;
+  fn: object;
+  access: ResolvedAccess;
   isPublic: boolean;
   isService: boolean;
-  roles: string[];
+  roles: readonly string[];
 }
 
-/** Every controller route of the running app, from Nest's own metadata (what the router was built from). */
+/** Every controller route of the running app with the policy AccessGuard enforces on it (the same resolution). */
 function routesOf(t: TestApp): Route[] {
-  const reflector = new Reflector();
-  const routes: Route[] = [];
-  for (const module of t.app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      const cls = wrapper.metatype as (new (...args: never[]) => object) | null;
-      if (!cls) continue;
-      const base = String(Reflect.getMetadata(PATH_METADATA, cls) ?? '');
-      for (const name of Object.getOwnPropertyNames(cls.prototype)) {
-        const handler = (cls.prototype as Record<string, unknown>)[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
-        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
-        if (path === undefined || method === undefined) continue;
-        const full = `/${[base, path]
-          .map((p) => p.replace(/^\/|\/$/g, ''))
-          .filter(Boolean)
-          .join('/')}`;
-        routes.push({
-          method: RequestMethod[method],
-          path: full,
-          isPublic: reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, cls]) === true,
-          isService: reflector.getAllAndOverride<boolean>(IS_SERVICE_ROUTE, [handler, cls]) === true,
-          roles: reflector.getAllAndOverride<string[]>(REQUIRED_ROLES, [handler, cls]) ?? [],
-        });
-      }
-    }
-  }
-  return routes;
+  return controllerRoutes(t.app.get(ModulesContainer)).map((r) => ({
+    ...r,
+    isPublic: r.access.kind === 'public',
+    isService: r.access.kind === 'service',
+    roles: r.access.kind === 'user' ? r.access.roles : [],
+  }));
 }
 
 /** A concrete URL for a route pattern: path parameters get a well-formed UUID. */
@@ -145,28 +126,54 @@ describe('every route is guarded unless explicitly public', () => {
     }
   });
 
-  it('the OpenAPI document matches: bearer security and 401 on guarded operations, 403 on admin ones', async () => {
+  it('every route has exactly one policy: declared once at most (controller or handler), one route per method and path', () => {
+    const seen = new Map<string, ResolvedAccess>();
+    for (const r of routes) {
+      const declared = [Reflect.getMetadata(ACCESS, r.fn), Reflect.getMetadata(ACCESS, r.cls)].filter(
+        (a) => a !== undefined,
+      );
+      const route = `${r.method} ${r.path} (${r.controller}.${r.handler})`;
+      expect({ route, declarations: declared.length }).toEqual({
+        route,
+        declarations: declared.length ? 1 : 0,
+      });
+      // What the guard enforces is what is declared (no declaration: a user's token).
+      expect({ route, access: r.access }).toEqual({
+        route,
+        access: declared[0] ?? { kind: 'user', roles: [] },
+      });
+      expect({ route, duplicate: seen.has(`${r.method} ${r.path}`) }).toEqual({ route, duplicate: false });
+      seen.set(`${r.method} ${r.path}`, r.access);
+    }
+  });
+
+  it("the OpenAPI document says what the guard enforces: each operation's security and 401/403/429 from its policy", async () => {
     const doc = (await request(t.server).get('/docs-json')).body as {
+      security: unknown[];
       paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
     };
+    // The default for an operation that would not say: a user's token.
+    expect(doc.security).toEqual([{ bearer: [] }]);
+    const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    // Both ways: every route is documented, and every documented operation is a route.
+    expect(documented.sort()).toEqual(routes.map((r) => `${r.method} ${r.openApiPath}`).sort());
     for (const r of routes) {
-      const op = doc.paths[r.path.replace(/:([A-Za-z]+)/g, '{$1}')]?.[r.method.toLowerCase()];
-      expect({ route: `${r.method} ${r.path}`, documented: op !== undefined }).toEqual({
-        route: `${r.method} ${r.path}`,
-        documented: true,
+      const op = doc.paths[r.openApiPath][r.method.toLowerCase()];
+      const route = `${r.method} ${r.path}`;
+      expect({ route, security: op.security }).toEqual({ route, security: accessSecurity(r.access) });
+      const statuses = Object.keys(op.responses);
+      const required =
+        r.access.kind === 'public'
+          ? []
+          : r.access.kind === 'user'
+            ? ['401', ...(r.access.roles.length ? ['403'] : [])]
+            : ['401', ...(r.access.wechatToken ? ['403'] : []), '429'];
+      expect({ route, statuses: required.filter((s) => !statuses.includes(s)) }).toEqual({
+        route,
+        statuses: [],
       });
-      if (r.isPublic) continue;
-      if (r.isService) {
-        expect({ route: r.path, security: op.security }).toEqual({
-          route: r.path,
-          security: [{ serviceClient: [] }],
-        });
-        expect(Object.keys(op.responses)).toContain('401');
-        continue;
-      }
-      expect({ route: r.path, security: op.security }).toEqual({ route: r.path, security: [{ bearer: [] }] });
-      expect(Object.keys(op.responses)).toContain('401');
-      if (r.roles.length) expect(Object.keys(op.responses)).toContain('403');
     }
   });
 });

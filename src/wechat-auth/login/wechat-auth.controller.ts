@@ -1,21 +1,20 @@
 import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from '../../common/auth/public.decorator';
+import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { LoginRequest } from './dto/login.request';
 import { LoginResponse } from './dto/login.response';
 import type { WechatLogin } from './wechat-auth.service';
-import { LoginServiceBinding } from './wechat.strategy';
+import { WechatLoginGuard } from './wechat.strategy';
 
 @ApiTags('auth')
 @Controller('auth/wechat')
 export class WechatAuthController {
-  @Public()
+  @Access({ public: true })
   // Throttle first: a flood of codes must not reach WeChat (its quota is per app, per minute).
-  @UseGuards(ThrottlerGuard, LoginServiceBinding, AuthGuard('wechat'))
+  @UseGuards(ThrottlerGuard, WechatLoginGuard)
   @Post('login')
   @HttpCode(200)
   @NoStore()

@@ -3,7 +3,7 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
 import { CurrentUser } from '../../common/auth/current-user.decorator';
-import { Authenticated } from '../../common/auth/authenticated.decorator';
+import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { BindPhoneRequest } from './dto/bind-phone.request';
@@ -11,7 +11,7 @@ import { BoundPhoneResponse } from './dto/bound-phone.response';
 import { PhoneService } from './phone.service';
 
 @ApiTags('auth')
-@Authenticated()
+@Access({ user: {} })
 @Controller('auth/wechat')
 export class PhoneController {
   constructor(private readonly phones: PhoneService) {}

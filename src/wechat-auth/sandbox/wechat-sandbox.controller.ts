@@ -1,7 +1,7 @@
 import { All, Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Public } from '../../common/auth/public.decorator';
+import { Access } from '../../common/auth/access.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { MintCodeRequest } from './mint-code.request';
 import { MintOpenDataRequest } from './mint-open-data.request';
@@ -22,7 +22,7 @@ const MOUNT = '/sandbox/wechat';
  * path under /sandbox/wechat is WeChat's API, answered by SandboxWechat.
  */
 @ApiExcludeController()
-@Public()
+@Access({ public: true })
 @Controller('sandbox/wechat')
 export class WechatSandboxController {
   constructor(private readonly sandbox: SandboxWechat) {}

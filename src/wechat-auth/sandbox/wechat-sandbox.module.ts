@@ -6,7 +6,7 @@ import { AppConfig } from '../../config/app-config';
 import { SandboxWechat } from './sandbox-wechat';
 import { WechatSandboxController } from './wechat-sandbox.controller';
 
-/** The built-in stand-in for WeChat; imported by WechatAuthModule only when WECHAT_SANDBOX is on. */
+/** The built-in stand-in for WeChat; mounted by AppModule only when WECHAT_SANDBOX is on (never in production). */
 @Module({
   controllers: [WechatSandboxController],
   providers: [
