@@ -61,11 +61,6 @@ export const ERRORS = {
     message:
       'Too many failed client logins from this address or for this client id; retry after Retry-After seconds.',
   },
-  CLIENT_AUTH_RATE_LIMITED: {
-    status: 429,
-    message:
-      'Too many failed client logins from this address or for this client id; retry after Retry-After seconds.',
-  },
   INTERNAL_ERROR: { status: 500, message: 'Unexpected server error.' },
   WX_UNAVAILABLE: { status: 503, message: 'WeChat is unavailable; retry shortly.' },
   WX_RETRY_LOGIN: {
