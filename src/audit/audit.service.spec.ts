@@ -22,6 +22,8 @@ describe('AuditService (in-memory SQLite)', () => {
   let clock: FakeClock;
   let audit: AuditService;
   let warnings: string[];
+  /** The structured fields of each warning (`{}` for a plain message). */
+  let warningFields: Record<string, unknown>[];
 
   beforeEach(async () => {
     dataSource = await createInMemoryDataSource();
@@ -29,8 +31,11 @@ describe('AuditService (in-memory SQLite)', () => {
     clock = new FakeClock(Date.UTC(2026, 5, 1, 12, 0, 0, 123));
     audit = new AuditService(repo, clock, new Random(), testConfig({ AUDIT_RETENTION_DAYS: '30' }));
     warnings = [];
-    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
-      warnings.push(String(message));
+    warningFields = [];
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((first: unknown, ...rest: unknown[]) => {
+      const fields = typeof first === 'object' && first !== null;
+      warnings.push(String(fields ? rest[0] : first));
+      warningFields.push(fields ? (first as Record<string, unknown>) : {});
     });
   });
 
@@ -255,6 +260,8 @@ describe('AuditService (in-memory SQLite)', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/^audit event login\.succeeded not recorded \(SQLITE_ERROR\)/);
       expect(warnings[0]).not.toMatch(new RegExp(`${USER_A}|wxapp_one|isNewUser|203\\.0\\.113\\.7`));
+      // The request's id ties the warning to the request's other lines; nothing else of the context.
+      expect(warningFields[0]).toEqual({ requestId: '0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b' });
     });
 
     it('never rejects when the connection is gone', async () => {

@@ -112,7 +112,8 @@ export class AuditService implements BeforeApplicationShutdown {
    * Records one event, with the request id and client IP of `event.context` (when it came from a request) and the
    * time of the Clock. Never rejects: availability over completeness — a login must not fail because the audit
    * insert did (a full disk, a lock timeout, a database blip). A failure is logged as a warning naming the
-   * event type and the error code only, never the event's ids or details.
+   * event type and the error code only, never the event's ids or details — and the request id of its
+   * context, to find the request's other lines.
    *
    * Await it (the insert is one short statement) or fire and forget with `void`; `settled()` waits for the
    * writes in flight either way. Call it after the change it reports has committed: it writes outside the
@@ -121,7 +122,10 @@ export class AuditService implements BeforeApplicationShutdown {
   record(event: AuditEventInput): Promise<void> {
     const write = this.write(event).catch((e: unknown) => {
       const type = isAuthEventType(event?.type) ? event.type : 'unknown';
-      this.logger.warn(`audit event ${type} not recorded (${errorCode(e)}); the request went on`);
+      this.logger.warn(
+        requestIdField(event?.context),
+        `audit event ${type} not recorded (${errorCode(e)}); the request went on`,
+      );
     });
     this.pending.add(write);
     void write.finally(() => this.pending.delete(write));
@@ -261,7 +265,10 @@ export class AuditService implements BeforeApplicationShutdown {
     };
     if (dropped.length > 0) {
       // A programming error at the call site; the event is still worth keeping without the offending fields.
-      this.logger.warn(`audit event ${event.type}: dropped ${dropped.join(', ')} (not allowed or malformed)`);
+      this.logger.warn(
+        requestIdField(context),
+        `audit event ${event.type}: dropped ${dropped.join(', ')} (not allowed or malformed)`,
+      );
     }
     await this.events.insert(row);
   }
@@ -271,6 +278,11 @@ class InvalidEvent extends Error {
   constructor(readonly field: string) {
     super(`invalid ${field}`);
   }
+}
+
+/** The log field that ties a line to its request (the id only: the client IP is for the audit rows). */
+function requestIdField(context: RequestContext | undefined): { requestId?: string } {
+  return context ? { requestId: context.requestId } : {};
 }
 
 /** What a warning may say about a failure: a code, never a message (drivers echo values into messages). */

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
+import type { RequestContext } from '../../common/request-context';
 import { Random } from '../../common/random/random';
 import { KvStore } from '../../common/store/kv-store';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
@@ -42,26 +43,35 @@ export class InterfaceTokenService {
   ) {}
 
   /** A token to call WeChat with: the cached one, else one fetch shared by all concurrent callers. */
-  async get(app: WechatAppCredentials, deadline: Deadline): Promise<string> {
-    return (await this.readCache(app.appid)) ?? this.fetchOnce(app, deadline, undefined);
+  async get(app: WechatAppCredentials, deadline: Deadline, context?: RequestContext): Promise<string> {
+    return (await this.readCache(app.appid)) ?? this.fetchOnce(app, deadline, undefined, context);
   }
 
   /** WeChat refused `rejected` (40001/40014/42001): a token that is not that one. */
-  async replaceRejected(app: WechatAppCredentials, rejected: string, deadline: Deadline): Promise<string> {
+  async replaceRejected(
+    app: WechatAppCredentials,
+    rejected: string,
+    deadline: Deadline,
+    context?: RequestContext,
+  ): Promise<string> {
     const cached = await this.readCache(app.appid);
     if (cached && cached !== rejected) return cached;
-    return this.fetchOnce(app, deadline, rejected);
+    return this.fetchOnce(app, deadline, rejected, context);
   }
 
+  /** `context`: the request that starts the fetch (the log lines of a shared fetch name the first caller's). */
   private fetchOnce(
     app: WechatAppCredentials,
     deadline: Deadline,
     rejected: string | undefined,
+    context?: RequestContext,
   ): Promise<string> {
     const key = `${app.appid}\n${rejected ?? ''}`;
     let running = this.inFlight.get(key);
     if (!running) {
-      running = this.fetchUnderLock(app, deadline, rejected).finally(() => this.inFlight.delete(key));
+      running = this.fetchUnderLock(app, deadline, rejected, context).finally(() =>
+        this.inFlight.delete(key),
+      );
       this.inFlight.set(key, running);
     }
     return running;
@@ -71,6 +81,7 @@ export class InterfaceTokenService {
     app: WechatAppCredentials,
     deadline: Deadline,
     rejected: string | undefined,
+    context: RequestContext | undefined,
   ): Promise<string> {
     const lockKey = `wx:token-lock:${app.appid}`;
     const nonce = this.random.uuid();
@@ -87,11 +98,11 @@ export class InterfaceTokenService {
       // Re-read under the lock: the previous holder may have filled the cache a moment ago.
       const cached = await this.readCache(app.appid);
       if (cached && cached !== rejected) return cached;
-      let fresh = await this.policy.call(this.endpoint, app, { forceRefresh: false }, deadline);
+      let fresh = await this.policy.call(this.endpoint, app, { forceRefresh: false }, deadline, { context });
       let forced = false;
       if (rejected !== undefined && fresh.accessToken === rejected) {
         await this.spendForceRefresh(app.appid);
-        fresh = await this.policy.call(this.endpoint, app, { forceRefresh: true }, deadline);
+        fresh = await this.policy.call(this.endpoint, app, { forceRefresh: true }, deadline, { context });
         forced = true;
       }
       await this.writeCache(app.appid, fresh);

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { FakeClock } from '../../common/clock/fake-clock';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { AppException } from '../../common/errors/app.exception';
+import type { RequestContext } from '../../common/request-context';
 import { Random } from '../../common/random/random';
 import { MemoryKvStore } from '../../common/store/memory-kv-store';
 import type { WechatAppCredentials } from '../../config/app-config';
@@ -66,7 +67,7 @@ function setup(env: Record<string, string> = {}) {
     call: jest
       .fn<
         Promise<unknown>,
-        [WechatEndpoint<string, Code2SessionResult>, WechatAppCredentials, string, Deadline]
+        [WechatEndpoint<string, Code2SessionResult>, WechatAppCredentials, string, Deadline, RequestContext?]
       >()
       .mockResolvedValue(SESSION),
   };

@@ -55,15 +55,16 @@ export class OpenDataService {
     private readonly store: KvStore,
   ) {}
 
-  async check(principal: AuthPrincipal): Promise<SessionCheck> {
+  /** `context`: the request, whose id goes on the WeChat call's log lines. */
+  async check(principal: AuthPrincipal, context?: RequestContext): Promise<SessionCheck> {
     const app = wechatApp(this.config, principal.appid);
     const session = await this.session(principal, app);
     // No session_key (an identity from another channel): nothing WeChat could confirm.
-    const valid = session ? await this.isValid(app, session) : false;
+    const valid = session ? await this.isValid(app, session, context) : false;
     return { valid, checkedAt: this.clock.date().toISOString() };
   }
 
-  /** `context`: the request's id and client IP, for the audit trail (a phone number bound). */
+  /** `context`: the request's id and client IP, for the audit trail (a phone number bound) and the logs. */
   async decrypt(
     principal: AuthPrincipal,
     body: DecryptRequest,
@@ -84,7 +85,7 @@ export class OpenDataService {
       if (e.reason === 'invalid_base64')
         throw new AppException('VALIDATION_FAILED', { details: [e.message] });
       // Made with another key than ours: ask WeChat whether ours went stale.
-      if (!(await this.isValid(app, session))) throw new AppException('SESSION_STALE', { cause: e });
+      if (!(await this.isValid(app, session, context))) throw new AppException('SESSION_STALE', { cause: e });
       throw new AppException('DECRYPT_FAILED', { cause: e }, `${ERRORS_PREFIX}${e.message}.`);
     }
     try {
@@ -126,18 +127,21 @@ export class OpenDataService {
    * WeChat's answer for this exact key, shared for a second: one user's burst of checks (or of
    * garbage to decrypt) must not spend the app's minute quota, which would stop every user's checks.
    * Concurrent checks of one key on this instance share one call; beyond CHECKS_PER_MINUTE per user the
-   * answer is 429 RATE_LIMITED without calling WeChat.
+   * answer is 429 RATE_LIMITED without calling WeChat. A shared call's log lines name the request that started it.
    */
   private isValid(
     app: WechatAppCredentials,
     session: { userId: string; openid: string; sessionKey: string },
+    context: RequestContext | undefined,
   ): Promise<boolean> {
     const keyTag = createHash('sha256').update(session.sessionKey).digest('hex').slice(0, 24);
     const cacheKey = `wx:checksession:${app.appid}:${session.openid}:${keyTag}`;
     // Registered before the first await, so every concurrent check of this key joins it.
     const running = this.inFlight.get(cacheKey);
     if (running) return running;
-    const check = this.checkOnce(app, session, cacheKey).finally(() => this.inFlight.delete(cacheKey));
+    const check = this.checkOnce(app, session, cacheKey, context).finally(() =>
+      this.inFlight.delete(cacheKey),
+    );
     this.inFlight.set(cacheKey, check);
     return check;
   }
@@ -146,6 +150,7 @@ export class OpenDataService {
     app: WechatAppCredentials,
     session: { userId: string; openid: string; sessionKey: string },
     cacheKey: string,
+    context: RequestContext | undefined,
   ): Promise<boolean> {
     const cached = await this.store.get(cacheKey);
     if (cached !== null) return cached === '1';
@@ -154,7 +159,7 @@ export class OpenDataService {
     if (used > CHECKS_PER_MINUTE)
       throw new AppException('RATE_LIMITED', { retryAfter: secondsToNextMinute(this.clock.now()) });
     const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
-    const valid = await this.wechat.call(this.checkSession, app, session, deadline);
+    const valid = await this.wechat.call(this.checkSession, app, session, deadline, context);
     await this.store.set(cacheKey, valid ? '1' : '0', CHECK_CACHE_MS);
     return valid;
   }

@@ -48,7 +48,7 @@ export class PhoneService {
     const call = new GetPhoneNumberCall();
     let info: PhoneInfo;
     try {
-      info = await this.wechat.call(call, app, { code, openid: identity.openid }, deadline);
+      info = await this.wechat.call(call, app, { code, openid: identity.openid }, deadline, context);
     } catch (e) {
       // Refused before it left (quota stop, breaker, shed, no interface token): not a lookup.
       if (!call.sent) await refund();
@@ -56,7 +56,10 @@ export class PhoneService {
     }
     if (info.watermarkAppid !== app.appid) {
       // WeChat answered for another mini program: never bind a number that was not authorized here.
-      this.logger.error({ appid: app.appid, api: call.name }, 'phone number watermark names another app');
+      this.logger.error(
+        { appid: app.appid, api: call.name, requestId: context?.requestId },
+        'phone number watermark names another app',
+      );
       throw new AppException('WX_UNAVAILABLE', { retryAfter: 5 });
     }
     return this.bind(principal.userId, info.purePhoneNumber, info.countryCode, app.appid, context);

@@ -125,7 +125,7 @@ function setup(env: Record<string, string> = {}, start = START) {
     app: WechatAppCredentials,
     token = 'TOKEN-1',
     deadlineMs = DEADLINE_MS,
-  ) => policy.call(endpoint, app, 'hi', Deadline.after(clock, deadlineMs), token);
+  ) => policy.call(endpoint, app, 'hi', Deadline.after(clock, deadlineMs), { accessToken: token });
   return { clock, store, config, policy, send, attempts, answer, slowTimeout, fraction, sleep, login, echo };
 }
 
@@ -1026,6 +1026,120 @@ describe('WechatCallPolicy: what each endpoint says its errcodes mean', () => {
     );
 
     expect(e.code).toBe('WX_MISCONFIGURED');
+  });
+});
+
+describe("WechatCallPolicy: the request's id on the call's log lines", () => {
+  const CONTEXT = { requestId: 'req-0b5e3f7a-upstream', clientIp: '203.0.113.7' };
+  const lines = (spy: jest.SpyInstance, message: string) =>
+    spy.mock.calls.filter(([, m]) => m === message).map(([payload]) => payload as Record<string, unknown>);
+
+  it('hands it to WechatHttp with the log context of every attempt, never the client IP', async () => {
+    const { policy, clock, send, answer } = setup();
+    answer(network(), SESSION_BODY);
+    const call = policy.call(
+      new Code2SessionCall(false),
+      APP_ONE,
+      'code-1',
+      Deadline.after(clock, DEADLINE_MS),
+      {
+        context: CONTEXT,
+      },
+    );
+    expect(await settle(call, clock)).toEqual({ ok: true, value: SESSION });
+    expect(send.mock.calls.map(([, log]) => log)).toEqual([
+      { api: 'jscode2session', appid: APP_ONE.appid, code: codeTag('code-1'), requestId: CONTEXT.requestId },
+      { api: 'jscode2session', appid: APP_ONE.appid, code: codeTag('code-1'), requestId: CONTEXT.requestId },
+    ]);
+    expect(lines(warnLog, 'retrying wechat call')).toEqual([
+      expect.objectContaining({ requestId: CONTEXT.requestId, attempt: 1, failure: 'network' }),
+    ]);
+    expect(JSON.stringify(warnLog.mock.calls)).not.toContain(CONTEXT.clientIp);
+  });
+
+  it('outside a request (no context) the lines carry no requestId', async () => {
+    const { login, clock, send, answer } = setup();
+    answer(network(), SESSION_BODY);
+    await settle(login(APP_ONE, 'code-1'), clock);
+    expect(send.mock.calls[0][1]).not.toHaveProperty('requestId');
+    expect(lines(warnLog, 'retrying wechat call')[0]).not.toHaveProperty('requestId');
+  });
+
+  it('logs the breaker opening (with the request that tripped it), reopening and closing: one line per change', async () => {
+    const { policy, clock, answer } = setup({
+      WECHAT_MAX_RETRIES: '0',
+      WECHAT_BREAKER_THRESHOLD: '2',
+      WECHAT_BREAKER_COOLDOWN_MS: '30000',
+    });
+    const infoLog = Logger.prototype.log as unknown as jest.SpyInstance;
+    const call = (n: number) =>
+      policy.call(new Code2SessionCall(false), APP_ONE, `code-${n}`, Deadline.after(clock, DEADLINE_MS), {
+        context: { requestId: `req-${n}`, clientIp: '203.0.113.7' },
+      });
+    answer(network(), network());
+    await failure(call(1), clock);
+    expect(lines(warnLog, 'wechat circuit opened: calls fail fast')).toEqual([]);
+    await failure(call(2), clock);
+    // Calls failing fast while it is open add nothing.
+    await failure(call(3), clock);
+    expect(lines(warnLog, 'wechat circuit opened: calls fail fast')).toEqual([
+      expect.objectContaining({
+        requestId: 'req-2',
+        api: 'jscode2session',
+        breaker: 'open',
+        cooldownMs: 30000,
+      }),
+    ]);
+
+    clock.advance(30_000);
+    answer(network());
+    await failure(call(4), clock);
+    expect(lines(warnLog, 'wechat circuit reopened: the probe failed')).toEqual([
+      expect.objectContaining({ requestId: 'req-4', breaker: 'open' }),
+    ]);
+
+    clock.advance(30_000);
+    answer(SESSION_BODY, SESSION_BODY);
+    await settle(call(5), clock);
+    await settle(call(6), clock);
+    expect(lines(infoLog, 'wechat circuit closed')).toEqual([
+      expect.objectContaining({ requestId: 'req-5', breaker: 'closed' }),
+    ]);
+  });
+
+  it('names the request on the misconfiguration alert and when a call is shed', async () => {
+    const { policy, clock, answer } = setup({ WECHAT_MAX_CONCURRENCY: '1', WECHAT_MAX_QUEUE: '0' });
+    answer(errcode(40013));
+    await failure(
+      policy.call(new Code2SessionCall(false), APP_ONE, 'code-1', Deadline.after(clock, DEADLINE_MS), {
+        context: { requestId: 'req-misconfigured', clientIp: '' },
+      }),
+      clock,
+    );
+    expect(errorLog.mock.calls.map(([payload]) => payload)).toEqual([
+      { alert: 'WECHAT_MISCONFIGURED', appid: APP_ONE.appid, errcode: 40013, requestId: 'req-misconfigured' },
+    ]);
+
+    const held = deferred<Body>();
+    answer(() => held.promise);
+    const first = policy.call(
+      new Code2SessionCall(false),
+      APP_ONE,
+      'code-2',
+      Deadline.after(clock, DEADLINE_MS),
+    );
+    await flush();
+    await failure(
+      policy.call(new Code2SessionCall(false), APP_ONE, 'code-3', Deadline.after(clock, DEADLINE_MS), {
+        context: { requestId: 'req-shed', clientIp: '' },
+      }),
+      clock,
+    );
+    expect(lines(warnLog, 'wechat call shed')).toEqual([
+      expect.objectContaining({ requestId: 'req-shed', reason: 'queue-full' }),
+    ]);
+    held.resolve(SESSION_BODY);
+    await settle(first, clock);
   });
 });
 

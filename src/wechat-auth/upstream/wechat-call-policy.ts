@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
+import type { RequestContext } from '../../common/request-context';
 import { Random } from '../../common/random/random';
 import { KvStore } from '../../common/store/kv-store';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
@@ -9,11 +10,29 @@ import { ConcurrencyLimiter, LimiterRejected } from './concurrency-limiter';
 import type { Deadline } from './deadline';
 import { backoffMs, isRetryable, isUpstreamFailure } from './retry-policy';
 import { meaningOf, msToNextMinute, toAppException, WX, type WechatEndpoint } from './wechat-endpoint';
-import { WechatHttp } from './wechat-http';
+import { type LogContext, WechatHttp } from './wechat-http';
 import { WechatUpstreamError } from './wechat-upstream.error';
 
 /** An attempt with less time than this left is not worth starting. */
 export const MIN_ATTEMPT_MS = 200;
+
+/** What a call carries besides its input. */
+export interface CallOptions {
+  /** The interface access_token, for endpoints that use one (WechatApi fetches it). */
+  accessToken?: string;
+  /**
+   * The request this call serves. Its id goes on every log line of the call — each failed attempt (WechatHttp),
+   * retries, shedding, breaker changes, the misconfiguration alert — so an upstream failure is found from the
+   * `requestId` a client reports. Passed down explicitly: an AsyncLocalStorage entered per request would
+   * do it implicitly, but its process-wide promise hooks cost ~40 % of the hot paths' throughput.
+   */
+  context?: RequestContext;
+}
+
+/** The log fields of a call made for `context`'s request (none outside a request: jobs, a shared fetch). */
+export function requestLogFields(context: RequestContext | undefined): LogContext {
+  return context ? { requestId: context.requestId } : {};
+}
 
 /** WeChat refused the interface access_token the call carried (40001/40014/42001). */
 export class InterfaceTokenRejected extends Error {
@@ -82,9 +101,15 @@ export class WechatCallPolicy {
     app: WechatAppCredentials,
     input: I,
     deadline: Deadline,
-    accessToken?: string,
+    options: CallOptions = {},
   ): Promise<O> {
     const quotaKey = `wx:quota:${app.appid}:${endpoint.name}`;
+    const log: LogContext = {
+      api: endpoint.name,
+      appid: app.appid,
+      ...endpoint.logContext(input),
+      ...requestLogFields(options.context),
+    };
     const limiter = this.limiter(app.appid, endpoint.name);
     // Before queueing for a slot: a call WeChat would refuse must not wait for one. With a slot free, the
     // check before the first attempt (just below) is the same check, one Redis round trip fewer.
@@ -95,14 +120,11 @@ export class WechatCallPolicy {
       release = await limiter.acquire(deadline.at - MIN_ATTEMPT_MS);
     } catch (e) {
       if (!(e instanceof LimiterRejected)) throw e;
-      this.logger.warn(
-        { api: endpoint.name, appid: app.appid, reason: e.reason, inFlight: limiter.inFlight },
-        'wechat call shed',
-      );
+      this.logger.warn({ ...log, reason: e.reason, inFlight: limiter.inFlight }, 'wechat call shed');
       throw new AppException('WX_UNAVAILABLE', { retryAfter: 2, cause: e });
     }
     try {
-      return await this.attempts(endpoint, app, input, deadline, quotaKey, accessToken);
+      return await this.attempts(endpoint, app, input, deadline, quotaKey, options.accessToken, log);
     } finally {
       release();
     }
@@ -115,9 +137,9 @@ export class WechatCallPolicy {
     deadline: Deadline,
     quotaKey: string,
     accessToken: string | undefined,
+    log: LogContext,
   ): Promise<O> {
     const breaker = this.breaker(app.appid, endpoint.name);
-    const log = { api: endpoint.name, appid: app.appid, ...endpoint.logContext(input) };
     for (let attempt = 0; ; attempt++) {
       // Re-checked before every attempt (also after waiting for a slot): a parallel call or another
       // instance may have hit 45011 meanwhile.
@@ -131,7 +153,7 @@ export class WechatCallPolicy {
       try {
         const body = await this.http.send(endpoint.request(app, input, accessToken), log, timeoutMs);
         const result = parseOrUnparsable(endpoint, body);
-        breaker.onSuccess();
+        this.upstreamAnswered(breaker, log);
         this.misconfigAlerted.delete(app.appid);
         return result;
       } catch (e) {
@@ -146,8 +168,8 @@ export class WechatCallPolicy {
       // Only an errcode answer has a meaning: an errcode riding on another failure must not become a 401.
       const errcode = failure.failure === 'errcode' ? failure.details.errcode : undefined;
       const meaning = errcode !== undefined ? meaningOf(endpoint, errcode) : undefined;
-      if (isUpstreamFailure(failure, meaning)) breaker.onFailure();
-      else breaker.onSuccess();
+      if (isUpstreamFailure(failure, meaning)) this.upstreamFailed(breaker, log);
+      else this.upstreamAnswered(breaker, log);
       if (meaning && 'answer' in meaning) return meaning.answer as O;
       const own = endpoint.onFailure?.(failure, attempt);
       if (own) throw own;
@@ -155,7 +177,7 @@ export class WechatCallPolicy {
       // WeChat's quota resets on the wall-clock minute: block exactly until then.
       if (errcode === WX.MINUTE_QUOTA) await this.store.set(quotaKey, '1', msToNextMinute(this.clock.now()));
       if (errcode === WX.INVALID_APPID || errcode === WX.INVALID_SECRET)
-        this.alertMisconfigured(app.appid, errcode);
+        this.alertMisconfigured(app.appid, errcode, log);
 
       const delay = backoffMs(attempt, () => this.random.fraction());
       const retry =
@@ -177,11 +199,39 @@ export class WechatCallPolicy {
     if (blockedMs > 0) throw new AppException('WX_RATE_LIMITED', { retryAfter: Math.ceil(blockedMs / 1000) });
   }
 
-  private alertMisconfigured(appid: string, errcode: number): void {
+  /**
+   * Breaker changes, one line each (not one per call failing fast): opened — with the call whose failure
+   * tripped it, so its request shows what WeChat answered — and closed again.
+   */
+  private upstreamFailed(breaker: CircuitBreaker, log: LogContext): void {
+    const before = breaker.current;
+    breaker.onFailure();
+    if (before !== 'open' && breaker.current === 'open')
+      this.logger.warn(
+        { ...log, breaker: 'open', cooldownMs: this.config.wechat.breakerCooldownMs },
+        before === 'half-open'
+          ? 'wechat circuit reopened: the probe failed'
+          : 'wechat circuit opened: calls fail fast',
+      );
+  }
+
+  private upstreamAnswered(breaker: CircuitBreaker, log: LogContext): void {
+    const before = breaker.current;
+    breaker.onSuccess();
+    if (before !== 'closed') this.logger.log({ ...log, breaker: 'closed' }, 'wechat circuit closed');
+  }
+
+  private alertMisconfigured(appid: string, errcode: number, log: LogContext): void {
     if (this.misconfigAlerted.has(appid)) return;
     this.misconfigAlerted.add(appid);
     this.logger.error(
-      { alert: 'WECHAT_MISCONFIGURED', appid, errcode },
+      // The request that found out, to look up what WeChat answered it.
+      {
+        alert: 'WECHAT_MISCONFIGURED',
+        appid,
+        errcode,
+        ...(log.requestId ? { requestId: log.requestId } : {}),
+      },
       'WeChat rejected this AppID/AppSecret: every call of this app fails until the configuration is fixed',
     );
   }
