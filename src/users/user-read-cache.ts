@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock/clock';
+import { BoundedMap } from '../common/collections/bounded-map';
 import { AppConfig } from '../config/app-config';
 import type { User } from './user.entity';
 
@@ -24,7 +25,7 @@ interface Entry {
  */
 @Injectable()
 export class UserReadCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new BoundedMap<string, Entry>(MAX_ENTRIES);
   /** Bumped by every write, so a load that a write overtook is not kept. */
   private generation = 0;
 
@@ -45,10 +46,8 @@ export class UserReadCache {
     // Dropped before this load ends by a write: that write must win over what this load read.
     const generation = this.generation;
     const user = await load();
-    if (user && generation === this.generation) {
-      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+    if (user && generation === this.generation)
       this.entries.set(id, { user: Object.freeze(user), expiresAt: this.clock.now() + ttl });
-    }
     return user;
   }
 

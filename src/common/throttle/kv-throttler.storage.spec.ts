@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { FakeClock } from '../clock/fake-clock';
-import { AppException } from '../errors/app.exception';
 import { MemoryKvStore } from '../store/memory-kv-store';
+import { StoreUnavailableError } from '../store/store-unavailable.error';
 import { KvThrottlerStorage } from './kv-throttler.storage';
 
 const MINUTE = 60_000;
@@ -14,13 +14,12 @@ class SharedStore extends MemoryKvStore {
   ttlDown = false;
 
   override increment(key: string, ttlMs: number, by?: number): Promise<number> {
-    if (this.down) return Promise.reject(new AppException('SERVICE_UNAVAILABLE', { retryAfter: 5 }));
+    if (this.down) return Promise.reject(new StoreUnavailableError(5));
     return super.increment(key, ttlMs, by);
   }
 
   override ttl(key: string): Promise<number> {
-    if (this.down || this.ttlDown)
-      return Promise.reject(new AppException('SERVICE_UNAVAILABLE', { retryAfter: 5 }));
+    if (this.down || this.ttlDown) return Promise.reject(new StoreUnavailableError(5));
     return super.ttl(key);
   }
 }
@@ -113,7 +112,10 @@ describe('KvThrottlerStorage', () => {
     shared.down = true;
     for (let i = 0; i < 5; i++) await hit(a);
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn).toHaveBeenCalledWith({ error: 'AppException' }, expect.stringContaining('per instance'));
+    expect(warn).toHaveBeenCalledWith(
+      { error: 'StoreUnavailableError' },
+      expect.stringContaining('per instance'),
+    );
     shared.down = false;
     await hit(a);
     shared.down = true;

@@ -3,6 +3,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type { Clock } from '../clock/clock';
 import { KvStore } from '../store/kv-store';
+import { StoreKeys } from '../store/store-keys';
 import { WindowCounter } from '../store/window-counter';
 
 /**
@@ -26,7 +27,10 @@ export class KvThrottlerStorage implements ThrottlerStorage {
     _blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    const { count: totalHits, remainingMs } = await this.counter.hit(`throttle:${throttlerName}:${key}`, ttl);
+    const { count: totalHits, remainingMs } = await this.counter.hit(
+      StoreKeys.throttle(throttlerName, key),
+      ttl,
+    );
     const timeToExpire = Math.max(1, Math.ceil(remainingMs / 1000));
     const isBlocked = totalHits > limit;
     return { totalHits, timeToExpire, isBlocked, timeToBlockExpire: isBlocked ? timeToExpire : 0 };

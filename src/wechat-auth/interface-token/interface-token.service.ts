@@ -3,10 +3,13 @@ import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
 import type { RequestContext } from '../../common/request-context';
 import { Random } from '../../common/random/random';
+import { SingleFlight } from '../../common/concurrency/single-flight';
 import { KvStore } from '../../common/store/kv-store';
+import { Quota } from '../../common/store/quota';
+import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import type { Deadline } from '../upstream/deadline';
-import { beijingDay, secondsToBeijingMidnight } from '../wechat-apps';
+import { BEIJING_DAY } from '../wechat-apps';
 import { MIN_ATTEMPT_MS, WechatCallPolicy } from '../upstream/wechat-call-policy';
 import { type StableToken, StableTokenEndpoint } from './stable-token.endpoint';
 
@@ -32,7 +35,8 @@ interface Cached {
 export class InterfaceTokenService {
   private readonly logger = new Logger('InterfaceToken');
   private readonly endpoint = new StableTokenEndpoint();
-  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly fetches = new SingleFlight<string>();
+  private readonly forceRefreshes: Quota;
 
   constructor(
     private readonly policy: WechatCallPolicy,
@@ -40,7 +44,9 @@ export class InterfaceTokenService {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.forceRefreshes = new Quota(store, clock, BEIJING_DAY);
+  }
 
   /** A token to call WeChat with: the cached one, else one fetch shared by all concurrent callers. */
   async get(app: WechatAppCredentials, deadline: Deadline, context?: RequestContext): Promise<string> {
@@ -66,15 +72,9 @@ export class InterfaceTokenService {
     rejected: string | undefined,
     context?: RequestContext,
   ): Promise<string> {
-    const key = `${app.appid}\n${rejected ?? ''}`;
-    let running = this.inFlight.get(key);
-    if (!running) {
-      running = this.fetchUnderLock(app, deadline, rejected, context).finally(() =>
-        this.inFlight.delete(key),
-      );
-      this.inFlight.set(key, running);
-    }
-    return running;
+    return this.fetches.run(`${app.appid}\n${rejected ?? ''}`, () =>
+      this.fetchUnderLock(app, deadline, rejected, context),
+    );
   }
 
   private async fetchUnderLock(
@@ -83,7 +83,7 @@ export class InterfaceTokenService {
     rejected: string | undefined,
     context: RequestContext | undefined,
   ): Promise<string> {
-    const lockKey = `wx:token-lock:${app.appid}`;
+    const lockKey = StoreKeys.interfaceTokenLock(app.appid);
     const nonce = this.random.uuid();
     // The lease outlives this request's deadline only by a little: a holder that dies frees it by itself.
     while (!(await this.store.setIfAbsent(lockKey, nonce, Math.max(1000, deadline.remainingMs() + 1000)))) {
@@ -118,22 +118,23 @@ export class InterfaceTokenService {
 
   /** Rations force_refresh: ≥ 30 s apart and a per-app daily budget, both in the shared store. */
   private async spendForceRefresh(appid: string): Promise<void> {
-    const gapKey = `wx:token-force-gap:${appid}`;
+    const gapKey = StoreKeys.forceRefreshGap(appid);
     if (!(await this.store.setIfAbsent(gapKey, '1', FORCE_REFRESH_GAP_MS))) {
       const left = await this.store.ttl(gapKey);
       throw new AppException('WX_UNAVAILABLE', { retryAfter: Math.max(1, Math.ceil(left / 1000)) });
     }
-    const now = this.clock.now();
-    const day = beijingDay(now);
-    const used = await this.store.increment(`wx:token-force:${appid}:${day}`, 26 * 3600_000);
     const budget = this.config.wechat.forceRefreshDailyBudget;
-    if (used > budget) {
+    const { allowed, used, retryAfterSeconds } = await this.forceRefreshes.take(
+      StoreKeys.forceRefreshDaily(appid),
+      budget,
+    );
+    if (!allowed) {
       this.logger.error(
         { alert: 'WECHAT_FORCE_REFRESH_BUDGET', appid, used: used - 1, budget },
         'WeChat keeps refusing the interface token and the force_refresh budget for today is spent: ' +
           'another system may be fetching tokens for this AppID with /cgi-bin/token',
       );
-      throw new AppException('WX_UNAVAILABLE', { retryAfter: secondsToBeijingMidnight(now) });
+      throw new AppException('WX_UNAVAILABLE', { retryAfter: retryAfterSeconds });
     }
     this.logger.warn(
       { alert: 'WECHAT_FORCE_REFRESH', appid, used, budget },
@@ -142,7 +143,7 @@ export class InterfaceTokenService {
   }
 
   private async readCache(appid: string): Promise<string | null> {
-    const raw = await this.store.get(`wx:token:${appid}`);
+    const raw = await this.store.get(StoreKeys.interfaceToken(appid));
     if (!raw) return null;
     try {
       const cached = JSON.parse(raw) as Cached;
@@ -158,6 +159,6 @@ export class InterfaceTokenService {
     // left then, rather than refetching on every call.
     const useFor = token.expiresIn > 2 * margin ? token.expiresIn - margin : token.expiresIn / 2;
     const value: Cached = { accessToken: token.accessToken, useUntil: this.clock.now() + useFor * 1000 };
-    await this.store.set(`wx:token:${appid}`, JSON.stringify(value), token.expiresIn * 1000);
+    await this.store.set(StoreKeys.interfaceToken(appid), JSON.stringify(value), token.expiresIn * 1000);
   }
 }

@@ -42,8 +42,13 @@ export class PhoneService {
       if (!(await this.users.findById(principal.userId))) throw userGone();
       throw new AppException('NO_WECHAT_SESSION');
     }
-    // Before WeChat is called: each successful lookup is billed.
-    const refund = await this.budget.spend(app.appid, principal.userId);
+    // Before WeChat is called: each successful lookup is billed. Counted on the WeChat account, which
+    // survives the deletion of our user (a new login is a new user, not a new allowance).
+    const refund = await this.budget.spend({
+      appid: app.appid,
+      openid: identity.openid,
+      unionid: identity.unionid,
+    });
     const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
     const call = new GetPhoneNumberCall();
     let info: PhoneInfo;
