@@ -9,9 +9,13 @@ export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 /**
  * The app's one pino logger (nestjs-pino's Logger writes through it, and so does the access log
  * below). Headers are never logged, bodies never, URLs without their query string (a sandbox or
- * proxy URL can carry secrets). The access-log line and the error filter's line carry the request id;
- * lines logged deeper down name what they are about (appid, api, a code's hash) instead: a request
- * context in an AsyncLocalStorage cost ~40 % of the throughput of the hot paths (README, Benchmark).
+ * proxy URL can carry secrets). The access-log line (`req.id`) and the error filter's line carry the
+ * request id, and so do the lines that matter deeper down (`requestId`): every WeChat call's failures,
+ * retries, shedding and breaker changes, and audit writes that failed. Those get it from the
+ * RequestContext their callers pass down explicitly (@ReqContext() → services → WechatApi.call /
+ * AuditService.record), not from an AsyncLocalStorage: its process-wide promise hooks cost ~40 % of the
+ * throughput of the hot paths (docs/benchmark.md). Other lines name what they are about (appid, api,
+ * a code's hash).
  */
 export function createRootLogger(config: AppConfig, destination?: DestinationStream): Logger {
   const options: pino.LoggerOptions = {
