@@ -6,7 +6,8 @@ import { createTestDatabase } from './support/test-database';
 
 /**
  * Two apps in one process (as the two-instance tests run them) each log in against their own database:
- * passport's process-wide strategy registry once sent every login to the last app started.
+ * passport's process-wide strategy registry once sent every login to the last app started. Each app's
+ * strategy now sits on a Passport of its own (WechatStrategy), which production code needs no less.
  */
 it('each app logs in against its own database', async () => {
   const wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();

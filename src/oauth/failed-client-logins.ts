@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Clock } from '../common/clock/clock';
 import type { KvStore } from '../common/store/kv-store';
+import { StoreKeys } from '../common/store/store-keys';
 import { WindowCounter } from '../common/store/window-counter';
 
 /** A window of failed service-client logins starts at the first failure and lasts this long. */
@@ -19,7 +20,8 @@ const MAX_BLOCKS = 10_000;
 
 /** The presented id, hashed: a fixed-length store key whatever the caller sent. */
 const idKey = (id: string) =>
-  `svc:fail:id:${createHash('sha256').update(id, 'utf8').digest('base64url').slice(0, 22)}`;
+  StoreKeys.clientLoginFailuresById(createHash('sha256').update(id, 'utf8').digest('base64url').slice(0, 22));
+const ipKey = (ip: string) => StoreKeys.clientLoginFailuresByIp(ip);
 
 /**
  * Counts failed HTTP Basic logins of service clients per client IP and per presented client id, in the
@@ -47,7 +49,7 @@ export class FailedClientLogins {
   retryAfter(ip: string, clientId: string): number {
     const now = this.clock.now();
     let until = 0;
-    for (const key of [`svc:fail:ip:${ip}`, idKey(clientId)]) {
+    for (const key of [ipKey(ip), idKey(clientId)]) {
       const blockedUntil = this.blocked.get(key);
       if (blockedUntil === undefined) continue;
       if (blockedUntil <= now) this.blocked.delete(key);
@@ -62,13 +64,13 @@ export class FailedClientLogins {
    */
   async failed(ip: string, clientId: string, known: boolean): Promise<number> {
     const [byIp, byClient] = await Promise.all([
-      this.counter.hit(`svc:fail:ip:${ip}`, FAILED_LOGIN_WINDOW_MS),
+      this.counter.hit(ipKey(ip), FAILED_LOGIN_WINDOW_MS),
       this.counter.hit(idKey(clientId), FAILED_LOGIN_WINDOW_MS),
     ]);
     const now = this.clock.now();
     let wait = 0;
     for (const [key, counted, limit] of [
-      [`svc:fail:ip:${ip}`, byIp, FAILED_LOGINS_PER_IP],
+      [ipKey(ip), byIp, FAILED_LOGINS_PER_IP],
       [idKey(clientId), byClient, FAILED_LOGINS_PER_CLIENT],
     ] as const) {
       if (counted.count <= limit) continue;
@@ -81,7 +83,7 @@ export class FailedClientLogins {
           {
             ip,
             client: known ? clientId : '(unknown id)',
-            limit: key.startsWith('svc:fail:ip:') ? 'ip' : 'client',
+            limit: key === ipKey(ip) ? 'ip' : 'client',
           },
           'service client logins refused after repeated failures',
         );

@@ -6,6 +6,7 @@ import { ServiceClientVerifier } from '../common/auth/verifiers';
 import { Clock } from '../common/clock/clock';
 import { AppException } from '../common/errors/app.exception';
 import { KvStore } from '../common/store/kv-store';
+import { StoreKeys } from '../common/store/store-keys';
 import { WindowCounter } from '../common/store/window-counter';
 import { AppConfig } from '../config/app-config';
 import { FailedClientLogins } from './failed-client-logins';
@@ -64,7 +65,7 @@ export class ServiceClientBasicVerifier extends ServiceClientVerifier {
     if (access.wechatToken && !this.config.serviceClients.wechatTokenClients.has(clientId))
       throw new AppException('FORBIDDEN');
     const route = request.routeOptions.url ?? '';
-    const key = `svc:rate:${route}:${clientId}`;
+    const key = StoreKeys.serviceClientRate(route, clientId);
     const { count, remainingMs } = await this.counter.hit(key, WINDOW_MS);
     if (count > this.config.serviceClients.rateLimitPerMinute)
       throw new AppException('RATE_LIMITED', { retryAfter: Math.max(1, Math.ceil(remainingMs / 1000)) });

@@ -61,7 +61,7 @@ export class TokenController {
       "The revoked sessions' access tokens stop at once too (on every instance, see README), not only their refresh tokens.",
   })
   @ApiNoContentResponse({ description: 'Revoked (also when there was nothing to revoke).' })
-  @ApiErrors(...BODY_ERRORS, 'UNAUTHORIZED', 'DATABASE_UNAVAILABLE')
+  @ApiErrors(...BODY_ERRORS, 'DATABASE_UNAVAILABLE')
   async logout(
     @CurrentUser() principal: AuthPrincipal,
     @ReqContext() context: RequestContext,
@@ -77,7 +77,6 @@ export class TokenController {
     summary: 'Am I still logged in? Answered from the verified access token alone, without a database read.',
   })
   @ApiOkResponse({ type: SessionInfoResponse, headers: NO_STORE_HEADERS })
-  @ApiErrors('UNAUTHORIZED')
   session(@CurrentUser() principal: AuthPrincipal): SessionInfoResponse {
     return {
       userId: principal.userId,

@@ -1,7 +1,9 @@
+import type { ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import passport from 'passport';
 import { AppException } from '../../common/errors/app.exception';
 import type { WechatLogin } from './wechat-auth.service';
-import { WechatStrategy } from './wechat.strategy';
+import { WechatLoginGuard, WechatStrategy } from './wechat.strategy';
 
 const LOGIN = { user: { id: 'user-1' }, appid: 'wxapp_one', isNew: true } as unknown as WechatLogin;
 
@@ -107,5 +109,49 @@ describe('WechatStrategy.validate', () => {
 
       expect(JSON.stringify(error.extras.details)).toContain('extra');
     });
+  });
+});
+
+describe('WechatLoginGuard and the strategy’s own Passport', () => {
+  const loginOf = (id: string) =>
+    ({ user: { id }, appid: 'wxapp_one', isNew: false }) as unknown as WechatLogin;
+  const contextFor = (request: object) =>
+    ({
+      switchToHttp: () => ({ getRequest: () => request, getResponse: () => ({}) }),
+    }) as unknown as ExecutionContext;
+
+  it('registers each strategy on a Passport of its own, never on the process-wide one', () => {
+    const a = new WechatStrategy({ login: jest.fn() } as never);
+    const b = new WechatStrategy({ login: jest.fn() } as never);
+    expect(a.getPassportInstance()).not.toBe(b.getPassportInstance());
+    expect(a.getPassportInstance()).not.toBe(passport);
+    // passport's private registry: what AuthGuard('wechat') would have looked up.
+    const registry = (p: object) => (p as unknown as { _strategies: Record<string, unknown> })._strategies;
+    expect(registry(a.getPassportInstance()).wechat).toBe(a);
+    expect(registry(b.getPassportInstance()).wechat).toBe(b);
+    expect(registry(passport).wechat).toBeUndefined();
+  });
+
+  it('two apps in one process: each guard logs in with its own app’s service, whichever started last', async () => {
+    const services = ['a', 'b'].map((name) => ({ login: jest.fn().mockResolvedValue(loginOf(name)) }));
+    const guards = services.map((s) => new WechatLoginGuard(new WechatStrategy(s as never)));
+    for (const [i, guard] of guards.entries()) {
+      const request: Record<string, unknown> = { body: { code: 'abc' }, id: 'req-1', ip: '203.0.113.5' };
+      await expect(guard.canActivate(contextFor(request))).resolves.toBe(true);
+      expect(request.user).toEqual(loginOf(['a', 'b'][i]));
+    }
+    expect(services.map((s) => s.login.mock.calls.length)).toEqual([1, 1]);
+  });
+
+  it('propagates the strategy’s error unchanged (a bad body, a WeChat refusal) and sets no user', async () => {
+    const failure = new AppException('WX_CODE_USED');
+    const guard = new WechatLoginGuard(
+      new WechatStrategy({ login: jest.fn().mockRejectedValue(failure) } as never),
+    );
+    const request: Record<string, unknown> = { body: { code: 'abc' }, id: 'req-1', ip: '203.0.113.5' };
+    await expect(guard.canActivate(contextFor(request))).rejects.toBe(failure);
+    expect(request.user).toBeUndefined();
+    const invalid: Record<string, unknown> = { body: { code: '' }, id: 'req-2', ip: '203.0.113.5' };
+    await expect(guard.canActivate(contextFor(invalid))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 });

@@ -3,7 +3,7 @@ import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
 import { CurrentUser } from '../../common/auth/current-user.decorator';
-import { Authenticated } from '../../common/auth/authenticated.decorator';
+import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { DecryptRequest } from './dto/decrypt.request';
@@ -23,7 +23,7 @@ const WECHAT_CALL_ERRORS = [
 ] as const;
 
 @ApiTags('auth')
-@Authenticated()
+@Access({ user: {} })
 @Controller('auth/wechat')
 export class OpenDataController {
   constructor(private readonly openData: OpenDataService) {}
