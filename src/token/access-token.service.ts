@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import type { JwtHeader } from 'jsonwebtoken';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { Clock } from '../common/clock/clock';
+import { BoundedMap } from '../common/collections/bounded-map';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import { AppConfig } from '../config/app-config';
@@ -84,7 +85,7 @@ const b64json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').t
  */
 @Injectable()
 export class AccessTokenService {
-  private readonly verified = new Map<string, VerifiedAccessToken>();
+  private readonly verified = new BoundedMap<string, VerifiedAccessToken>(VERIFIED_CACHE_SIZE);
 
   constructor(
     private readonly jwt: JwtService,
@@ -151,8 +152,7 @@ export class AccessTokenService {
     }
     const verified = this.check(token);
     if (!verified) return Promise.reject(invalidToken());
-    // Oldest first out (a Map iterates in insertion order); only verified tokens ever get in.
-    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    // Oldest first out (BoundedMap); only verified tokens ever get in.
     this.verified.set(token, verified);
     return Promise.resolve(verified);
   }

@@ -6,6 +6,8 @@ const prefixes = Object.entries(KEY_PREFIXES) as Array<[KeyFamily, string]>;
 const SAMPLES: Record<keyof typeof StoreKeys, [family: KeyFamily, key: string]> = {
   throttle: ['throttle', StoreKeys.throttle('login', 'ip')],
   serviceClientRate: ['serviceClientRate', StoreKeys.serviceClientRate('/oauth/introspect', 'c1')],
+  clientLoginFailuresByIp: ['clientLoginFailuresByIp', StoreKeys.clientLoginFailuresByIp('203.0.113.9')],
+  clientLoginFailuresById: ['clientLoginFailuresById', StoreKeys.clientLoginFailuresById('hash')],
   revokeUser: ['revokeUser', StoreKeys.revokeUser('u1')],
   revokeSession: ['revokeSession', StoreKeys.revokeSession('s1')],
   refreshSuccessor: ['refreshSuccessor', StoreKeys.refreshSuccessor('ab')],

@@ -19,6 +19,10 @@ export const KEY_PREFIXES = {
   throttle: 'throttle:',
   /** Partner (service client) rate windows (oauth): `svc:rate:<route>:<clientId>`. */
   serviceClientRate: 'svc:rate:',
+  /** Failed service-client logins per client IP (oauth): `svc:fail:ip:<ip>`. */
+  clientLoginFailuresByIp: 'svc:fail:ip:',
+  /** Failed service-client logins per presented client id, hashed (oauth): `svc:fail:id:<sha256>`. */
+  clientLoginFailuresById: 'svc:fail:id:',
   /** A user's revocation epoch (token): `revoke:user:<userId>`. Scanned with `REVOCATION_SCAN_PREFIX`. */
   revokeUser: 'revoke:user:',
   /** A revoked session (token): `revoke:sid:<sessionId>`. Scanned with `REVOCATION_SCAN_PREFIX`. */
@@ -78,6 +82,8 @@ export const CHANNELS = {
 export const StoreKeys = {
   throttle: (throttler: string, tracker: string) => `${P.throttle}${throttler}:${tracker}`,
   serviceClientRate: (route: string, clientId: string) => `${P.serviceClientRate}${route}:${clientId}`,
+  clientLoginFailuresByIp: (ip: string) => `${P.clientLoginFailuresByIp}${ip}`,
+  clientLoginFailuresById: (idHash: string) => `${P.clientLoginFailuresById}${idHash}`,
   revokeUser: (userId: string) => `${P.revokeUser}${userId}`,
   revokeSession: (sessionId: string) => `${P.revokeSession}${sessionId}`,
   refreshSuccessor: (presentedHash: string) => `${P.refreshSuccessor}${presentedHash}`,

@@ -1,9 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
 import { SecretBox } from '../../common/crypto/secret-box';
+import { SingleFlight } from '../../common/concurrency/single-flight';
 import { AppException } from '../../common/errors/app.exception';
 import type { ErrorCode } from '../../common/errors/error-codes';
+import { asAppException } from '../../common/errors/to-error-response';
 import { KvStore } from '../../common/store/kv-store';
+import { StoreKeys } from '../../common/store/store-keys';
 import type { Deadline } from '../upstream/deadline';
 import type { Code2SessionResult } from './code2session.endpoint';
 import { CODE_LIFETIME_MS, loginCodeHash } from './login-code';
@@ -38,7 +41,7 @@ const PENDING = 'pending';
 @Injectable()
 export class LoginCodeLedger {
   private readonly logger = new Logger(LoginCodeLedger.name);
-  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly exchanges = new SingleFlight<unknown>();
 
   constructor(
     private readonly store: KvStore,
@@ -53,24 +56,19 @@ export class LoginCodeLedger {
     exchange: () => Promise<Code2SessionResult>,
     complete: (session: Code2SessionResult) => Promise<T>,
   ): Promise<T> {
-    const key = `wx:code:${loginCodeHash(appid, code)}`;
-    const running = this.inFlight.get(key);
+    const hash = loginCodeHash(appid, code);
+    const running = this.exchanges.current(hash);
     if (running) return follow(running);
-    const leader = this.claimAndRun(key, deadline, exchange, complete);
-    this.inFlight.set(key, leader);
-    try {
-      return await leader;
-    } finally {
-      this.inFlight.delete(key);
-    }
+    return (await this.exchanges.run(hash, () => this.claimAndRun(hash, deadline, exchange, complete))) as T;
   }
 
   private async claimAndRun<T>(
-    key: string,
+    hash: string,
     deadline: Deadline,
     exchange: () => Promise<Code2SessionResult>,
     complete: (session: Code2SessionResult) => Promise<T>,
   ): Promise<T> {
+    const key = StoreKeys.loginCodeClaim(hash);
     // The pending claim expires by itself if its holder dies mid-call.
     while (!(await this.store.setIfAbsent(key, PENDING, Math.max(1000, deadline.remainingMs() + 1000)))) {
       const state = await this.store.get(key);
@@ -84,7 +82,7 @@ export class LoginCodeLedger {
       }
       // null: the claim was just released; try to take it.
     }
-    const keptKey = `${key}:answer`;
+    const keptKey = StoreKeys.loginCodeAnswer(hash);
     let session = await this.kept(keptKey, key);
     const wasKept = session !== undefined;
     if (!session) {
@@ -110,7 +108,7 @@ export class LoginCodeLedger {
           this.store.set(keptKey, this.box.seal(JSON.stringify(session), keptKey), CODE_LIFETIME_MS),
         ));
       await this.bestEffort(() => this.store.delete(key));
-      if (!keptOk && e instanceof AppException && e.getStatus() === 503)
+      if (!keptOk && asAppException(e)?.getStatus() === 503)
         throw new AppException('WX_RETRY_LOGIN', { retryAfter: 1, cause: e });
       throw e;
     }

@@ -2,8 +2,9 @@ import type { RequestContext } from '../../common/request-context';
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock/clock';
-import { AppException } from '../../common/errors/app.exception';
+import { asAppException } from '../../common/errors/to-error-response';
 import { KvStore } from '../../common/store/kv-store';
+import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import type { TokenPair } from '../../token/token-pair';
 import { SessionService } from '../../token/sessions/session.service';
@@ -66,8 +67,9 @@ export class WechatAuthService {
       return login;
     } catch (e) {
       // The reason is the stable code only: never the login code or WeChat's errmsg.
-      if (e instanceof AppException)
-        await this.audit.record({ type: 'login.failed', appid: app.appid, reason: e.code, context });
+      const known = asAppException(e);
+      if (known)
+        await this.audit.record({ type: 'login.failed', appid: app.appid, reason: known.code, context });
       throw e;
     }
   }
@@ -100,7 +102,7 @@ export class WechatAuthService {
     deadline: Deadline,
     context: RequestContext | undefined,
   ): Promise<Code2SessionResult> {
-    const unsureKey = `wx:unsure:${loginCodeHash(app.appid, code)}`;
+    const unsureKey = StoreKeys.loginCodeUnsure(loginCodeHash(app.appid, code));
     const call = new Code2SessionCall((await this.store.get(unsureKey)) !== null);
     try {
       return await this.wechat.call(call, app, code, deadline, context);

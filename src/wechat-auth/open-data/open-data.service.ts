@@ -4,12 +4,14 @@ import { Injectable } from '@nestjs/common';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
 import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
+import { SingleFlight } from '../../common/concurrency/single-flight';
 import { KvStore } from '../../common/store/kv-store';
+import { MINUTE, Quota } from '../../common/store/quota';
+import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import { userGone, UsersService } from '../../users/users.service';
 import { PhoneService } from '../phone/phone.service';
 import { Deadline } from '../upstream/deadline';
-import { secondsToNextMinute } from '../upstream/wechat-endpoint';
 import { WechatApi } from '../wechat-api';
 import { wechatApp } from '../wechat-apps';
 import { CheckSessionEndpoint } from './check-session.endpoint';
@@ -44,7 +46,8 @@ const PHONE_FIELDS = ['phoneNumber', 'purePhoneNumber', 'countryCode'] as const;
 @Injectable()
 export class OpenDataService {
   private readonly checkSession = new CheckSessionEndpoint();
-  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private readonly checks = new SingleFlight<boolean>();
+  private readonly checksPerUser: Quota;
 
   constructor(
     private readonly config: AppConfig,
@@ -53,7 +56,9 @@ export class OpenDataService {
     private readonly phones: PhoneService,
     private readonly clock: Clock,
     private readonly store: KvStore,
-  ) {}
+  ) {
+    this.checksPerUser = new Quota(store, clock, MINUTE);
+  }
 
   /** `context`: the request, whose id goes on the WeChat call's log lines. */
   async check(principal: AuthPrincipal, context?: RequestContext): Promise<SessionCheck> {
@@ -134,16 +139,14 @@ export class OpenDataService {
     session: { userId: string; openid: string; sessionKey: string },
     context: RequestContext | undefined,
   ): Promise<boolean> {
-    const keyTag = createHash('sha256').update(session.sessionKey).digest('hex').slice(0, 24);
-    const cacheKey = `wx:checksession:${app.appid}:${session.openid}:${keyTag}`;
+    // The openid and its session_key, hashed together: the key names neither (the session_key is secret).
+    const sessionTag = createHash('sha256')
+      .update(`${session.openid}\n${session.sessionKey}`)
+      .digest('base64url')
+      .slice(0, 32);
+    const cacheKey = StoreKeys.checkSession(app.appid, sessionTag);
     // Registered before the first await, so every concurrent check of this key joins it.
-    const running = this.inFlight.get(cacheKey);
-    if (running) return running;
-    const check = this.checkOnce(app, session, cacheKey, context).finally(() =>
-      this.inFlight.delete(cacheKey),
-    );
-    this.inFlight.set(cacheKey, check);
-    return check;
+    return this.checks.run(cacheKey, () => this.checkOnce(app, session, cacheKey, context));
   }
 
   private async checkOnce(
@@ -154,10 +157,8 @@ export class OpenDataService {
   ): Promise<boolean> {
     const cached = await this.store.get(cacheKey);
     if (cached !== null) return cached === '1';
-    const minute = Math.floor(this.clock.now() / 60_000);
-    const used = await this.store.increment(`wx:checksession-rate:${session.userId}:${minute}`, 60_000);
-    if (used > CHECKS_PER_MINUTE)
-      throw new AppException('RATE_LIMITED', { retryAfter: secondsToNextMinute(this.clock.now()) });
+    const take = await this.checksPerUser.take(StoreKeys.checkSessionRate(session.userId), CHECKS_PER_MINUTE);
+    if (!take.allowed) throw new AppException('RATE_LIMITED', { retryAfter: take.retryAfterSeconds });
     const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
     const valid = await this.wechat.call(this.checkSession, app, session, deadline, context);
     await this.store.set(cacheKey, valid ? '1' : '0', CHECK_CACHE_MS);

@@ -2,6 +2,8 @@ import { createCipheriv, createHash, createHmac, timingSafeEqual } from 'node:cr
 import type { Clock } from '../../common/clock/clock';
 import type { Random } from '../../common/random/random';
 import type { KvStore } from '../../common/store/kv-store';
+import { daysAt, Quota } from '../../common/store/quota';
+import { StoreKeys } from '../../common/store/store-keys';
 
 /**
  * WeChat's errcodes as WeChat sends them. This file is WeChat's side of the
@@ -165,6 +167,8 @@ type Endpoint = (query: URLSearchParams, body: unknown) => Promise<Record<string
  */
 export class SandboxWechat {
   private readonly defaultAppid: string;
+  /** WeChat's own limit on force_refresh: 20 a day per app. */
+  private readonly forceRefreshes: Quota;
   private readonly routes: Record<string, { method: 'GET' | 'POST'; endpoint: Endpoint }> = {
     '/sns/jscode2session': { method: 'GET', endpoint: (q) => this.jscode2session(q) },
     '/cgi-bin/stable_token': { method: 'POST', endpoint: (_q, b) => this.stableToken(b) },
@@ -180,6 +184,7 @@ export class SandboxWechat {
     private readonly options: SandboxWechatOptions = {},
   ) {
     this.defaultAppid = options.defaultAppid ?? apps.keys().next().value ?? 'wxsandbox';
+    this.forceRefreshes = new Quota(store, clock, daysAt(QUOTA_DAY_OFFSET_MS));
   }
 
   /** One WeChat call. Paths are case-sensitive, as at WeChat. */
@@ -225,7 +230,7 @@ export class SandboxWechat {
     await this.store.set(userKey(appid, openid), JSON.stringify(user), SESSION_KEY_TTL_MS);
 
     const record: LoginCodeRecord = { appid, openid };
-    await this.store.set(`sandbox:code:${code}`, JSON.stringify(record), CODE_TTL_MS);
+    await this.store.set(StoreKeys.sandboxCode(code), JSON.stringify(record), CODE_TTL_MS);
     return { code, appid, openid, expiresIn: CODE_TTL_MS / SECOND };
   }
 
@@ -246,7 +251,7 @@ export class SandboxWechat {
       timestamp: this.clock.nowSeconds(),
     };
     this.issued('phoneNumber', record.purePhoneNumber);
-    await this.store.set(`sandbox:phone-code:${code}`, JSON.stringify(record), CODE_TTL_MS);
+    await this.store.set(StoreKeys.sandboxPhoneCode(code), JSON.stringify(record), CODE_TTL_MS);
     return { code, expiresIn: CODE_TTL_MS / SECOND };
   }
 
@@ -331,10 +336,10 @@ export class SandboxWechat {
     if (q.get('grant_type') !== 'authorization_code' || !code)
       return this.error(SANDBOX_ERRCODE.INVALID_CODE);
 
-    const minted = parse<LoginCodeRecord>(await this.store.get(`sandbox:code:${code}`));
+    const minted = parse<LoginCodeRecord>(await this.store.get(StoreKeys.sandboxCode(code)));
     // A code of another app and a phone code (another namespace) are just invalid here, as at WeChat.
     if (!minted || minted.appid !== appid) return this.error(SANDBOX_ERRCODE.INVALID_CODE);
-    if (!(await this.store.setIfAbsent(`sandbox:code-used:${code}`, '1', CODE_TTL_MS))) {
+    if (!(await this.store.setIfAbsent(StoreKeys.sandboxCodeUsed(code), '1', CODE_TTL_MS))) {
       return this.error(SANDBOX_ERRCODE.CODE_USED);
     }
     const user = await this.user(appid, minted.openid);
@@ -370,7 +375,7 @@ export class SandboxWechat {
   private async normalToken(appid: string): Promise<Record<string, unknown>> {
     const now = this.clock.now();
     const epoch = await this.epoch(appid);
-    const current = parse<CurrentToken>(await this.store.get(`sandbox:stable:${appid}`));
+    const current = parse<CurrentToken>(await this.store.get(StoreKeys.sandboxStable(appid)));
     const live = current && current.epoch === epoch && current.expiresAt > now ? current : undefined;
     if (live && live.expiresAt - now > ACCESS_TOKEN_RENEW_WINDOW_MS) return tokenAnswer(live, now);
 
@@ -382,7 +387,7 @@ export class SandboxWechat {
     };
     await this.saveToken(appid, candidate);
     // Keyed by the last current token, live or expired, so each one has exactly one successor.
-    const claim = `sandbox:stable-next:${appid}:${epoch}:${current?.token ?? 'none'}`;
+    const claim = StoreKeys.sandboxStableNext(appid, epoch, current?.token ?? 'none');
     if (await this.store.setIfAbsent(claim, JSON.stringify(candidate), ACCESS_TOKEN_LIFETIME_MS)) {
       await this.setCurrent(appid, candidate);
       return tokenAnswer(candidate, now);
@@ -394,7 +399,7 @@ export class SandboxWechat {
       return tokenAnswer(candidate, now);
     }
     // Lost the race: the candidate was never handed out, so it must not stay valid.
-    await this.store.delete(`sandbox:token:${candidate.token}`);
+    await this.store.delete(StoreKeys.sandboxToken(candidate.token));
     return tokenAnswer(winner, now);
   }
 
@@ -405,19 +410,17 @@ export class SandboxWechat {
    * rather than an error, and does not count toward the 20.
    */
   private async forceRefresh(appid: string): Promise<Record<string, unknown>> {
-    if (!(await this.store.setIfAbsent(`sandbox:force-gap:${appid}`, '1', FORCE_REFRESH_MIN_GAP_MS))) {
+    if (!(await this.store.setIfAbsent(StoreKeys.sandboxForceGap(appid), '1', FORCE_REFRESH_MIN_GAP_MS))) {
       return this.normalToken(appid);
     }
     const now = this.clock.now();
-    const day = Math.floor((now + QUOTA_DAY_OFFSET_MS) / DAY);
     if (
-      (await this.store.increment(`sandbox:force-count:${appid}:${day}`, DAY + MINUTE)) >
-      FORCE_REFRESH_PER_DAY
+      !(await this.forceRefreshes.take(StoreKeys.sandboxForceCount(appid), FORCE_REFRESH_PER_DAY)).allowed
     ) {
       return this.error(SANDBOX_ERRCODE.DAILY_QUOTA);
     }
     // Tokens compare epochs for equality: if this key expires (30 days on), older tokens stay invalid, never revive.
-    const epoch = await this.store.increment(`sandbox:token-epoch:${appid}`, 30 * DAY);
+    const epoch = await this.store.increment(StoreKeys.sandboxTokenEpoch(appid), 30 * DAY);
     const fresh: CurrentToken = {
       token: this.newAccessToken(),
       expiresAt: now + ACCESS_TOKEN_LIFETIME_MS,
@@ -438,13 +441,13 @@ export class SandboxWechat {
     if (typeof b.code !== 'string' || (b.openid !== undefined && typeof b.openid !== 'string')) {
       return this.error(SANDBOX_ERRCODE.DATA_FORMAT_ERROR);
     }
-    const minted = parse<PhoneCodeRecord>(await this.store.get(`sandbox:phone-code:${b.code}`));
+    const minted = parse<PhoneCodeRecord>(await this.store.get(StoreKeys.sandboxPhoneCode(b.code)));
     // Login codes live in another namespace: the wrong kind of code is simply invalid, like WeChat says.
     if (!minted || minted.appid !== appid) return this.error(SANDBOX_ERRCODE.INVALID_CODE);
     // Checked before the code is spent, so a mismatched call cannot burn the user's code.
     if (b.openid !== undefined && b.openid !== minted.openid) return this.error(SANDBOX_ERRCODE.INVALID_CODE);
     // A reused phone code is 40029 too (WeChat has no "phone code used" errcode).
-    if (!(await this.store.setIfAbsent(`sandbox:phone-code-used:${b.code}`, '1', CODE_TTL_MS))) {
+    if (!(await this.store.setIfAbsent(StoreKeys.sandboxPhoneCodeUsed(b.code), '1', CODE_TTL_MS))) {
       return this.error(SANDBOX_ERRCODE.INVALID_CODE);
     }
     return {
@@ -483,7 +486,7 @@ export class SandboxWechat {
   private async tokenApp(q: URLSearchParams): Promise<string | number> {
     const token = q.get('access_token');
     if (!token) return SANDBOX_ERRCODE.ACCESS_TOKEN_MISSING;
-    const record = parse<TokenRecord>(await this.store.get(`sandbox:token:${token}`));
+    const record = parse<TokenRecord>(await this.store.get(StoreKeys.sandboxToken(token)));
     // Replaced by a force refresh → 40001 "not latest", which clients answer by fetching a new one.
     if (!record || record.epoch !== (await this.epoch(record.appid)))
       return SANDBOX_ERRCODE.INVALID_CREDENTIAL;
@@ -492,18 +495,18 @@ export class SandboxWechat {
   }
 
   private async epoch(appid: string): Promise<number> {
-    return Number((await this.store.get(`sandbox:token-epoch:${appid}`)) ?? 0);
+    return Number((await this.store.get(StoreKeys.sandboxTokenEpoch(appid))) ?? 0);
   }
 
   private async saveToken(appid: string, t: CurrentToken): Promise<void> {
     const record: TokenRecord = { appid, expiresAt: t.expiresAt, epoch: t.epoch };
     const ttl = t.expiresAt - this.clock.now() + EXPIRED_TOKEN_MEMORY_MS;
-    await this.store.set(`sandbox:token:${t.token}`, JSON.stringify(record), ttl);
+    await this.store.set(StoreKeys.sandboxToken(t.token), JSON.stringify(record), ttl);
   }
 
   private async setCurrent(appid: string, t: CurrentToken): Promise<void> {
     const ttl = t.expiresAt - this.clock.now() + EXPIRED_TOKEN_MEMORY_MS;
-    await this.store.set(`sandbox:stable:${appid}`, JSON.stringify(t), ttl);
+    await this.store.set(StoreKeys.sandboxStable(appid), JSON.stringify(t), ttl);
   }
 
   private newAccessToken(): string {
@@ -535,7 +538,7 @@ export class SandboxWechat {
 }
 
 function userKey(appid: string, openid: string): string {
-  return `sandbox:user:${encodeURIComponent(appid)}:${encodeURIComponent(openid)}`;
+  return StoreKeys.sandboxUser(appid, openid);
 }
 
 function tokenAnswer(t: CurrentToken, now: number): { access_token: string; expires_in: number } {

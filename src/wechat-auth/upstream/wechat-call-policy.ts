@@ -4,6 +4,7 @@ import { AppException } from '../../common/errors/app.exception';
 import type { RequestContext } from '../../common/request-context';
 import { Random } from '../../common/random/random';
 import { KvStore } from '../../common/store/kv-store';
+import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import { CircuitBreaker } from './circuit-breaker';
 import { ConcurrencyLimiter, LimiterRejected } from './concurrency-limiter';
@@ -103,7 +104,7 @@ export class WechatCallPolicy {
     deadline: Deadline,
     options: CallOptions = {},
   ): Promise<O> {
-    const quotaKey = `wx:quota:${app.appid}:${endpoint.name}`;
+    const quotaKey = StoreKeys.wechatMinuteQuota(app.appid, endpoint.name);
     const log: LogContext = {
       api: endpoint.name,
       appid: app.appid,
