@@ -4,6 +4,7 @@ import { SecretBox } from '../../common/crypto/secret-box';
 import { AppException } from '../../common/errors/app.exception';
 import type { ErrorCode } from '../../common/errors/error-codes';
 import { MemoryKvStore } from '../../common/store/memory-kv-store';
+import { StoreUnavailableError } from '../../common/store/store-unavailable.error';
 import { deferred, flush, type Outcome, track } from '../../testing/async';
 import { Deadline } from '../upstream/deadline';
 import type { Code2SessionResult } from './code2session.endpoint';
@@ -303,6 +304,24 @@ describe('LoginCodeLedger: a login whose completion fails after WeChat answered'
     expect(e).toBeInstanceOf(AppException);
     expect((e as AppException).code).toBe('WX_RETRY_LOGIN');
     expect((e as AppException).getStatus()).toBe(503);
+    expect((e as AppException).extras).toMatchObject({ retryAfter: 1, cause: down });
+  });
+
+  it('when the store cannot keep the answer, a completion that failed on the store (StoreUnavailableError) becomes WX_RETRY_LOGIN too', async () => {
+    const { run, complete, store } = setup();
+    const set = store.set.bind(store);
+    jest
+      .spyOn(store, 'set')
+      .mockImplementation((key, value, ttl) =>
+        key.endsWith(':answer') ? Promise.reject(new StoreUnavailableError(5)) : set(key, value, ttl),
+      );
+    const down = new StoreUnavailableError(5);
+    complete.mockRejectedValueOnce(down);
+
+    const e = await run(() => Promise.resolve(RESULT)).catch((error: unknown) => error);
+
+    expect(e).toBeInstanceOf(AppException);
+    expect((e as AppException).code).toBe('WX_RETRY_LOGIN');
     expect((e as AppException).extras).toMatchObject({ retryAfter: 1, cause: down });
   });
 

@@ -5,6 +5,7 @@ import { AppException } from '../../common/errors/app.exception';
 import type { RequestContext } from '../../common/request-context';
 import { Random } from '../../common/random/random';
 import { MemoryKvStore } from '../../common/store/memory-kv-store';
+import { StoreUnavailableError } from '../../common/store/store-unavailable.error';
 import type { WechatAppCredentials } from '../../config/app-config';
 import { flush, type Outcome, track } from '../../testing/async';
 import { testConfig } from '../../testing/test-config';
@@ -127,6 +128,17 @@ describe('WechatAuthService.login', () => {
       reason: 'WX_CODE_INVALID',
     });
     expect(JSON.stringify(audit.record.mock.calls)).not.toContain('code-2');
+  });
+
+  it('a store outage (StoreUnavailableError) is audited as login.failed SERVICE_UNAVAILABLE, like any of our refusals', async () => {
+    const { service, audit, ledger } = setup();
+    ledger.exchangeOnce.mockRejectedValueOnce(new StoreUnavailableError(5));
+    await expect(service.login(undefined, 'code-3')).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(audit.record).toHaveBeenLastCalledWith({
+      type: 'login.failed',
+      appid: 'wxapp_one',
+      reason: 'SERVICE_UNAVAILABLE',
+    });
   });
 
   it('a login that merged other users (late unionid) ends every merged-away user’s sessions before signing in', async () => {
