@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { AccountService } from '../account/account.service';
 import { AppModule } from '../app.module';
-import { AppException } from '../common/errors/app.exception';
+import { asAppException } from '../common/errors/to-error-response';
 import { ConfigError, loadConfig } from '../config/load-config';
 import { UserDirectory } from '../users/user-directory.service';
 
@@ -62,9 +62,10 @@ async function main(): Promise<number> {
     process.stdout.write(`${userId}: roles ${updated.roles.join(',')}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof AppException) {
+    const known = asAppException(e);
+    if (known) {
       // A stable code and its message (LAST_ADMIN, SERVICE_UNAVAILABLE …), never a stack.
-      process.stderr.write(`${e.code}: ${e.message}\n`);
+      process.stderr.write(`${known.code}: ${known.message}\n`);
       return 1;
     }
     throw e;
