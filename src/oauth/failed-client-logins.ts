@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Clock } from '../common/clock/clock';
+import { BoundedMap } from '../common/collections/bounded-map';
 import type { KvStore } from '../common/store/kv-store';
 import { StoreKeys } from '../common/store/store-keys';
 import { WindowCounter } from '../common/store/window-counter';
@@ -36,7 +37,7 @@ export class FailedClientLogins {
   private readonly counter: WindowCounter;
   private readonly logger = new Logger(FailedClientLogins.name);
   /** Keys over their limit, and until when (ms since the epoch). */
-  private readonly blocked = new Map<string, number>();
+  private readonly blocked = new BoundedMap<string, number>(MAX_BLOCKS);
 
   constructor(
     store: KvStore,
@@ -92,12 +93,11 @@ export class FailedClientLogins {
   }
 
   private block(key: string, until: number): void {
-    if (this.blocked.size >= MAX_BLOCKS) {
+    if (this.blocked.full) {
       const now = this.clock.now();
-      for (const [k, u] of this.blocked) if (u <= now) this.blocked.delete(k);
-      // Still full: forget the oldest (the shared count still holds it on its next failure).
-      if (this.blocked.size >= MAX_BLOCKS) this.blocked.delete(this.blocked.keys().next().value as string);
+      this.blocked.deleteWhere((u) => u <= now);
     }
+    // Still full: the oldest is forgotten (the shared count still holds it on its next failure).
     this.blocked.set(key, until);
   }
 }

@@ -40,4 +40,15 @@ describe('BoundedMap', () => {
   it('refuses a capacity below 1', () => {
     expect(() => new BoundedMap(0)).toThrow(/capacity/);
   });
+
+  it('deleteWhere frees room selectively (say, expired entries) before the oldest has to go', () => {
+    const map = new BoundedMap<string, number>(3);
+    map.set('a', 1).set('b', 20).set('c', 3);
+    expect(map.full).toBe(true);
+    expect(map.deleteWhere((v) => v < 10)).toBe(2);
+    expect(map.full).toBe(false);
+    map.set('d', 4).set('e', 5);
+    // b, now the oldest, kept its place until room ran out again.
+    expect([...['b', 'd', 'e'].map((k) => map.has(k))]).toEqual([true, true, true]);
+  });
 });

@@ -33,6 +33,18 @@ export class BoundedMap<K, V> {
     return this.entries.delete(key);
   }
 
+  /** Drops every entry `drop` says to (expired ones, say) before the oldest has to go; how many went. */
+  deleteWhere(drop: (value: V, key: K) => boolean): number {
+    let dropped = 0;
+    for (const [key, value] of this.entries) if (drop(value, key) && this.entries.delete(key)) dropped++;
+    return dropped;
+  }
+
+  /** Whether a new key would drop the oldest entry. */
+  get full(): boolean {
+    return this.entries.size >= this.capacity;
+  }
+
   clear(): void {
     this.entries.clear();
   }
