@@ -7,6 +7,7 @@ import { controllerRoutes } from './common/auth/routes';
 import { clientErrorHandler } from './common/http/client-error-handler';
 import { enableCorsAllowlist } from './common/http/cors';
 import { registerJsonBodyParser } from './common/http/json-body-parser';
+import { registerLingeringClose } from './common/http/lingering-close';
 import { frameworkErrors, MAX_PARAM_LENGTH, registerRequestGate } from './common/http/request-gate';
 import { DOCS_PATH, registerSecurityHeaders } from './common/http/security-headers';
 import { StrictValidationPipe } from './common/validation/validate-body';
@@ -53,6 +54,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   registerAccessLog(instance, app.get<PinoRoot>(ROOT_LOGGER));
   registerSecurityHeaders(instance);
   registerRequestGate(instance);
+  registerLingeringClose(instance);
   enableCorsAllowlist(app, config.http.corsOrigins);
   app.useGlobalPipes(new StrictValidationPipe());
   // The contract is public (openapi.json), but a production host need not advertise its routes.

@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
+import { closeLingering } from './lingering-close';
 import { beginClosing } from './request-gate';
 
 export type DrainOutcome = 'drained' | 'cut';
@@ -8,7 +9,8 @@ export type DrainOutcome = 'drained' | 'cut';
 /**
  * Stops taking work and waits for the requests in flight, at most `graceMs`:
  *  - the listening socket closes (a load balancer's next connection goes to another instance);
- *  - idle keep-alive connections close now, and every answer from here on carries `Connection: close`,
+ *  - idle keep-alive connections close now (and those read only to let an answered client finish its
+ *    upload: lingering-close.ts), and every answer from here on carries `Connection: close`,
  *    so a connection closes as soon as its last request is answered (Fastify's own close only reaps the
  *    connections idle at that instant: the others would live on for the whole keep-alive timeout);
  *  - a request arriving on a still-open connection answers 503 SERVICE_UNAVAILABLE (request-gate.ts);
@@ -21,6 +23,8 @@ export async function drainHttp(instance: FastifyInstance, graceMs: number): Pro
   // Called back when the last connection is gone (or at once, with ERR_SERVER_NOT_RUNNING, if not listening).
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  // Connections kept open only to read the rest of a body already answered (lingering-close.ts).
+  closeLingering(instance);
   let timer: NodeJS.Timeout | undefined;
   const graceOver = new Promise<'cut'>((resolve) => {
     timer = setTimeout(() => resolve('cut'), graceMs);
