@@ -1,6 +1,6 @@
 import { defineSlice, integer } from '../../config/config-slice';
 
-/** Caps on the paid phone-number lookups (getuserphonenumber), per Beijing day. */
+/** Caps on the paid phone-number lookups (getuserphonenumber), per Beijing day (PhoneLookupBudget). */
 export const phoneConfig = defineSlice({
   title: 'Phone number',
   variables: {
@@ -8,7 +8,9 @@ export const phoneConfig = defineSlice({
       default: 5,
       min: 0,
       max: 1000,
-      description: 'paid phone-number lookups per user and day (Beijing time)',
+      description:
+        'paid phone-number lookups per person (the WeChat account: openid, and unionid when there is one; ' +
+        'not reset by deleting the account) and day (Beijing time); at most half the app budget, rounded up',
     }),
     PHONE_LOOKUPS_PER_APP_PER_DAY: integer({
       default: 10000,
