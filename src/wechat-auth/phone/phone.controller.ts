@@ -24,8 +24,9 @@ export class PhoneController {
     description:
       'Exchanges the phone code at WeChat (`getuserphonenumber`, a paid API), checks the number was ' +
       'authorized for this mini program, stores it with its country code and answers it masked. ' +
-      'Lookups are capped per user and per app and day (`PHONE_LOOKUPS_PER_USER_PER_DAY`, ' +
-      '`PHONE_LOOKUPS_PER_APP_PER_DAY`) before WeChat is called. A `wx.login()` code here is ' +
+      'Lookups are capped per person (the WeChat account, which outlives a deleted account) and per app ' +
+      'and day (`PHONE_LOOKUPS_PER_USER_PER_DAY`, `PHONE_LOOKUPS_PER_APP_PER_DAY`) before WeChat is called. ' +
+      'A `wx.login()` code here is ' +
       '`400 WX_CODE_INVALID`.',
   })
   @ApiOkResponse({ type: BoundPhoneResponse, headers: NO_STORE_HEADERS })
