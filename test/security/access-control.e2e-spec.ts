@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { FakeWechat } from '../support/fake-wechat';
-import { createTestApp, testEnv, type TestApp } from '../support/test-app';
+import { createTestApp, TEST_REDIS, testEnv, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
 const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
@@ -365,5 +365,103 @@ describe('access control (e2e)', () => {
       expect(all.text).not.toContain('no-such-code');
       for (const code of wechat.mintedCodes) expect(all.text).not.toContain(code);
     });
+  });
+  describe('hardening round 2: what ends an account, and who sees it', () => {
+    it("the user's export keeps what an admin did, without the admin's id, IP or request id", async () => {
+      const u = await login();
+      const other = await login(u.openid);
+      const sid = (await http().get('/sessions').set(as(other))).body[0].id as string;
+      const del = await http().delete(`/admin/users/${u.userId}/sessions/${sid}`).set(as(admin));
+      expect(del.status).toBe(204);
+      const res = await http().get('/users/me/export').set(as(u));
+      const revoked = (res.body.events as Record<string, unknown>[]).find(
+        (e) => e.type === 'session.revoked',
+      );
+      expect(revoked).toMatchObject({ actorId: null, clientIp: null, requestId: null, initiator: 'admin' });
+      expect(res.text).not.toContain(admin.userId);
+      // The user's own events keep their IP.
+      const own = (res.body.events as Record<string, unknown>[]).find((e) => e.type === 'login.succeeded');
+      expect(own?.clientIp).toEqual(expect.any(String));
+    });
+
+    it('the CLI re-enables a disabled user, and never purges the audit trail', async () => {
+      const u = await login();
+      const ds = t.app.get(DataSource);
+      const oldId = '01AAAAAAAAAAAAAAAAAAAAAAAA';
+      await ds.query(
+        `INSERT INTO auth_events (id, occurred_at, type, user_id) VALUES ('${oldId}', '2020-01-01 00:00:00.000', 'login.failed', NULL)`,
+      );
+      const off = cli('disable', u.userId);
+      expect({ status: off.status, stdout: off.stdout }).toEqual({
+        status: 0,
+        stdout: `${u.userId}: status disabled\n`,
+      });
+      // Disabling ended the sessions too: the refresh token is revoked.
+      expect((await http().post('/auth/refresh').send({ refreshToken: u.refresh })).status).toBe(401);
+      // Another process's revocation reaches this one through Redis (with the in-process store only the
+      // database knows, and the access token runs out by itself).
+      if (TEST_REDIS) expect((await http().get('/auth/session').set(as(u))).status).toBe(401);
+      const on = cli('enable', u.userId);
+      expect({ status: on.status, stdout: on.stdout }).toEqual({
+        status: 0,
+        stdout: `${u.userId}: status active\n`,
+      });
+      await login(u.openid);
+      // A one-day retention in the CLI's environment purges nothing: only the server runs the purge.
+      const withRetention = spawnSync(
+        process.execPath,
+        [
+          '-r',
+          'ts-node/register/transpile-only',
+          join(__dirname, '../../src/cli/user-admin.ts'),
+          'enable',
+          u.userId,
+        ],
+        { env: { ...process.env, ...env, AUDIT_RETENTION_DAYS: '1' }, encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(withRetention.status).toBe(0);
+      expect(await ds.query(`SELECT id FROM auth_events WHERE id = '${oldId}'`)).toHaveLength(1);
+    }, 120_000);
+
+    it('the last active admin cannot be demoted, disabled or deleted (409 LAST_ADMIN), by the API or the CLI', async () => {
+      const ds = t.app.get(DataSource);
+      // Only `admin` keeps the role (earlier tests granted it to others).
+      await ds.query(
+        `UPDATE users SET roles = 'user' WHERE id <> '${admin.userId}' AND roles LIKE '%admin%'`,
+      );
+      const self = admin.userId;
+      for (const [method, path, body] of [
+        ['patch', `/admin/users/${self}/roles`, { roles: [] }],
+        ['patch', `/admin/users/${self}/status`, { status: 'disabled' }],
+        ['delete', `/admin/users/${self}`, undefined],
+        ['delete', '/users/me', undefined],
+      ] as const) {
+        const res = await http()[method](path).set(as(admin)).send(body);
+        expect({ path, status: res.status, code: res.body.code }).toEqual({
+          path,
+          status: 409,
+          code: 'LAST_ADMIN',
+        });
+      }
+      const demote = cli('revoke-admin', self);
+      expect(demote.status).toBe(1);
+      expect(demote.stderr).toContain('LAST_ADMIN');
+      expect((await http().get('/admin/users').set(as(admin))).status).toBe(200);
+
+      // With a second admin, the first may go: the two cannot both demote each other.
+      const second = await login();
+      expect(cli('grant-admin', second.userId).status).toBe(0);
+      const secondAdmin = await refresh(second);
+      const [x, y] = await Promise.all([
+        http().patch(`/admin/users/${second.userId}/roles`).set(as(admin)).send({ roles: [] }),
+        http().patch(`/admin/users/${self}/roles`).set(as(secondAdmin)).send({ roles: [] }),
+      ]);
+      // One wins; the other is refused — LAST_ADMIN, or 401 when the winner's revocation of its token came first.
+      const statuses = [x.status, y.status].sort();
+      expect(statuses[0]).toBe(200);
+      expect([401, 409]).toContain(statuses[1]);
+      const admins = await ds.query(`SELECT id FROM users WHERE roles LIKE '%admin%' AND status = 'active'`);
+      expect(admins).toHaveLength(1);
+    }, 120_000);
   });
 });

@@ -468,6 +468,115 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
     });
   });
 
+  describe('end(): the one way sessions end', () => {
+    const revoked = async (pair: TokenPair) => revocations.isRevoked(await access.verify(pair.accessToken));
+
+    it.each([
+      ['delete', 'user_deleted'],
+      ['revoke', 'user_disabled'],
+      ['revoke', 'logout_all'],
+    ] as const)(
+      'all: %s (%s) — the rows first, then the revocation, then the audit row',
+      async (all, reason) => {
+        await tokens.sessions.start(alice, 'wxapp');
+        const order: string[] = [];
+        const single = tx.single.bind(tx);
+        jest.spyOn(tx, 'single').mockImplementation((w) => (order.push('rows'), single(w)));
+        const revokeUser = revocations.revokeUser.bind(revocations);
+        jest
+          .spyOn(revocations, 'revokeUser')
+          .mockImplementation((id) => (order.push('revocation'), revokeUser(id)));
+        const record = audit.record;
+        jest.spyOn(audit, 'record').mockImplementation((e) => (order.push(`audit:${e.type}`), record(e)));
+        await tokens.sessions.end({ userId: alice.id, all }, reason);
+        expect(order.slice(0, 2)).toEqual(['rows', 'revocation']);
+        expect(order[2]).toMatch(/^audit:/);
+      },
+    );
+
+    it('a refresh that reads the epoch right after the revocation was published finds its session ended', async () => {
+      const pair = await tokens.sessions.start(alice, 'wxapp');
+      const revokeUser = revocations.revokeUser.bind(revocations);
+      let raced: Promise<unknown> | undefined;
+      jest.spyOn(revocations, 'revokeUser').mockImplementation(async (id) => {
+        await revokeUser(id);
+        // The racing refresh on another instance: its epoch read sees this revocation.
+        raced = tokens.rotation.refresh(pair.refreshToken).then(
+          () => 'minted',
+          (e: unknown) => (e instanceof AppException ? e.code : String(e)),
+        );
+      });
+      await tokens.sessions.end({ userId: alice.id, all: 'delete' }, 'user_deleted');
+      expect(await raced).toBe('REFRESH_TOKEN_INVALID');
+    });
+
+    it('a refresh that read the epoch before the publication holds a token the revocation stops', async () => {
+      const pair = await tokens.sessions.start(alice, 'wxapp');
+      const epochFor = revocations.epochFor.bind(revocations);
+      let ending: Promise<void> | undefined;
+      jest.spyOn(revocations, 'epochFor').mockImplementationOnce(async (id) => {
+        const epoch = await epochFor(id);
+        // Logout-all lands between this refresh's epoch read and its rotation; it waits for the rotation's
+        // statements to commit on SQLite, so the refresh mints — under the old epoch.
+        ending = tokens.sessions.end({ userId: alice.id, all: 'revoke' }, 'logout_all');
+        return epoch;
+      });
+      const outcome = await settle(tokens.rotation.refresh(pair.refreshToken), clock);
+      await ending;
+      if (outcome.ok) expect(await revoked(outcome.value)).toBe(true);
+      else expect(codeOf(outcome)).toBe('REFRESH_TOKEN_INVALID');
+      expect(await tokens.sessions.list(alice.id)).toEqual([]);
+    });
+
+    it('a merge ends every merged-away user: rows deleted, access tokens stopped, audited on the survivor', async () => {
+      const a = await tokens.sessions.start(alice, 'wxapp');
+      const b = await tokens.sessions.start(bob, 'wxapp');
+      audit.events.length = 0;
+      for (const merged of [alice.id, bob.id])
+        await tokens.sessions.end({ userId: merged, all: 'delete' }, 'users_merged', {
+          auditUserId: '00000000-0000-4000-8000-00000000000a',
+          details: { mergedUserId: merged },
+        });
+      expect(await refreshRepo.count()).toBe(0);
+      expect([await revoked(a), await revoked(b)]).toEqual([true, true]);
+      expect(audit.events.map((e) => [e.type, e.userId, e.details?.mergedUserId])).toEqual([
+        ['users.merged', '00000000-0000-4000-8000-00000000000a', alice.id],
+        ['users.merged', '00000000-0000-4000-8000-00000000000a', bob.id],
+      ]);
+    });
+
+    it('a publication that fails is still audited (the change happened), then rethrown', async () => {
+      await tokens.sessions.start(alice, 'wxapp');
+      audit.events.length = 0;
+      jest.spyOn(revocations, 'revokeUser').mockRejectedValueOnce(new AppException('SERVICE_UNAVAILABLE'));
+      await expectAppError(
+        tokens.sessions.end({ userId: alice.id, all: 'revoke' }, 'user_disabled'),
+        'SERVICE_UNAVAILABLE',
+      );
+      expect(audit.events.map((e) => e.type)).toEqual(['user.disabled']);
+      expect(await tokens.sessions.list(alice.id)).toEqual([]);
+    });
+
+    it('a rotated token presented within the reuse interval is audited as such', async () => {
+      const first = await tokens.sessions.start(alice, 'wxapp');
+      await tokens.rotation.refresh(first.refreshToken);
+      audit.events.length = 0;
+      await tokens.rotation.refresh(first.refreshToken);
+      expect(audit.events).toEqual([
+        expect.objectContaining({ type: 'token.refreshed', details: { reuseInterval: true } }),
+      ]);
+    });
+
+    it('purgeExpired deletes rows expired more than a day ago, and only those', async () => {
+      const old = await tokens.sessions.start(alice, 'wxapp');
+      clock.advance(REFRESH_TTL * 1000 + 86_400_000 + 1000);
+      const fresh = await tokens.sessions.start(bob, 'wxapp');
+      expect(await tokens.sessions.purgeExpired()).toBe(1);
+      await expectAppError(tokens.rotation.refresh(old.refreshToken), 'REFRESH_TOKEN_INVALID');
+      await expect(tokens.rotation.refresh(fresh.refreshToken)).resolves.toBeDefined();
+    });
+  });
+
   describe('revokeAllSessions / deleteAllSessions', () => {
     it('revokeAllSessions ends every session of the user, and only theirs', async () => {
       const a1 = await tokens.sessions.start(alice, 'wxapp');
