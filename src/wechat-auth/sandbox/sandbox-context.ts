@@ -1,0 +1,110 @@
+import type { Clock } from '../../common/clock/clock';
+import type { Random } from '../../common/random/random';
+import type { KvStore } from '../../common/store/kv-store';
+
+/**
+ * WeChat's errcodes as WeChat sends them. The sandbox is WeChat's side of the
+ * wire, so it keeps its own list instead of importing the service's mapping:
+ * a typo on one side must not be mirrored on the other.
+ */
+export const SANDBOX_ERRCODE = {
+  INVALID_CREDENTIAL: 40001,
+  INVALID_GRANT_TYPE: 40002,
+  INVALID_APPID: 40013,
+  INVALID_CODE: 40029,
+  INVALID_URL: 40066,
+  INVALID_SECRET: 40125,
+  CODE_USED: 40163,
+  ACCESS_TOKEN_MISSING: 41001,
+  CODE_MISSING: 41008,
+  OPENID_MISSING: 41009,
+  ACCESS_TOKEN_EXPIRED: 42001,
+  REQUIRE_GET: 43001,
+  REQUIRE_POST: 43002,
+  EMPTY_POST_DATA: 44002,
+  DAILY_QUOTA: 45009,
+  DATA_FORMAT_ERROR: 47001,
+  INVALID_SIGNATURE: 87009,
+} as const;
+
+const ERRMSG: Record<number, string> = {
+  40001: 'invalid credential, access_token is invalid or not latest',
+  40002: 'invalid grant_type',
+  40013: 'invalid appid',
+  40029: 'invalid code',
+  40066: 'invalid url',
+  40125: 'invalid appsecret',
+  40163: 'code been used',
+  41001: 'access_token missing',
+  41008: 'missing code',
+  41009: 'missing openid',
+  42001: 'access_token expired',
+  43001: 'require GET method',
+  43002: 'require POST method',
+  44002: 'empty post data',
+  45009: 'reach max api daily quota limit',
+  47001: 'data format error',
+  87009: 'invalid signature',
+};
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const DAY = 24 * 60 * MINUTE;
+
+/** wx.login codes and phone codes: 5 minutes, single use. */
+export const CODE_TTL_MS = 5 * MINUTE;
+
+/** What one of WeChat's endpoints answers (always with HTTP 200). */
+export type WechatAnswer = Record<string, unknown>;
+
+/** Every secret (and phone number: personal data) the sandbox hands out, so tests can prove none reaches a log. */
+export interface IssuedSecret {
+  kind: 'loginCode' | 'phoneCode' | 'sessionKey' | 'accessToken' | 'phoneNumber';
+  value: string;
+}
+
+export interface SandboxWechatOptions {
+  /** The app minted for when none is named; default: the first of `apps`. */
+  defaultAppid?: string;
+  onIssued?: (secret: IssuedSecret) => void;
+}
+
+/** What every capability of the sandbox shares: the apps, the state, and WeChat's error shape. */
+export class SandboxContext {
+  readonly defaultAppid: string;
+
+  constructor(
+    /** appid → secret */
+    readonly apps: ReadonlyMap<string, string>,
+    readonly store: KvStore,
+    readonly random: Random,
+    readonly clock: Clock,
+    private readonly options: SandboxWechatOptions = {},
+  ) {
+    this.defaultAppid = options.defaultAppid ?? apps.keys().next().value ?? 'wxsandbox';
+  }
+
+  issued(kind: IssuedSecret['kind'], value: string): void {
+    this.options.onIssued?.({ kind, value });
+  }
+
+  /** WeChat's error shape: HTTP 200, errcode, and an errmsg ending in the call's rid. */
+  error(errcode: number): WechatAnswer {
+    const rid = this.random
+      .bytes(12)
+      .toString('hex')
+      .replace(/^(.{8})(.{8})(.{8})$/, '$1-$2-$3');
+    return { errcode, errmsg: `${ERRMSG[errcode] ?? 'system error'}, rid: ${rid}` };
+  }
+}
+
+/** A POST body as WeChat reads it: absent → 44002, not a JSON object → 47001. */
+export function jsonObject(body: unknown): Record<string, unknown> | number {
+  if (body === undefined || body === null || body === '') return SANDBOX_ERRCODE.EMPTY_POST_DATA;
+  if (typeof body !== 'object' || Array.isArray(body)) return SANDBOX_ERRCODE.DATA_FORMAT_ERROR;
+  return body as Record<string, unknown>;
+}
+
+export function parse<T>(raw: string | null): T | undefined {
+  return raw === null ? undefined : (JSON.parse(raw) as T);
+}
