@@ -38,8 +38,10 @@ export function registerAccessLog(instance: FastifyInstance, logger: Logger): vo
   instance.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     const level: Level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-    // Orchestrators poll /health every few seconds: only its failures are worth a line.
-    if (logger.isLevelEnabled(level) && !(status < 400 && request.url.startsWith('/health')))
+    // Orchestrators poll /health every few seconds (and anyone may flood it): its answers get no line; the
+    // readiness check logs which dependency is down once per change (health/readiness.service.ts).
+    const probe = request.url.startsWith('/health') && (status < 400 || status === 503);
+    if (logger.isLevelEnabled(level) && !probe)
       logger[level](
         {
           ...requestFields(request),

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
+import { DatabasePing, StorePing } from './dependency-pings';
 import { HealthController } from './health.controller';
-import { StoreHealthIndicator } from './store-health.indicator';
+import { Readiness } from './readiness.service';
 
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
-  providers: [StoreHealthIndicator],
+  providers: [DatabasePing, StorePing, Readiness],
 })
 export class HealthModule {}
