@@ -3,7 +3,8 @@
 // container reaches it over the host network (production allows a cleartext WECHAT_API_BASE only on loopback).
 // Usage: node fake-wechat.js <appid> <secret>; prints the port it listens on, then serves until killed.
 //   /sns/jscode2session?appid&secret&js_code&grant_type  → {openid, session_key} for any code, one use each;
-//   a code starting with "slow-" is answered after 2 s (a login in flight while the container is stopped).
+//   a code starting with "slow-" is answered after 2 s (a login in flight while the container is stopped), and
+//   announced on stderr when it arrives.
 const { createHash, randomBytes } = require('node:crypto');
 const { createServer } = require('node:http');
 
@@ -39,8 +40,11 @@ const server = createServer((req, res) => {
     openid: `o${createHash('sha256').update(who).digest('base64url').slice(0, 27)}`,
     session_key: randomBytes(16).toString('base64'),
   };
-  if (code.startsWith('slow-')) setTimeout(() => reply(answer), 2000);
-  else reply(answer);
+  if (code.startsWith('slow-')) {
+    // Tells the test the login is now in flight inside the app (it waits for this line before stopping it).
+    process.stderr.write(`slow request received: ${code}\n`);
+    setTimeout(() => reply(answer), 2000);
+  } else reply(answer);
 });
 
 server.listen(0, '127.0.0.1', () => {

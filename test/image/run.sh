@@ -375,7 +375,8 @@ expect_status "GET /admin/users/:id as an admin" "$(http GET "$base/admin/users/
 curl -s -o "$TMP/slow.json" -w '%{http_code}' --max-time 20 -X POST "$base/auth/wechat/login" \
   -H 'content-type: application/json' -d '{"code":"slow-image-user"}' >"$TMP/slow.status" &
 slow_pid=$!
-sleep 0.8
+for _ in $(seq 100); do grep -q 'slow request received' "$TMP/fake-wechat.log" && break; sleep 0.1; done
+grep -q 'slow request received' "$TMP/fake-wechat.log" || fail "the slow login did not reach the fake WeChat"
 stop_and_check prod
 wait "$slow_pid" || true
 [ "$(cat "$TMP/slow.status")" = 200 ] || fail "the login in flight at podman stop got $(cat "$TMP/slow.status"): $(cat "$TMP/slow.json")"
