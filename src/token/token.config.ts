@@ -31,8 +31,9 @@ export const tokenConfig = defineSlice({
       description:
         'HS256, for setups without partners: signs when `JWT_PRIVATE_KEYS` is not set, only verifies when it is ' +
         '(a move to ES256). In production it must carry ≥ 256 bits of entropy for its alphabet (≥ 43 base64 or 64 ' +
-        'hex characters, a readable prefix such as `prod-` not counted) without repeats, runs, sequences, keyboard ' +
-        'walks, common words or a single letter case; anything else refuses to start with the reason, never the value',
+        'hex characters; a readable label such as `prod-` does not count) without repeats, runs, sequences, keyboard ' +
+        'walks, words glued together, common words or a single letter case; anything else refuses to start with the ' +
+        'reason, never the value',
     }),
     JWT_PREVIOUS_SECRETS: text({
       defaultDoc: '',
