@@ -11,6 +11,7 @@ import { OpenDataService } from './open-data/open-data.service';
 import { PhoneController } from './phone/phone.controller';
 import { PhoneLookupBudget } from './phone/phone-lookup-budget';
 import { PhoneService } from './phone/phone.service';
+import { SignInService } from './sign-in/sign-in.service';
 import { WechatUpstreamModule } from './upstream/wechat-upstream.module';
 
 /** What a mini program does with WeChat here: log in, bind a phone number, decrypt open data. */
@@ -18,6 +19,7 @@ import { WechatUpstreamModule } from './upstream/wechat-upstream.module';
   imports: [WechatUpstreamModule, UsersModule, TokenModule, AuditModule],
   controllers: [WechatAuthController, PhoneController, OpenDataController],
   providers: [
+    SignInService,
     WechatAuthService,
     LoginCodeLedger,
     WechatStrategy,
@@ -26,5 +28,7 @@ import { WechatUpstreamModule } from './upstream/wechat-upstream.module';
     PhoneService,
     OpenDataService,
   ],
+  // Every login door signs in through SignInService (identity graph → sessions → audit).
+  exports: [SignInService],
 })
 export class WechatAuthModule {}

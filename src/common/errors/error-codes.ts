@@ -15,6 +15,10 @@ export const ERRORS = {
     otherStatuses: [400],
   },
   WX_CODE_USED: { status: 401, message: 'The login code has already been used; call wx.login again.' },
+  LINK_TICKET_INVALID: {
+    status: 401,
+    message: 'The link ticket is invalid, expired or already used; ask for a new one.',
+  },
   REFRESH_TOKEN_INVALID: { status: 401, message: 'The refresh token is invalid, expired or revoked.' },
   REFRESH_TOKEN_REUSED: {
     status: 401,
@@ -33,6 +37,14 @@ export const ERRORS = {
     message: 'There is no WeChat session for this user and app; log in with wx.login first.',
   },
   PHONE_IN_USE: { status: 409, message: 'This phone number is already bound to another account.' },
+  IDENTITY_ALREADY_LINKED: {
+    status: 409,
+    message: 'This WeChat identity already belongs to another account.',
+  },
+  LAST_IDENTITY: {
+    status: 409,
+    message: 'This is the last sign-in identity of the account; it cannot be removed.',
+  },
   LAST_ADMIN: {
     status: 409,
     message:

@@ -24,6 +24,7 @@ import { WechatApi } from '../wechat-api';
 import { Code2SessionCall, type Code2SessionResult } from './code2session.endpoint';
 import { loginCodeHash } from './login-code';
 import { LoginCodeLedger } from './login-code-ledger';
+import { SignInService } from '../sign-in/sign-in.service';
 import { WechatAuthService } from './wechat-auth.service';
 
 const APP_ONE: WechatAppCredentials = { appid: 'wxapp_one', secret: 'secret-one' };
@@ -83,8 +84,11 @@ function setup(env: Record<string, string> = {}) {
     config,
     wechat as unknown as WechatApi,
     ledger as unknown as LoginCodeLedger,
-    users as unknown as UsersService,
-    tokens as unknown as SessionService,
+    new SignInService(
+      users as unknown as UsersService,
+      tokens as unknown as SessionService,
+      audit as unknown as AuditService,
+    ),
     store,
     clock,
     audit as unknown as AuditService,
@@ -179,7 +183,11 @@ describe('WechatAuthService.login', () => {
       expect.any(Deadline),
       undefined,
     );
-    expect(users.resolveIdentity).toHaveBeenCalledWith({ appid: APP_ONE.appid, ...SESSION });
+    expect(users.resolveIdentity).toHaveBeenCalledWith({
+      kind: 'miniprogram',
+      appid: APP_ONE.appid,
+      ...SESSION,
+    });
     expect(tokens.start).toHaveBeenCalledWith(USER, APP_ONE.appid, undefined);
     expect(result).toEqual({ user: USER, appid: APP_ONE.appid, isNew: true, tokens: TOKENS });
   });
@@ -209,6 +217,7 @@ describe('WechatAuthService.login', () => {
       undefined,
     );
     expect(users.resolveIdentity).toHaveBeenCalledWith({
+      kind: 'miniprogram',
       appid: APP_TWO.appid,
       openid: SESSION.openid,
       sessionKey: SESSION.sessionKey,
@@ -261,6 +270,7 @@ describe('WechatAuthService.login', () => {
     await service.login(undefined, 'code-1');
 
     expect(users.resolveIdentity.mock.calls[0][0]).toEqual({
+      kind: 'miniprogram',
       appid: APP_ONE.appid,
       openid: 'openid-1',
       sessionKey: 'k',
@@ -384,15 +394,15 @@ function cluster(env: Record<string, string> = {}) {
     const policy = new WechatCallPolicy({ send } as unknown as WechatHttp, config, clock, random, store);
     const api = new WechatApi(policy, new InterfaceTokenService(policy, store, clock, random, config));
     const { users, tokens } = fakes();
+    const audit = { record: () => Promise.resolve() } as unknown as AuditService;
     const service = new WechatAuthService(
       config,
       api,
       new LoginCodeLedger(store, clock, box),
-      users as unknown as UsersService,
-      tokens as unknown as SessionService,
+      new SignInService(users as unknown as UsersService, tokens as unknown as SessionService, audit),
       store,
       clock,
-      { record: () => Promise.resolve() } as unknown as AuditService,
+      audit,
     );
     /** Script this instance's next WeChat answers. */
     const wechat = (...behaviours: Behaviour[]) => script.push(...behaviours);
@@ -522,7 +532,11 @@ describe('WechatAuthService over the real ledger and call policy: the doubt abou
       value: { user: USER, appid: APP_ONE.appid, isNew: true, tokens: TOKENS },
     });
     expect(a.send).toHaveBeenCalledTimes(1);
-    expect(a.users.resolveIdentity).toHaveBeenLastCalledWith({ appid: APP_ONE.appid, ...SESSION });
+    expect(a.users.resolveIdentity).toHaveBeenLastCalledWith({
+      kind: 'miniprogram',
+      appid: APP_ONE.appid,
+      ...SESSION,
+    });
   });
 });
 

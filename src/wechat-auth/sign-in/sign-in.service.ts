@@ -1,0 +1,73 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service';
+import { AppException } from '../../common/errors/app.exception';
+import type { RequestContext } from '../../common/request-context';
+import type { TokenPair } from '../../token/token-pair';
+import { SessionService } from '../../token/sessions/session.service';
+import type { ChannelIdentity, IdentityKind } from '../../users/identity-kind';
+import type { User } from '../../users/user.entity';
+import { UsersService } from '../../users/users.service';
+
+export type { ChannelIdentity, IdentityKind };
+
+/** The answer of every login door: the signed-in user (after a merge, the survivor) and its new session. */
+export interface WechatLogin {
+  user: User;
+  appid: string;
+  isNew: boolean;
+  tokens: TokenPair;
+}
+
+export interface SignInOptions {
+  /** From `POST /users/me/identities/link-ticket`: attach the identity to that user instead of a new one. */
+  linkTicket?: string;
+  /** The request's id and client IP, for the audit trail. */
+  context?: RequestContext;
+}
+
+/**
+ * The one way from "WeChat vouched for this identity" to a session, shared by every door (mini program,
+ * mobile app, Official Account H5, website QR): the identity graph decides the user, users merged away by
+ * that decision lose their sessions, the survivor gets a new one, and the login is audited.
+ *
+ * Doors call it only after WeChat answered; failures before that (and their `login.failed` audit) stay with
+ * the door, which knows its own reasons.
+ */
+@Injectable()
+export class SignInService {
+  private readonly logger = new Logger(SignInService.name);
+
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async signIn(identity: ChannelIdentity, opts: SignInOptions = {}): Promise<WechatLogin> {
+    const { context } = opts;
+    // Wired to the identity graph in the next step; refused rather than silently ignored until then.
+    if (opts.linkTicket !== undefined) throw new AppException('LINK_TICKET_INVALID');
+    const { appid } = identity;
+    const { user, isNew, mergedUserIds = [] } = await this.users.resolveIdentity(identity);
+    for (const mergedUserId of mergedUserIds) {
+      // Every merged-away user's row is gone (its refresh tokens and /users/me stop working): its session
+      // rows go and its access tokens stop now too, on every instance; audited on the survivor.
+      this.logger.log({ userId: user.id, mergedUserId, appid }, 'users merged by unionid');
+      await this.sessions.end({ userId: mergedUserId, all: 'delete' }, 'users_merged', {
+        auditUserId: user.id,
+        appid,
+        details: { mergedUserId },
+        context,
+      });
+    }
+    const tokens = await this.sessions.start(user, appid, context);
+    await this.audit.record({
+      type: 'login.succeeded',
+      userId: user.id,
+      appid,
+      details: { isNewUser: isNew },
+      context,
+    });
+    return { user, appid, isNew, tokens };
+  }
+}
