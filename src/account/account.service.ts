@@ -7,7 +7,6 @@ import { RevocationService } from '../token/revocation/revocation.service';
 import { SessionService } from '../token/sessions/session.service';
 import type { User, UserStatus } from '../users/user.entity';
 import { UserDirectory, type IdentityView } from '../users/user-directory.service';
-import { maskPhone } from '../users/mask-phone';
 
 export interface AccountExport {
   exportedAt: string;
@@ -212,19 +211,4 @@ function actorOf(actorId: string | null): string | null {
 function ownView(e: AuthEventView, userId: string): Record<string, unknown> {
   if (e.actorId === null || e.actorId === userId) return { ...e };
   return { ...e, actorId: null, clientIp: null, requestId: null, initiator: 'admin' };
-}
-
-/** An admin's view of a user: the phone masked like everywhere else in the API. */
-export function adminUserView(user: User): Record<string, unknown> {
-  return {
-    id: user.id,
-    nickname: user.nickname,
-    avatarUrl: user.avatarUrl,
-    phone: maskPhone(user.phone),
-    phoneCountryCode: user.phoneCountryCode,
-    roles: user.roles,
-    status: user.status,
-    createdAt: user.createdAt.toISOString(),
-    lastLoginAt: user.lastLoginAt?.toISOString() ?? null,
-  };
 }

@@ -11,7 +11,7 @@ import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
 import { UserDirectory } from '../users/user-directory.service';
-import { AccountService, adminUserView } from './account.service';
+import { AccountService } from './account.service';
 import {
   AdminUserDetailResponse,
   AdminUserPageResponse,
@@ -19,6 +19,7 @@ import {
   ListUsersQuery,
   SetRolesRequest,
   SetStatusRequest,
+  toAdminUserResponse,
 } from './dto/admin.dto';
 
 const uuid = new UuidParamPipe();
@@ -48,7 +49,7 @@ export class AdminController {
       { limit: q.limit ?? 20, cursor: q.cursor },
     );
     return {
-      items: page.items.map(adminUserView) as unknown as AdminUserResponse[],
+      items: page.items.map(toAdminUserResponse),
       nextCursor: page.nextCursor,
     };
   }
@@ -61,7 +62,7 @@ export class AdminController {
   async get(@Param('id', uuid) id: string): Promise<AdminUserDetailResponse> {
     const { user, identities, sessions } = await this.accounts.view(id);
     return {
-      user: adminUserView(user) as unknown as AdminUserResponse,
+      user: toAdminUserResponse(user),
       identities: identities.map((i) => ({
         ...i,
         createdAt: i.createdAt.toISOString(),
@@ -91,9 +92,7 @@ export class AdminController {
     @Body() body: SetStatusRequest,
     @ReqContext() context: RequestContext,
   ): Promise<AdminUserResponse> {
-    return adminUserView(
-      await this.accounts.setStatus(admin.userId, id, body.status, context),
-    ) as unknown as AdminUserResponse;
+    return toAdminUserResponse(await this.accounts.setStatus(admin.userId, id, body.status, context));
   }
 
   @Patch('users/:id/roles')
@@ -111,9 +110,7 @@ export class AdminController {
     @Body() body: SetRolesRequest,
     @ReqContext() context: RequestContext,
   ): Promise<AdminUserResponse> {
-    return adminUserView(
-      await this.accounts.setRoles(admin.userId, id, body.roles, context),
-    ) as unknown as AdminUserResponse;
+    return toAdminUserResponse(await this.accounts.setRoles(admin.userId, id, body.roles, context));
   }
 
   @Delete('users/:id/sessions/:sessionId')
@@ -149,9 +146,10 @@ export class AdminController {
   @ApiOkResponse({ type: AuthEventPageResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('VALIDATION_FAILED', 'DATABASE_UNAVAILABLE')
   events(@Query() q: ListAuthEventsQuery): Promise<AuthEventPageResponse> {
+    // No mapper needed: AuthEventResponse implements AuthEventView, so the service's page is the response as is.
     return this.audit.list(
       { userId: q.userId, type: q.type, appid: q.appid, from: q.from, to: q.to },
       { limit: q.limit ?? 50, cursor: q.cursor },
-    ) as unknown as Promise<AuthEventPageResponse>;
+    );
   }
 }

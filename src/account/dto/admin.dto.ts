@@ -14,7 +14,8 @@ import {
   Min,
 } from 'class-validator';
 import { ROLES, type Role } from '../../common/auth/roles';
-import type { UserStatus } from '../../users/user.entity';
+import { maskPhone } from '../../users/mask-phone';
+import type { User, UserStatus } from '../../users/user.entity';
 
 const WECHAT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -84,6 +85,21 @@ export class AdminUserResponse {
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   lastLoginAt: string | null;
+}
+
+/** An admin's view of a user: the phone masked like everywhere else in the API. */
+export function toAdminUserResponse(user: User): AdminUserResponse {
+  return {
+    id: user.id,
+    nickname: user.nickname,
+    avatarUrl: user.avatarUrl,
+    phone: maskPhone(user.phone),
+    phoneCountryCode: user.phoneCountryCode,
+    roles: user.roles,
+    status: user.status,
+    createdAt: user.createdAt.toISOString(),
+    lastLoginAt: user.lastLoginAt?.toISOString() ?? null,
+  };
 }
 
 export class AdminUserPageResponse {
