@@ -3,8 +3,8 @@ import { JwtService, type JwtModuleOptions } from '@nestjs/jwt';
 import { FakeClock } from '../common/clock/fake-clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
-import type { AppConfig } from '../config/app-config';
 import { secretKey } from '../config/jwt-keys';
+import { testConfig } from '../testing/test-config';
 import {
   ACCESS_TOKEN_TYP,
   AccessTokenService,
@@ -50,18 +50,17 @@ function legacyOptions(secret: KeyObject): JwtModuleOptions {
 }
 
 describe('AccessTokenService', () => {
-  const hsKey = secretKey('unit-test-jwt-secret-0123456789-abcdefghij', 'secret');
+  const JWT_SECRET = 'unit-test-jwt-secret-0123456789-abcdefghij';
+  // The same key loadConfig derives from JWT_SECRET (same bytes, same kid): the tests sign and compare with it.
+  const hsKey = secretKey(JWT_SECRET, 'secret');
   const secret = hsKey.signingKey;
-  const config = {
-    jwt: {
-      secret,
-      keys: [hsKey],
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      accessTtlSeconds: TTL,
-      refreshTtlSeconds: 3600,
-    },
-  } as unknown as AppConfig;
+  const config = testConfig({
+    JWT_SECRET,
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    ACCESS_TOKEN_TTL: String(TTL),
+    REFRESH_TOKEN_TTL: '3600',
+  });
   const claims = { userId: 'user-1', appid: 'wxapp', roles: ['user', 'admin'], sessionId: 'family-1' };
 
   let clock: FakeClock;

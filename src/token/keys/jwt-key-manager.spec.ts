@@ -5,6 +5,7 @@ import { AppException } from '../../common/errors/app.exception';
 import { Random } from '../../common/random/random';
 import type { AppConfig, JwtKeyConfig } from '../../config/app-config';
 import { asymmetricKey, secretKey } from '../../config/jwt-keys';
+import { testConfig } from '../../testing/test-config';
 import { AccessTokenService } from '../access-token.service';
 import { JwtKeyManager } from './jwt-key-manager';
 
@@ -12,17 +13,22 @@ const es256 = () => asymmetricKey(generateKeyPairSync('ec', { namedCurve: 'P-256
 const rs256 = () => asymmetricKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, 'RS256');
 const eddsa = () => asymmetricKey(generateKeyPairSync('ed25519').privateKey, 'EdDSA');
 
+/**
+ * A typed test config with exactly these keys, in this order. Set by hand rather than through JWT_* variables:
+ * the tests compare the very key objects they made (`toBe`), and need a key set loadConfig never builds (none).
+ */
 function configWith(keys: JwtKeyConfig[]): AppConfig {
+  const base = testConfig({ ACCESS_TOKEN_TTL: '900', REFRESH_TOKEN_TTL: '3600' });
   return {
+    ...base,
     jwt: {
+      ...base.jwt,
       secret: keys.find((k) => k.source === 'secret')?.signingKey,
       keys,
       issuer: 'wechat-auth',
       audience: 'miniprogram',
-      accessTtlSeconds: 900,
-      refreshTtlSeconds: 3600,
     },
-  } as unknown as AppConfig;
+  };
 }
 
 /** One instance's token service with exactly these keys (rotation = a restart with another list). */
