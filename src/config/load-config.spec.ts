@@ -66,6 +66,7 @@ describe('loadConfig', () => {
     WECHAT_APPID: 'wxprod',
     WECHAT_SECRET: 'prod-wechat-secret',
     DATABASE_URL: `mysql://app:${DB_PASSWORD}@db.internal:3306/app`,
+    PUBLIC_URL: 'https://auth.example.com',
     ...overrides,
   });
 
@@ -93,8 +94,8 @@ describe('loadConfig', () => {
       });
       expect(config.wechat.apps.get('wxprod')).toEqual({ appid: 'wxprod', secret: 'prod-wechat-secret' });
       expect(config.logLevel).toBe('info');
-      expect(config.warnings).toEqual([expect.stringMatching(/^PUBLIC_URL is not set/)]);
-      expect(loadConfig(production({ PUBLIC_URL: 'https://auth.example.com' })).warnings).toEqual([]);
+      expect(config.publicUrl).toBe('https://auth.example.com');
+      expect(config.warnings).toEqual([]);
     });
 
     it.each([
@@ -246,6 +247,8 @@ describe('loadConfig', () => {
       });
       expect(problems).toEqual([
         'JWT_SECRET must be at least 32 bytes',
+        'PUBLIC_URL is required in production: the https origin partners reach this service at, e.g. ' +
+          'https://auth.example.com (the issuer and links of /.well-known/oauth-authorization-server)',
         'SESSION_KEY_ENCRYPTION_KEY must be 32 bytes, as base64 (44 chars) or hex (64 chars)',
         'WECHAT_SANDBOX cannot be enabled when NODE_ENV=production',
         'DATABASE_URL is not a valid URL',
@@ -620,6 +623,7 @@ describe('loadConfig: weak session-key encryption key', () => {
     JWT_SECRET: 'Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA+eR/uIo7Xb4Ne8Rk2Tw6Hy0Pj3Mv5Q=',
     WECHAT_APPID: 'wx1234567890abcdef',
     WECHAT_SECRET: 'real-secret',
+    PUBLIC_URL: 'https://auth.example.com',
   };
 
   it.each([
@@ -649,6 +653,7 @@ describe('loadConfig: signing keys, retired secrets and service clients (issue 1
     WECHAT_APPID: 'wx1234567890abcdef',
     WECHAT_SECRET: 'real-secret',
     DATABASE_URL: 'sqlite::memory:',
+    PUBLIC_URL: 'https://auth.example.com',
   };
   const STRONG = 'q7Z1mW9xT4pL2vB8nR6cY3kD0sF5hJ1gA9eU7iO2Xb4Ne8Rk2Tw6Hy0Pj3Mv5Qz1Ls7';
   const problemsOf = (raw: Record<string, string | undefined>): string[] => {
@@ -762,13 +767,94 @@ describe('loadConfig: signing keys, retired secrets and service clients (issue 1
     ]);
   });
 
-  it('PUBLIC_URL: an absolute http(s) URL, trailing slash dropped', () => {
+  it('PUBLIC_URL: an origin, normalised (trailing slash, default port and upper-case host dropped)', () => {
     expect(loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'https://auth.example.com/' }).publicUrl).toBe(
       'https://auth.example.com',
     );
-    expect(loadConfig({ NODE_ENV: 'test' }).publicUrl).toBeUndefined();
-    expect(problemsOf({ NODE_ENV: 'test', PUBLIC_URL: 'auth.example.com' })[0]).toMatch(
-      /^PUBLIC_URL must be/,
+    expect(loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'https://Auth.Example.com:443' }).publicUrl).toBe(
+      'https://auth.example.com',
     );
+    expect(loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'http://127.0.0.1:3000' }).publicUrl).toBe(
+      'http://127.0.0.1:3000',
+    );
+    expect(loadConfig({ NODE_ENV: 'test' }).publicUrl).toBeUndefined();
+  });
+
+  // RFC 8414 §3: the metadata of an issuer with a path lives at /.well-known/oauth-authorization-server/<path>
+  // on the host root, which a path-prefix proxy does not send here; query, fragment and credentials are not
+  // allowed in an issuer at all (§2).
+  it.each([
+    'auth.example.com',
+    'https://example.com/auth',
+    'https://auth.example.com/?x=1',
+    'https://auth.example.com#frag',
+    'https://user:pass@auth.example.com',
+    'ftp://auth.example.com',
+  ])('PUBLIC_URL %s is refused in every environment', (url) => {
+    for (const env of [{ NODE_ENV: 'test' }, { ...PROD, JWT_SECRET: STRONG }])
+      expect(problemsOf({ ...env, PUBLIC_URL: url })).toEqual([
+        'PUBLIC_URL must be an origin like https://auth.example.com (scheme, host, optional port; no path, ' +
+          'query, fragment or credentials)',
+      ]);
+  });
+});
+
+describe('loadConfig: PUBLIC_URL in production (issue 19 item 11)', () => {
+  const PROD = {
+    NODE_ENV: 'production',
+    JWT_SECRET: 'q7Z1mW9xT4pL2vB8nR6cY3kD0sF5hJ1gA9eU7iO2Xb4Ne8Rk2Tw6Hy0Pj3Mv5Qz1Ls7',
+    SESSION_KEY_ENCRYPTION_KEY: Buffer.from(
+      Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256),
+    ).toString('base64'),
+    WECHAT_APPID: 'wx1234567890abcdef',
+    WECHAT_SECRET: 'real-secret',
+    DATABASE_URL: 'sqlite::memory:',
+  };
+  const problemsOf = (raw: Record<string, string | undefined>): string[] => {
+    try {
+      loadConfig(raw);
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems;
+      throw e;
+    }
+    return [];
+  };
+
+  it('is required: without it the metadata could only come from the Host header', () => {
+    expect(problemsOf(PROD)).toEqual([
+      'PUBLIC_URL is required in production: the https origin partners reach this service at, e.g. ' +
+        'https://auth.example.com (the issuer and links of /.well-known/oauth-authorization-server)',
+    ]);
+  });
+
+  it.each(['http://auth.example.com', 'http://10.0.0.5:8080', 'http://127.0.0.1.evil.example'])(
+    'must be https (RFC 8414 issuer): %s is refused',
+    (url) => {
+      expect(problemsOf({ ...PROD, PUBLIC_URL: url })).toEqual([
+        'PUBLIC_URL must be https:// in production (RFC 8414 issuer); only a loopback host may use http://',
+      ]);
+    },
+  );
+
+  it.each([
+    ['https://auth.example.com', 'https://auth.example.com'],
+    ['https://auth.example.com:8443/', 'https://auth.example.com:8443'],
+    // A local run of the production build (the benchmark) on loopback.
+    ['http://127.0.0.1:3000', 'http://127.0.0.1:3000'],
+    ['http://localhost:3000', 'http://localhost:3000'],
+  ])('accepts %s', (url, origin) => {
+    expect(loadConfig({ ...PROD, PUBLIC_URL: url }).publicUrl).toBe(origin);
+  });
+
+  it('warns when JWT_ISSUER is a URL other than PUBLIC_URL (tokens and metadata would name two issuers)', () => {
+    const warnings = (issuer?: string) =>
+      loadConfig({ ...PROD, PUBLIC_URL: 'https://auth.example.com', JWT_ISSUER: issuer }).warnings;
+    expect(warnings('https://login.example.com')).toEqual([
+      expect.stringMatching(/^JWT_ISSUER is a URL but not PUBLIC_URL/),
+    ]);
+    expect(warnings('https://auth.example.com')).toEqual([]);
+    // The default name: partners pin it; the docs say how to move to PUBLIC_URL.
+    expect(warnings(undefined)).toEqual([]);
+    expect(warnings('wechat-auth')).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import type { ServiceClient } from '../config/app-config';
 import { defineSlice, integer, text } from '../config/config-slice';
+import { isLoopbackHost } from '../config/loopback';
 import { weakSecretReason } from '../config/secret-strength';
 
 /** The partner side: where partners reach us, and the back-ends allowed to call the service routes. */
@@ -7,14 +8,20 @@ export const oauthConfig = defineSlice({
   title: 'Partners',
   variables: {
     PUBLIC_URL: text({
-      defaultDoc: 'the origin each request came to (with `TRUST_PROXY`)',
-      format: 'absolute http(s) URL without query or fragment',
-      pattern: /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/,
-      invalid: 'must be an absolute http(s) URL without query or fragment, e.g. https://auth.example.com',
+      defaultDoc: 'required in production; elsewhere the origin each request came to',
+      format: 'an origin: `https://host[:port]`, no path, query, fragment or credentials',
+      // Only the shape here; what production requires of it is in `build`.
+      pattern: /^https?:\/\/[^\s/?#@]+\/?$/,
+      invalid:
+        'must be an origin like https://auth.example.com (scheme, host, optional port; no path, query, fragment ' +
+        'or credentials)',
       operator: true,
       description:
-        'the address partners reach this service at, for the links in `/.well-known/oauth-authorization-server`; ' +
-        'set it in production behind a proxy',
+        'the address partners reach this service at: the RFC 8414 `issuer` of `/.well-known/oauth-authorization-server` ' +
+        'and the base of its links. Production requires it, https (http only for a loopback host), and never builds ' +
+        'the metadata from the Host header. An origin only: RFC 8414 publishes the metadata of an issuer with a path ' +
+        'under `/.well-known/oauth-authorization-server/<path>` at the host root, which a path-prefix proxy does not ' +
+        'route here',
     }),
     SERVICE_CLIENTS: text({
       defaultDoc: 'none (the service routes answer `401`)',
@@ -48,11 +55,15 @@ export const oauthConfig = defineSlice({
         'does not answer); beyond, `429 RATE_LIMITED` with `Retry-After`',
     }),
   },
-  build(v, ctx) {
-    if (ctx.isProd && !v.PUBLIC_URL)
+  build(v, ctx, built) {
+    const publicUrl = parsePublicUrl(v.PUBLIC_URL, ctx.isProd, ctx.problem);
+    // Both claim to be the issuer identifier: a URL issuer that is not PUBLIC_URL makes the tokens' `iss`
+    // differ from the metadata's `issuer`, which partners that take it from the metadata then refuse.
+    const issuer = built.jwt?.issuer;
+    if (publicUrl && issuer && issuer !== publicUrl && /^https?:\/\//i.test(issuer))
       ctx.warn(
-        'PUBLIC_URL is not set: /.well-known/oauth-authorization-server builds its links from each request ' +
-          '(answered private, not for shared caches); set PUBLIC_URL to the address partners use',
+        'JWT_ISSUER is a URL but not PUBLIC_URL: access tokens carry a different `iss` than the `issuer` of ' +
+          '/.well-known/oauth-authorization-server; partners that read it from there will refuse them',
       );
 
     const clients = new Map<string, ServiceClient>();
@@ -79,7 +90,7 @@ export const oauthConfig = defineSlice({
         ctx.problem(`WECHAT_TOKEN_CLIENTS names "${id}", which is not in SERVICE_CLIENTS`);
 
     return {
-      publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
+      publicUrl,
       serviceClients: { clients, wechatTokenClients, rateLimitPerMinute: v.SERVICE_CLIENT_RATE_LIMIT },
     };
   },
@@ -90,4 +101,35 @@ function list(value: string | undefined): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/**
+ * The RFC 8414 issuer identifier (an https URL without query or fragment, RFC 8414 §2) as its origin.
+ * Production requires it: without it the metadata could only be built from the Host header.
+ */
+function parsePublicUrl(
+  value: string | undefined,
+  isProd: boolean,
+  problem: (message: string) => void,
+): string | undefined {
+  if (value === undefined) {
+    if (isProd)
+      problem(
+        'PUBLIC_URL is required in production: the https origin partners reach this service at, e.g. ' +
+          'https://auth.example.com (the issuer and links of /.well-known/oauth-authorization-server)',
+      );
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problem('PUBLIC_URL is not a valid URL');
+    return undefined;
+  }
+  if (isProd && url.protocol !== 'https:' && !isLoopbackHost(url.hostname))
+    problem(
+      'PUBLIC_URL must be https:// in production (RFC 8414 issuer); only a loopback host may use http://',
+    );
+  return url.origin;
 }

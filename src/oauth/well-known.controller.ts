@@ -48,8 +48,11 @@ class JwksResponse {
 
 class AuthorizationServerMetadata {
   @ApiProperty({
-    description: 'Exactly the `iss` of our access tokens (JWT_ISSUER).',
-    example: 'wechat-auth',
+    description:
+      'The RFC 8414 issuer identifier: PUBLIC_URL, the https origin this metadata is published under (outside ' +
+      'production without PUBLIC_URL, the origin this request came to). Access tokens carry JWT_ISSUER as `iss`: ' +
+      'the same value when JWT_ISSUER is set to PUBLIC_URL; otherwise pin `iss` to JWT_ISSUER.',
+    example: 'https://auth.example.com',
   })
   issuer!: string;
   @ApiProperty({ example: 'https://auth.example.com/.well-known/jwks.json' })
@@ -83,7 +86,12 @@ export class WellKnownController {
   constructor(
     private readonly keys: JwtKeyManager,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    // loadConfig requires PUBLIC_URL in production; a configuration built otherwise must not fall back to
+    // the Host header there (partners would be sent wherever a request's Host pointed).
+    if (config.env === 'production' && !config.publicUrl)
+      throw new Error('PUBLIC_URL is required in production (the RFC 8414 issuer of the partner metadata)');
+  }
 
   @Get('jwks.json')
   @Header('Cache-Control', CACHE_CONTROL)
@@ -104,25 +112,29 @@ export class WellKnownController {
     summary:
       'Authorization server metadata (RFC 8414): issuer, JWKS and introspection endpoints, algorithms.',
     description:
-      'Links are absolute: PUBLIC_URL when set (then `public, max-age=300`), otherwise the origin this request ' +
-      'came to (then `private, max-age=300`: built from the Host header, it must never sit in a shared cache).',
+      'The issuer and the links come from PUBLIC_URL (required in production; then `public, max-age=300`). Outside ' +
+      'production without it, from the origin this request came to (then `private, max-age=300`: built from the ' +
+      'Host header, it must never sit in a shared cache).',
   })
   @ApiOkResponse({ type: AuthorizationServerMetadata, headers: CACHE_HEADERS })
   metadata(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): AuthorizationServerMetadata {
-    // Without PUBLIC_URL the links come from the caller's Host / X-Forwarded-Host: a shared cache keyed on
-    // the path alone could be poisoned to point partners at another JWKS and introspection endpoint.
+    // Without PUBLIC_URL (never in production) the links come from the caller's Host / X-Forwarded-Host: a
+    // shared cache keyed on the path alone could be poisoned to point partners at another JWKS.
     void reply.header(
       'cache-control',
       this.config.publicUrl ? CACHE_CONTROL : `private, max-age=${WELL_KNOWN_MAX_AGE_S}`,
     );
-    const base = this.config.publicUrl ?? `${request.protocol}://${request.host}`;
+    // RFC 8414 §3.3: the issuer is exactly the identifier the metadata URL was built from, so a client that
+    // fetched <issuer>/.well-known/oauth-authorization-server accepts it. JWT_ISSUER (the tokens' `iss`)
+    // keeps its own value: changing it would break every partner pinning it (docs/partners.md).
+    const issuer = this.config.publicUrl ?? `${request.protocol}://${request.host}`;
     return {
-      issuer: this.config.jwt.issuer,
-      jwks_uri: `${base}/.well-known/jwks.json`,
-      introspection_endpoint: `${base}/oauth/introspect`,
+      issuer,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
+      introspection_endpoint: `${issuer}/oauth/introspect`,
       introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
       access_token_signing_alg_values_supported: this.keys.algorithms(),
       response_types_supported: [],

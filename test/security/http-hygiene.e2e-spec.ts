@@ -18,6 +18,7 @@ const productionEnv = (): Record<string, string> => ({
   JWT_SECRET: randomBytes(48).toString('base64'),
   SESSION_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   WECHAT_API_BASE: 'http://127.0.0.1:9', // loopback: allowed in production, never called here
+  PUBLIC_URL: 'https://auth.example.com', // required in production (RFC 8414 issuer)
 });
 
 interface RawResponse {

@@ -142,7 +142,8 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
       // Built from the Host header (no PUBLIC_URL): never for a shared cache.
       expect(res.headers['cache-control']).toBe('private, max-age=300');
       expect(res.body).toEqual({
-        issuer: 'wechat-auth',
+        // RFC 8414 §3.3: the origin the metadata was fetched under (tokens keep JWT_ISSUER as `iss`).
+        issuer: 'http://auth.test:8443',
         jwks_uri: 'http://auth.test:8443/.well-known/jwks.json',
         introspection_endpoint: 'http://auth.test:8443/oauth/introspect',
         introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
