@@ -25,7 +25,7 @@ describe('config slices', () => {
   it('split operator settings (about 20) from advanced tuning', () => {
     const operator = declared.filter((d) => d.variable.doc.operator).map((d) => d.name);
     expect(operator.length).toBeGreaterThanOrEqual(15);
-    expect(operator.length).toBeLessThanOrEqual(25);
+    expect(operator.length).toBeLessThanOrEqual(30);
     expect(operator).toEqual(
       expect.arrayContaining(['NODE_ENV', 'DATABASE_URL', 'PUBLIC_URL', 'WECHAT_SECRET']),
     );
