@@ -34,4 +34,4 @@ it('each app logs in against its own database', async () => {
     await d2.drop();
     await wechat.stop();
   }
-});
+}, 60_000); // Two fresh databases, two app starts with migrations: ~10 s on MariaDB.
