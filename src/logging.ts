@@ -28,9 +28,12 @@ export function createRootLogger(config: AppConfig, destination?: DestinationStr
   return destination ? pino(options, destination) : pino(options);
 }
 
+/** The readiness probes' routes (health/health.controller.ts). */
+const READINESS_ROUTES: ReadonlySet<string> = new Set(['/health', '/health/ready']);
+
 /**
  * One access-log line per answered request, from a Fastify hook: `{ req: { id, method, url }, res: {
- * statusCode }, responseTime }`, at error for 5xx, warn for 4xx, info otherwise; /health only when it fails.
+ * statusCode }, responseTime }`, at error for 5xx, warn for 4xx, info otherwise; none for /health's answers.
  * (pino-http's middleware did this before: through Nest's middleware layer it built and serialized a
  * child logger on every request, whatever the level — ~20 % of the CPU of GET /auth/session.)
  */
@@ -38,9 +41,11 @@ export function registerAccessLog(instance: FastifyInstance, logger: Logger): vo
   instance.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     const level: Level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-    // Orchestrators poll /health every few seconds (and anyone may flood it): its answers get no line; the
-    // readiness check logs which dependency is down once per change (health/readiness.service.ts).
-    const probe = request.url.startsWith('/health') && (status < 400 || status === 503);
+    // Orchestrators poll /health every few seconds (and anyone may flood it): its answers get no line, nor
+    // do the readiness routes' 503s — Readiness logs which dependency is down once per change.
+    const probe =
+      request.url.startsWith('/health') &&
+      (status < 400 || (status === 503 && READINESS_ROUTES.has(request.routeOptions.url ?? '')));
     if (logger.isLevelEnabled(level) && !probe)
       logger[level](
         {

@@ -408,6 +408,52 @@ describe('HTTP hygiene (e2e)', () => {
     });
   });
 
+  describe('405 METHOD_NOT_ALLOWED with Allow for a path served under other methods; unknown paths stay 404', () => {
+    const SESSION = '/sessions/0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
+    const raw = (method: string, path: string) =>
+      `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
+
+    it.each([
+      ['GET', '/auth/refresh', 'POST'],
+      ['DELETE', '/auth/wechat/login', 'POST'],
+      ['POST', '/users/me', 'DELETE, GET, HEAD, PATCH, PUT'],
+      ['PUT', SESSION, 'DELETE, GET, HEAD'],
+      ['PATCH', '/health/live', 'GET, HEAD'],
+      ['POST', '/users/me/export', 'GET, HEAD'],
+    ])('%s %s → 405, Allow: %s, in the error format', async (method, path, allow) => {
+      const [res, ...more] = await exchange(port, raw(method, path));
+      expect(more).toEqual([]);
+      expectErrorFormat(t, res, 405, 'METHOD_NOT_ALLOWED');
+      expect(res.headers.allow).toBe(allow);
+    });
+
+    it('HEAD on a POST-only path: 405 with Allow and the headers, no body', async () => {
+      const res = await request(t.server).head('/auth/refresh');
+      expect(res.status).toBe(405);
+      expect(res.headers.allow).toBe('POST');
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers['content-security-policy']).toBe(API_CSP);
+    });
+
+    it.each([
+      ['GET', '/nope'],
+      ['POST', '/users/me/nope'],
+      ['GET', '/auth/refresh/'],
+      ['DELETE', '/sessions/a/b'],
+      // OPTIONS belongs to CORS: a preflight to a path without CORS stays the formatted 404.
+      ['OPTIONS', '/auth/refresh'],
+    ])('%s %s → 404 NOT_FOUND, no Allow', async (method, path) => {
+      const [res] = await exchange(port, raw(method, path));
+      expectErrorFormat(t, res, 404, 'NOT_FOUND');
+      expect(res.headers.allow).toBeUndefined();
+    });
+
+    it('the right method still reaches the route (and its guard)', async () => {
+      expect((await request(t.server).get(SESSION)).status).toBe(401);
+      expect((await request(t.server).post('/auth/refresh').send({})).status).toBe(400);
+    });
+  });
+
   describe('slow and vanishing clients: bounded, answered in the format, never a dependency alarm', () => {
     let slow: TestApp;
     let slowDb: TestDatabase;
