@@ -1,4 +1,4 @@
-import { ReplyError, type Redis } from 'ioredis';
+import { type Cluster, type Redis, ReplyError } from 'ioredis';
 import { KvStore } from './kv-store';
 import { StoreUnavailableError } from './store-unavailable.error';
 
@@ -30,13 +30,31 @@ export interface RedisKvStoreTimings {
   heartbeatMs: number;
   /** While the main connection is suspect (a command got no answer), a PING probes it this often. */
   probeMs: number;
+  /** A subscriber connection that gave up (a Cluster node gone) is replaced by a new one this much later. */
+  resubscribeMs: number;
+  /**
+   * The longest one call may take, whatever ioredis does meanwhile: a backstop over its command timeout
+   * (1 s), which bounds one attempt but not a Cluster's retries towards a node that just went away.
+   */
+  deadlineMs: number;
 }
 
-const DEFAULT_TIMINGS: RedisKvStoreTimings = { heartbeatMs: 1000, probeMs: 500 };
+const DEFAULT_TIMINGS: RedisKvStoreTimings = {
+  heartbeatMs: 1000,
+  probeMs: 500,
+  resubscribeMs: 500,
+  deadlineMs: 1500,
+};
 
 /**
  * Redis-backed store; a Redis failure becomes `StoreUnavailableError` (answered 503 SERVICE_UNAVAILABLE),
  * never a 500 and never a hang. The store owns its connections: `close()` ends them all.
+ *
+ * Topologies: `client` is one connection (a single server, or a Sentinel-monitored master that ioredis
+ * follows through failovers) or a `Cluster`. In a Cluster every command here touches one key (each
+ * script too: KEYS[1] only), so no key needs a hash tag and the key strings are the same in every
+ * topology; `entries` scans every master; pub/sub uses classic PUBLISH, which a Cluster forwards to
+ * every node, so a subscriber connected to any node hears every instance.
  *
  * Failing fast: a command is refused at once (no offline queueing) while the connection is down
  * (ioredis reconnecting), and while it is suspect — a command got no answer within the command timeout
@@ -45,17 +63,25 @@ const DEFAULT_TIMINGS: RedisKvStoreTimings = { heartbeatMs: 1000, probeMs: 500 }
  */
 export class RedisKvStore extends KvStore {
   readonly kind = 'redis' as const;
-  private readonly subscribers: Redis[] = [];
+  private readonly subscribers = new Set<Redis>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timings: RedisKvStoreTimings;
   private suspect = false;
   private closed = false;
 
+  /**
+   * `newSubscriber`: a new connection for a subscription; by default a duplicate of `client` (it
+   * reconnects by itself, through Sentinel too). A Cluster has no such connection: pass one to a node
+   * (any node hears every PUBLISH); when it gives up (`end`) the store asks for another.
+   */
   constructor(
-    readonly client: Redis,
+    readonly client: Redis | Cluster,
     private readonly prefix: string,
-    private readonly timings: RedisKvStoreTimings = DEFAULT_TIMINGS,
+    timings: Partial<RedisKvStoreTimings> = {},
+    private readonly newSubscriber: () => Redis = () => duplicate(client),
   ) {
     super();
+    this.timings = { ...DEFAULT_TIMINGS, ...timings };
     // A (re)established connection answers again.
     client.on('ready', () => (this.suspect = false));
   }
@@ -109,21 +135,32 @@ export class RedisKvStore extends KvStore {
     return Number(res) === 1;
   }
 
+  /**
+   * SCAN of each server holding keys (a Cluster: every master; a key SCAN sees on one master is on no
+   * other), then the values: one MGET per batch on one server; in a Cluster one GET per key, which
+   * ioredis routes to its slot's master (MGET of keys in several slots would be refused with CROSSSLOT).
+   */
   async entries(prefix: string): Promise<Array<[string, string]>> {
     const out: Array<[string, string]> = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.call(() =>
-        this.client.scan(cursor, 'MATCH', `${escapeGlob(this.prefix + prefix)}*`, 'COUNT', 500),
-      );
-      cursor = next;
-      if (keys.length === 0) continue;
-      const values = await this.call(() => this.client.mget(...keys));
-      keys.forEach((k, i) => {
-        const v = values[i];
-        if (v !== null) out.push([k.slice(this.prefix.length), v]);
-      });
-    } while (cursor !== '0');
+    const cluster = isCluster(this.client) ? this.client : undefined;
+    const servers = cluster ? await this.call(async () => cluster.nodes('master')) : [this.client as Redis];
+    for (const server of servers) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.call(() =>
+          server.scan(cursor, 'MATCH', `${escapeGlob(this.prefix + prefix)}*`, 'COUNT', 500),
+        );
+        cursor = next;
+        if (keys.length === 0) continue;
+        const values = await this.call(() =>
+          cluster ? Promise.all(keys.map((k) => cluster.get(k))) : server.mget(...keys),
+        );
+        keys.forEach((k, i) => {
+          const v = values[i];
+          if (v !== null) out.push([k.slice(this.prefix.length), v]);
+        });
+      } while (cursor !== '0');
+    }
     return out;
   }
 
@@ -149,8 +186,6 @@ export class RedisKvStore extends KvStore {
     onResync: () => void,
     onLost: () => void = () => undefined,
   ): Promise<void> {
-    const subscriber = this.client.duplicate();
-    this.subscribers.push(subscriber);
     const name = this.prefix + channel;
     let active = false;
     let beating = false;
@@ -159,28 +194,45 @@ export class RedisKvStore extends KvStore {
       active = false;
       onLost();
     };
-    const activate = async (): Promise<void> => {
-      try {
-        await subscriber.subscribe(name);
-      } catch {
-        // Connected but not answering: start over (the next `ready` tries again).
-        if (!this.closed) subscriber.disconnect(true);
-        return;
-      }
-      if (this.closed) return;
-      active = true;
-      onResync();
+    const connect = (): Redis => {
+      const subscriber = this.newSubscriber();
+      this.subscribers.add(subscriber);
+      const activate = async (): Promise<void> => {
+        try {
+          await subscriber.subscribe(name);
+        } catch {
+          // Connected but not answering: start over (the next `ready` tries again).
+          if (!this.closed) subscriber.disconnect(true);
+          return;
+        }
+        if (this.closed || subscriber !== current) return;
+        active = true;
+        onResync();
+      };
+      subscriber.on('ready', () => void activate());
+      subscriber.on('close', lost);
+      subscriber.on('message', (ch: string, message: string) => {
+        if (ch === name) onMessage(message);
+      });
+      // The main client logs the outage (same servers); a subscriber reconnects by itself.
+      subscriber.on('error', () => undefined);
+      // A connection that stopped reconnecting (a Cluster node's, when the node is gone): another one,
+      // to whichever node the factory picks then.
+      subscriber.once('end', () => {
+        this.subscribers.delete(subscriber);
+        if (this.closed || subscriber !== current) return;
+        lost();
+        this.after(this.timings.resubscribeMs, () => {
+          if (!this.closed) current = connect();
+        });
+      });
+      return subscriber;
     };
-    subscriber.on('ready', () => void activate());
-    subscriber.on('close', lost);
-    subscriber.on('message', (ch: string, message: string) => {
-      if (ch === name) onMessage(message);
-    });
-    // The main client logs the outage (same server); a subscriber reconnects by itself.
-    subscriber.on('error', () => undefined);
+    let current = connect();
     this.every(this.timings.heartbeatMs, () => {
       if (!active || beating) return;
       beating = true;
+      const subscriber = current;
       subscriber
         .ping()
         .catch(() => {
@@ -190,7 +242,7 @@ export class RedisKvStore extends KvStore {
         .finally(() => (beating = false));
     });
     // Resolves once subscribed (if the store answers now); the subscription is kept either way.
-    await this.call(() => subscriber.subscribe(name));
+    await this.call(() => current.subscribe(name));
   }
 
   /**
@@ -202,12 +254,12 @@ export class RedisKvStore extends KvStore {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    const quit = (c: Redis) =>
+    const quit = (c: Redis | Cluster) =>
       c.quit().then(
         () => undefined,
         () => c.disconnect(),
       );
-    await Promise.all(this.subscribers.map(quit));
+    await Promise.all([...this.subscribers].map(quit));
     await quit(this.client);
   }
 
@@ -225,11 +277,18 @@ export class RedisKvStore extends KvStore {
 
   private async call<T>(op: () => Promise<T>): Promise<T> {
     if (this.unavailable) throw unavailable();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer from Redis in time')), this.timings.deadlineMs);
+      timer.unref();
+    });
     try {
-      return await op();
+      return await Promise.race([op(), deadline]);
     } catch (cause) {
       this.markSuspect(cause);
       throw unavailable(cause);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -265,6 +324,16 @@ export class RedisKvStore extends KvStore {
       });
     tick();
   }
+}
+
+function isCluster(client: Redis | Cluster): client is Cluster {
+  return client.isCluster;
+}
+
+function duplicate(client: Redis | Cluster): Redis {
+  if (isCluster(client))
+    throw new Error('RedisKvStore: a Cluster client needs a subscriber factory (a connection to one node)');
+  return client.duplicate();
 }
 
 function unavailable(cause?: unknown): StoreUnavailableError {
