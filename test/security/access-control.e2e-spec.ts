@@ -370,10 +370,14 @@ describe('access control (e2e)', () => {
     it("the user's export keeps what an admin did, without the admin's id, IP or request id", async () => {
       const u = await login();
       const other = await login(u.openid);
-      const sid = (await http().get('/sessions').set(as(other))).body[0].id as string;
+      // The other device's session (not the one u exports with).
+      const sessions = (await http().get('/sessions').set(as(u))).body as { id: string; current: boolean }[];
+      const sid = sessions.find((x) => !x.current)!.id;
+      expect(other.userId).toBe(u.userId);
       const del = await http().delete(`/admin/users/${u.userId}/sessions/${sid}`).set(as(admin));
       expect(del.status).toBe(204);
       const res = await http().get('/users/me/export').set(as(u));
+      expect({ status: res.status, code: res.body.code }).toEqual({ status: 200, code: undefined });
       const revoked = (res.body.events as Record<string, unknown>[]).find(
         (e) => e.type === 'session.revoked',
       );
