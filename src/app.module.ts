@@ -16,6 +16,7 @@ import { AppConfigModule } from './config/app-config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MaintenanceModule } from './maintenance/maintenance.module';
+import { MetricsModule } from './metrics/metrics.module';
 import type { Logger as PinoRoot } from 'pino';
 import { createRootLogger, ROOT_LOGGER } from './logging';
 import { TokenModule } from './token/token.module';
@@ -42,6 +43,8 @@ export class AppModule {
           forRoutes: [],
         }),
         CommonModule,
+        // Global: the Metrics facade features count with (served only when METRICS_TOKEN/METRICS_PORT is set).
+        MetricsModule,
         DatabaseModule,
         ThrottlerModule.forRootAsync({
           inject: [KvStore, Clock],

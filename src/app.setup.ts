@@ -8,12 +8,13 @@ import { clientErrorHandler } from './common/http/client-error-handler';
 import { enableCorsAllowlist } from './common/http/cors';
 import { registerJsonBodyParser } from './common/http/json-body-parser';
 import { registerLingeringClose } from './common/http/lingering-close';
-import { registerMethodNotAllowed } from './common/http/method-not-allowed';
 import { frameworkErrors, MAX_PARAM_LENGTH, registerRequestGate } from './common/http/request-gate';
 import { DOCS_PATH, registerSecurityHeaders } from './common/http/security-headers';
 import { StrictValidationPipe } from './common/validation/validate-body';
 import type { AppConfig } from './config/app-config';
 import { registerAccessLog, ROOT_LOGGER } from './logging';
+import { Metrics } from './metrics/metrics';
+import { registerMetrics } from './metrics/metrics-http';
 import { genRequestId } from './request-id';
 import type { Logger as PinoRoot } from 'pino';
 import swaggerMetadata from './swagger-metadata';
@@ -53,10 +54,10 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   const instance = app.getHttpAdapter().getInstance();
   registerJsonBodyParser(instance);
   registerAccessLog(instance, app.get<PinoRoot>(ROOT_LOGGER));
+  // Before the routes are registered (Nest's init): each route gets its duration series (src/metrics).
+  registerMetrics(instance, app.get(Metrics), config.metrics);
   registerSecurityHeaders(instance);
   registerRequestGate(instance);
-  // Before any route is registered (Swagger's below, the controllers' at init): it learns them as they come.
-  registerMethodNotAllowed(instance);
   registerLingeringClose(instance);
   enableCorsAllowlist(app, config.http.corsOrigins);
   app.useGlobalPipes(new StrictValidationPipe());

@@ -4,6 +4,7 @@ import { httpConfig } from '../common/http/http.config';
 import { storeConfig } from '../common/store/store.config';
 import { databaseConfig, databaseLimits, parseDatabaseUrl } from '../database/database.config';
 import { loggingConfig } from '../logging.config';
+import { metricsConfig } from '../metrics/metrics.config';
 import { oauthConfig } from '../oauth/oauth.config';
 import { tokenConfig } from '../token/token.config';
 import { usersConfig } from '../users/users.config';
@@ -45,6 +46,7 @@ export const CONFIG_SLICES: readonly ConfigSlice[] = [
   storeConfig,
   auditConfig,
   usersConfig,
+  metricsConfig,
 ] as ConfigSlice[];
 assertDistinctNames(CONFIG_SLICES);
 
@@ -73,6 +75,7 @@ export function loadConfig(
   const store = composer.build(storeConfig);
   const audit = composer.build(auditConfig);
   const users = composer.build(usersConfig);
+  const metrics = composer.build(metricsConfig);
   if (
     composer.problems.length > 0 ||
     !runtime ||
@@ -87,7 +90,8 @@ export function loadConfig(
     !database ||
     !store ||
     !audit ||
-    !users
+    !users ||
+    !metrics
   )
     throw new ConfigError(composer.problems);
   return {
@@ -104,6 +108,7 @@ export function loadConfig(
     ...store,
     ...audit,
     ...users,
+    ...metrics,
     warnings: composer.warnings,
   };
 }

@@ -48,6 +48,14 @@ export function guardedMysqlDriver(limits: PoolGuardLimits, mysql: Mysql2Module 
 
 const GUARDED = Symbol('wxauth.queryDeadline');
 
+/** Who hears how long each `getConnection` waited (the `db_pool_wait_seconds` metric), by guarded pool. */
+const waitListeners = new WeakMap<Pool, (seconds: number) => void>();
+
+/** Calls `listener` with every wait for a connection of this guarded pool, answered or timed out. */
+export function observePoolWait(pool: Pool, listener: (seconds: number) => void): void {
+  waitListeners.set(pool, listener);
+}
+
 /**
  * The pool with a bounded `getConnection` and `end`; everything else is mysql2's own (bound to the real
  * pool, so mysql2's internal calls such as handing a released connection to the next waiter are untouched).
@@ -55,8 +63,11 @@ const GUARDED = Symbol('wxauth.queryDeadline');
 export function guardPool(pool: Pool, limits: PoolGuardLimits): Pool {
   const getConnection = (cb: (err: Error | null, connection?: PoolConnection) => void): void => {
     let answered = false;
+    const started = performance.now();
+    const waited = () => waitListeners.get(guarded)?.((performance.now() - started) / 1000);
     const timer = setTimeout(() => {
       answered = true;
+      waited();
       cb(
         new DatabaseUnavailableError(
           'DB_POOL_ACQUIRE_TIMEOUT',
@@ -73,6 +84,7 @@ export function guardPool(pool: Pool, limits: PoolGuardLimits): Pool {
       }
       answered = true;
       clearTimeout(timer);
+      waited();
       if (err) cb(queueRefusal(err) ?? asUnavailable('DB_CONNECT_FAILED', err));
       else cb(null, guardConnection(connection, limits.queryTimeoutMs));
     });
@@ -92,7 +104,7 @@ export function guardPool(pool: Pool, limits: PoolGuardLimits): Pool {
     pool.end(finish);
   };
 
-  return new Proxy(pool, {
+  const guarded = new Proxy(pool, {
     get(target, property) {
       if (property === 'getConnection') return getConnection;
       if (property === 'end') return end;
@@ -100,6 +112,7 @@ export function guardPool(pool: Pool, limits: PoolGuardLimits): Pool {
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
+  return guarded;
 }
 
 function queueRefusal(err: Error): DatabaseUnavailableError | undefined {

@@ -123,6 +123,11 @@ export class ReplicatedMap<E> {
     return ok;
   }
 
+  /** Milliseconds since the map was last known complete: 0 while in sync, Infinity if never since start. */
+  ageMs(now = this.clock.now()): number {
+    return this.inSync ? 0 : now - this.staleSince;
+  }
+
   /**
    * Applies the entry here at once, whatever happens next; then saves it durably, stores and publishes it.
    * Rejects when any of those failed — the caller must not acknowledge it — but nothing is dropped: the

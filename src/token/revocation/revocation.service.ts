@@ -74,6 +74,11 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
     this.replica.stop();
   }
 
+  /** Seconds since the replica was last known complete (the `revocation_replica_age_seconds` metric). */
+  replicaAgeSeconds(): number {
+    return this.replica.ageMs() / 1000;
+  }
+
   /** Every access token of this user issued until now stops working. */
   async revokeUser(userId: string): Promise<void> {
     userId = userId.toLowerCase();

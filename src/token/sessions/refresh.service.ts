@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
@@ -10,6 +10,7 @@ import { KvStore } from '../../common/store/kv-store';
 import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig } from '../../config/app-config';
 import { TransactionRunner } from '../../database/transaction-runner';
+import { Metrics, NO_METRICS, type RefreshOutcome } from '../../metrics/metrics';
 import type { User } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 import { RefreshToken } from '../refresh-token.entity';
@@ -79,10 +80,20 @@ export class RefreshService {
     private readonly box: SecretBox,
     private readonly revocations: RevocationService,
     private readonly audit: AuditService,
+    @Optional() private readonly metrics: Metrics = NO_METRICS,
   ) {}
 
   /** `context`: the request's id and client IP, for the audit trail. */
   async refresh(presented: string, context?: RequestContext): Promise<TokenPair> {
+    try {
+      return await this.rotateOrReplay(presented, context);
+    } catch (e) {
+      this.metrics.refresh(refreshFailure(e));
+      throw e;
+    }
+  }
+
+  private async rotateOrReplay(presented: string, context: RequestContext | undefined): Promise<TokenPair> {
     if (!REFRESH_TOKEN_FORMAT.test(presented)) throw refreshTokenInvalid();
     const hash = hashRefreshToken(presented);
     const row = await this.refreshTokens.findOne({ where: { tokenHash: hash } });
@@ -127,6 +138,7 @@ export class RefreshService {
       sessionId: row.familyId,
       context,
     });
+    this.metrics.refresh('rotated');
     return pair;
   }
 
@@ -185,6 +197,7 @@ export class RefreshService {
       details: { reuseInterval: true },
       context,
     });
+    this.metrics.refresh('reuse_interval');
     return record.pair;
   }
 
@@ -252,4 +265,13 @@ export class RefreshService {
     });
     throw new AppException('REFRESH_TOKEN_REUSED');
   }
+}
+
+/** The `auth_refresh_total` outcome of a refresh that threw. */
+function refreshFailure(e: unknown): RefreshOutcome {
+  if (!(e instanceof AppException)) return 'error';
+  if (e.code === 'REFRESH_TOKEN_REUSED') return 'reused';
+  if (e.code === 'REFRESH_TOKEN_INVALID') return 'invalid';
+  if (e.code === 'USER_DISABLED') return 'user_disabled';
+  return 'error';
 }

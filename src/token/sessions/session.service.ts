@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
@@ -10,6 +10,7 @@ import { Random } from '../../common/random/random';
 import type { RequestContext } from '../../common/request-context';
 import { AppConfig } from '../../config/app-config';
 import { TransactionRunner } from '../../database/transaction-runner';
+import { Metrics, NO_METRICS } from '../../metrics/metrics';
 import { assertMayAct } from '../../users/user-access';
 import { UsersService } from '../../users/users.service';
 import { RefreshToken } from '../refresh-token.entity';
@@ -85,6 +86,7 @@ export class SessionService {
     private readonly random: Random,
     private readonly revocations: RevocationService,
     private readonly audit: AuditService,
+    @Optional() private readonly metrics: Metrics = NO_METRICS,
   ) {}
 
   /**
@@ -198,6 +200,8 @@ export class SessionService {
     } else if (target.all === 'delete') {
       await this.tx.retrying((em) => em.delete(RefreshToken, { userId }), 'single');
     }
+    // Once the rows changed: the sessions have ended here, whether or not the publication below lands.
+    this.metrics.revocation(reason);
 
     let unpublished: unknown;
     try {

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
 import type { RequestContext } from '../../common/request-context';
@@ -8,6 +8,7 @@ import { KvStore } from '../../common/store/kv-store';
 import { Quota } from '../../common/store/quota';
 import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
+import { Metrics, NO_METRICS } from '../../metrics/metrics';
 import type { Deadline } from '../upstream/deadline';
 import { BEIJING_DAY } from '../wechat-apps';
 import { MIN_ATTEMPT_MS, WechatCallPolicy } from '../upstream/wechat-call-policy';
@@ -44,6 +45,7 @@ export class InterfaceTokenService {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly config: AppConfig,
+    @Optional() private readonly metrics: Metrics = NO_METRICS,
   ) {
     this.forceRefreshes = new Quota(store, clock, BEIJING_DAY);
   }
@@ -98,10 +100,13 @@ export class InterfaceTokenService {
       // Re-read under the lock: the previous holder may have filled the cache a moment ago.
       const cached = await this.readCache(app.appid);
       if (cached && cached !== rejected) return cached;
+      // Every fetch is counted, the first included: a storm of them means the cache is not shared or kept.
+      this.metrics.interfaceTokenFetch(app.appid, rejected === undefined ? 'expired' : 'rejected');
       let fresh = await this.policy.call(this.endpoint, app, { forceRefresh: false }, deadline, { context });
       let forced = false;
       if (rejected !== undefined && fresh.accessToken === rejected) {
         await this.spendForceRefresh(app.appid);
+        this.metrics.interfaceTokenFetch(app.appid, 'forced');
         fresh = await this.policy.call(this.endpoint, app, { forceRefresh: true }, deadline, { context });
         forced = true;
       }
@@ -128,6 +133,7 @@ export class InterfaceTokenService {
       StoreKeys.forceRefreshDaily(appid),
       budget,
     );
+    this.metrics.quotaUsed(appid, 'force_refresh', used, this.clock.now() + retryAfterSeconds * 1000);
     if (!allowed) {
       this.logger.error(
         { alert: 'WECHAT_FORCE_REFRESH_BUDGET', appid, used: used - 1, budget },

@@ -1,11 +1,12 @@
 import type { RequestContext } from '../../common/request-context';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock/clock';
 import { asAppException } from '../../common/errors/to-error-response';
 import { KvStore } from '../../common/store/kv-store';
 import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
+import { Metrics, NO_METRICS } from '../../metrics/metrics';
 import { SignInService, type WechatLogin } from '../sign-in/sign-in.service';
 import { Deadline } from '../upstream/deadline';
 import { WechatApi } from '../wechat-api';
@@ -30,6 +31,7 @@ export class WechatAuthService {
     private readonly store: KvStore,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    @Optional() private readonly metrics: Metrics = NO_METRICS,
   ) {}
 
   /** `context`: the request's id and client IP, for the audit trail (and its id for the WeChat call's log lines). */
@@ -39,14 +41,20 @@ export class WechatAuthService {
     context?: RequestContext,
     linkTicket?: string,
   ): Promise<WechatLogin> {
-    const app = wechatApp(this.config, appid);
+    let app: WechatAppCredentials;
+    try {
+      app = wechatApp(this.config, appid);
+    } catch (e) {
+      this.metrics.login(undefined, 'miniprogram', asAppException(e)?.code ?? 'error');
+      throw e;
+    }
     // Created once and carried down: waiting for another instance's claim, queueing, retries and each
     // HTTP attempt all spend the same WECHAT_LOGIN_DEADLINE_MS.
     const deadline = Deadline.after(this.clock, this.config.wechat.loginDeadlineMs);
     try {
       // Sign-in (identity graph, merged users' sessions, the new session, login.succeeded) runs as the
       // ledger's completion: a failure there keeps WeChat's answer for a retry with the same code.
-      return await this.ledger.exchangeOnce(
+      const login = await this.ledger.exchangeOnce(
         app.appid,
         code,
         deadline,
@@ -54,9 +62,12 @@ export class WechatAuthService {
         (session) =>
           this.signIn.signIn({ kind: 'miniprogram', appid: app.appid, ...session }, { linkTicket, context }),
       );
+      this.metrics.login(app.appid, 'miniprogram', 'success');
+      return login;
     } catch (e) {
       // The reason is the stable code only: never the login code or WeChat's errmsg.
       const known = asAppException(e);
+      this.metrics.login(app.appid, 'miniprogram', known?.code ?? 'error');
       if (known)
         await this.audit.record({ type: 'login.failed', appid: app.appid, reason: known.code, context });
       throw e;

@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
 import { KvStore } from '../../common/store/kv-store';
 import { Quota, type QuotaTake } from '../../common/store/quota';
 import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig } from '../../config/app-config';
+import { Metrics, NO_METRICS } from '../../metrics/metrics';
 import { BEIJING_DAY } from '../wechat-apps';
 
 /** Who taps the button, as WeChat knows them: not our user row, which a deletion removes. */
@@ -51,8 +52,9 @@ export class PhoneLookupBudget {
 
   constructor(
     store: KvStore,
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly config: AppConfig,
+    @Optional() private readonly metrics: Metrics = NO_METRICS,
   ) {
     this.quota = new Quota(store, clock, BEIJING_DAY);
     this.tagKey = createHmac('sha256', config.sessionKeyEncryptionKey)
@@ -78,6 +80,9 @@ export class PhoneLookupBudget {
         taken.push(take);
       }
       const byApp = await this.quota.take(StoreKeys.phoneApp(person.appid), lookupsPerAppPerDay);
+      // The app's shared count as of this take (give-backs are not seen: it may read a little high).
+      const resetsAt = this.clock.now() + byApp.retryAfterSeconds * 1000;
+      this.metrics.quotaUsed(person.appid, 'phone_lookup', byApp.used, resetsAt);
       if (!byApp.allowed) {
         if (byApp.used === lookupsPerAppPerDay + 1)
           this.logger.error(

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
 import type { RequestContext } from '../../common/request-context';
@@ -6,6 +6,7 @@ import { Random } from '../../common/random/random';
 import { KvStore } from '../../common/store/kv-store';
 import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
+import { Metrics, NO_METRICS } from '../../metrics/metrics';
 import { CircuitBreaker } from './circuit-breaker';
 import { ConcurrencyLimiter, LimiterRejected } from './concurrency-limiter';
 import type { Deadline } from './deadline';
@@ -67,6 +68,7 @@ export class WechatCallPolicy {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly store: KvStore,
+    @Optional() private readonly metrics: Metrics = NO_METRICS,
   ) {}
 
   breaker(appid: string, endpoint: string): CircuitBreaker {
@@ -151,10 +153,13 @@ export class WechatCallPolicy {
         throw new AppException('WX_UNAVAILABLE', { retryAfter: permit.retryAfterMs / 1000 });
       const timeoutMs = Math.min(this.config.wechat.timeoutMs, deadline.remainingMs());
       let failure: WechatUpstreamError;
+      const started = performance.now();
       try {
         const body = await this.http.send(endpoint.request(app, input, accessToken), log, timeoutMs);
         const result = parseOrUnparsable(endpoint, body);
+        this.metrics.upstream(endpoint.name, 'ok', undefined, false, (performance.now() - started) / 1000);
         this.upstreamAnswered(breaker, log);
+        this.metrics.breaker(app.appid, endpoint.name, false);
         this.misconfigAlerted.delete(app.appid);
         return result;
       } catch (e) {
@@ -169,8 +174,12 @@ export class WechatCallPolicy {
       // Only an errcode answer has a meaning: an errcode riding on another failure must not become a 401.
       const errcode = failure.failure === 'errcode' ? failure.details.errcode : undefined;
       const meaning = errcode !== undefined ? meaningOf(endpoint, errcode) : undefined;
+      // The errcode label only takes the values some endpoint declares a meaning for ("other" otherwise).
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics.upstream(endpoint.name, failure.failure, errcode, meaning !== undefined, seconds);
       if (isUpstreamFailure(failure, meaning)) this.upstreamFailed(breaker, log);
       else this.upstreamAnswered(breaker, log);
+      this.metrics.breaker(app.appid, endpoint.name, breaker.current !== 'closed');
       if (meaning && 'answer' in meaning) return meaning.answer as O;
       const own = endpoint.onFailure?.(failure, attempt);
       if (own) throw own;
