@@ -8,6 +8,7 @@ import { clientErrorHandler } from './common/http/client-error-handler';
 import { enableCorsAllowlist } from './common/http/cors';
 import { registerJsonBodyParser } from './common/http/json-body-parser';
 import { registerLingeringClose } from './common/http/lingering-close';
+import { registerMethodNotAllowed } from './common/http/method-not-allowed';
 import { frameworkErrors, MAX_PARAM_LENGTH, registerRequestGate } from './common/http/request-gate';
 import { DOCS_PATH, registerSecurityHeaders } from './common/http/security-headers';
 import { StrictValidationPipe } from './common/validation/validate-body';
@@ -58,6 +59,8 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   registerMetrics(instance, app.get(Metrics), config.metrics);
   registerSecurityHeaders(instance);
   registerRequestGate(instance);
+  // Before any route is registered (Swagger's below, the controllers' at init): it learns them as they come.
+  registerMethodNotAllowed(instance);
   registerLingeringClose(instance);
   enableCorsAllowlist(app, config.http.corsOrigins);
   app.useGlobalPipes(new StrictValidationPipe());
