@@ -58,7 +58,7 @@ describe('OpenAPI contract', () => {
     }
   }, 90_000);
 
-  it('marks exactly the @Public() operations `security: []`; the rest need the bearer token', async () => {
+  it('marks exactly the `@Access({ public: true })` operations `security: []`; the rest need a credential', async () => {
     const document = await generateOpenApiDocument();
     expect(document.servers).toEqual([{ url: '/', description: expect.any(String) }]);
     expect(document.security).toEqual([{ bearer: [] }]);

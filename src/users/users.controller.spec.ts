@@ -15,7 +15,7 @@ import { User } from './user.entity';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 
-/** Stands in for JwtAuthGuard: the caller is whoever `x-test-user` names. */
+/** Stands in for AccessGuard: the caller is whoever `x-test-user` names. */
 class HeaderPrincipalGuard implements CanActivate {
   canActivate(ctx: ExecutionContext): boolean {
     const req = ctx
