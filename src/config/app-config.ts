@@ -145,6 +145,36 @@ export interface JwtConfig {
   refreshTtlSeconds: number;
 }
 
+/** A Redis server (a sentinel or a cluster node) as `host:port`. */
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Which Redis the shared store uses: one server (`REDIS_URL`), a Sentinel-monitored master, or a Cluster. */
+export type RedisTopology =
+  | { readonly kind: 'single'; readonly url: string }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly RedisNode[];
+      /** The master group name the sentinels monitor. */
+      readonly masterName: string;
+      /** AUTH for the master and replicas. */
+      readonly password?: string;
+      /** AUTH for the sentinels themselves. */
+      readonly sentinelPassword?: string;
+    }
+  | { readonly kind: 'cluster'; readonly nodes: readonly RedisNode[]; readonly password?: string };
+
+export interface RedisConfig {
+  /** `REDIS_URL` (the single-server topology), kept for its readers; `topology` says which Redis, if any. */
+  readonly url?: string;
+  /** Unset: the in-process store (one instance only). */
+  readonly topology?: RedisTopology;
+  readonly keyPrefix: string;
+  readonly outageGraceSeconds: number;
+}
+
 /**
  * The whole validated configuration. Built once by `loadConfig` and provided
  * by DI under this class as token, so consumers get it fully typed.
@@ -171,7 +201,7 @@ export abstract class AppConfig {
    * `outageGraceSeconds`: how long an instance whose revocation feed from Redis broke keeps accepting
    * access tokens from its in-memory replica (then 503 until the feed is back and re-read).
    */
-  abstract readonly redis: { url?: string; keyPrefix: string; outageGraceSeconds: number };
+  abstract readonly redis: RedisConfig;
   abstract readonly loginRateLimitPerMinute: number;
   abstract readonly sessions: SessionsConfig;
   abstract readonly http: HttpConfig;
