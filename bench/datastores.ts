@@ -22,6 +22,8 @@ export interface Datastore {
   readonly kind: 'mariadb+redis' | 'sqlite';
   /** The service's environment for this store. */
   readonly env: Record<string, string>;
+  /** An empty database of its own for the write baseline (MariaDB only: the write ratios are measured there). */
+  readonly baselineDatabase?: string;
   identityRows(): Promise<IdentityRows>;
   cleanup(): Promise<void>;
 }
@@ -44,12 +46,15 @@ async function readIdentityRows(db: DataSource): Promise<IdentityRows> {
 /** The shared MariaDB (root, no password) and Redis: database `wxauth_bench_<pid>`, key prefix `wxauth-bench-<pid>:`. */
 async function mariadbAndRedis(): Promise<Datastore> {
   const database = `wxauth_bench_${process.pid}`;
+  const baselineDatabase = `${database}_baseline`;
   const keyPrefix = `wxauth-bench-${process.pid}:`;
   const admin = await new DataSource(MARIADB).initialize();
-  await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  for (const name of [database, baselineDatabase])
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   let db: DataSource | undefined;
   return {
     kind: 'mariadb+redis',
+    baselineDatabase,
     env: {
       DATABASE_URL: `mariadb://root@127.0.0.1:3306/${database}`,
       REDIS_URL,
@@ -61,7 +66,8 @@ async function mariadbAndRedis(): Promise<Datastore> {
     },
     async cleanup() {
       await db?.destroy();
-      await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      for (const name of [database, baselineDatabase])
+        await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await admin.destroy();
       const redis = new Redis(REDIS_URL);
       try {
