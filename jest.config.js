@@ -13,6 +13,9 @@ module.exports = {
     {
       ...common,
       displayName: 'e2e',
+      // Each suite starts real apps (migrations on MariaDB included) in its hooks: seconds on a busy 2-core
+      // machine, past jest's 5 s default. A hang still fails, just later.
+      testTimeout: 30_000,
       testMatch: [
         '<rootDir>/test/*.e2e-spec.ts',
         // Hostile-input tables (issue: access control), each input listed and each answer asserted.
@@ -25,6 +28,10 @@ module.exports = {
     // only (TEST_OPS=1), never part of `npm test`, which needs nothing installed.
     ...(process.env.TEST_OPS === '1'
       ? [{ ...common, displayName: 'ops', testMatch: ['<rootDir>/test/operations/*.e2e-spec.ts'] }]
+      : []),
+    // Redis Sentinel and Cluster of the suite's own (redis-server on free ports): `npm run test:topologies` only.
+    ...(process.env.TEST_TOPOLOGIES === '1'
+      ? [{ ...common, displayName: 'topologies', testMatch: ['<rootDir>/test/topologies/*.e2e-spec.ts'] }]
       : []),
   ],
 };
