@@ -1,4 +1,5 @@
-import type { ExecutionContext } from '@nestjs/common';
+import { Controller, type ExecutionContext, Get } from '@nestjs/common';
+import type { ModulesContainer } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppException } from '../errors/app.exception';
 import { Access } from './access.decorator';
@@ -54,6 +55,7 @@ describe('AccessGuard', () => {
     guard = new AccessGuard(
       bearer as unknown as BearerVerifier,
       serviceClients as unknown as ServiceClientVerifier,
+      new Map() as unknown as ModulesContainer,
     );
     request = { headers: {} };
   });
@@ -135,5 +137,29 @@ describe('AccessGuard', () => {
     serviceClients.verify.mockRejectedValue(new AppException('INVALID_CLIENT'));
     expect((await refusal(Routes, Routes.prototype.partner)).code).toBe('INVALID_CLIENT');
     expect(request[SERVICE_CLIENT]).toBeUndefined();
+  });
+
+  it('resolves every route at start, and refuses to start with a route that declares its policy twice', () => {
+    @Controller('twice')
+    @Access({ user: {} })
+    class Twice {
+      @Get()
+      @Access({ public: true })
+      handler(): void {}
+    }
+    @Controller('once')
+    @Access({ public: true })
+    class Once {
+      @Get()
+      handler(): void {}
+    }
+    const modulesWith = (...controllers: object[]) =>
+      new Map([
+        ['m', { controllers: new Map(controllers.map((c, i) => [String(i), { metatype: c }])) }],
+      ]) as unknown as ModulesContainer;
+    const at = (modules: ModulesContainer) =>
+      new AccessGuard(bearer as never, serviceClients as never, modules).onApplicationBootstrap();
+    expect(() => at(modulesWith(Once))).not.toThrow();
+    expect(() => at(modulesWith(Once, Twice))).toThrow(/Twice\.handler: @Access on both/);
   });
 });

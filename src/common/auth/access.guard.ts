@@ -1,8 +1,15 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Injectable,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppException } from '../errors/app.exception';
 import { accessOf, type ResolvedAccess } from './access.decorator';
 import { PRINCIPAL } from './current-user.decorator';
+import { controllerRoutes } from './routes';
 import { SERVICE_CLIENT } from './service-client-id.decorator';
 import { BearerVerifier, ServiceClientVerifier } from './verifiers';
 
@@ -16,11 +23,20 @@ type AuthRequest = FastifyRequest & Record<string, unknown>;
  * left on the request for @CurrentUser() / @ServiceClientId().
  */
 @Injectable()
-export class AccessGuard implements CanActivate {
+export class AccessGuard implements CanActivate, OnApplicationBootstrap {
   constructor(
     private readonly bearer: BearerVerifier,
     private readonly serviceClients: ServiceClientVerifier,
+    private readonly modules: ModulesContainer,
   ) {}
+
+  /**
+   * Every route's policy resolved at start: a route declaring @Access twice stops the start instead of
+   * failing its first request, and no request pays for a first resolution.
+   */
+  onApplicationBootstrap(): void {
+    controllerRoutes(this.modules);
+  }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const access = accessOf(context.getClass(), context.getHandler());
