@@ -128,6 +128,8 @@ stop_and_check() {
 
 # ---------------------------------------------------------------------------------------------------------------
 log "podman and the base image"
+# Rootful podman: the contents checks mount the image (`podman image mount`), and the shared script installs packages.
+[ "$(id -u)" = 0 ] || fail "run as root (sudo bash test/image/run.sh)"
 if ! command -v podman >/dev/null || ! podman image exists "$BASE_IMAGE" 2>/dev/null; then
   script=
   for candidate in "${SHARED_DIR:-$ROOT/../shared}/container/local-base-image.sh" \
@@ -135,7 +137,6 @@ if ! command -v podman >/dev/null || ! podman image exists "$BASE_IMAGE" 2>/dev/
     [ -f "$candidate" ] && script=$candidate && break
   done
   [ -n "$script" ] || fail "podman or $BASE_IMAGE missing, and no shared/container/local-base-image.sh to make them"
-  [ "$(id -u)" = 0 ] || fail "installing podman and the stand-in base needs root"
   echo "running $script"
   bash "$script"
 fi
