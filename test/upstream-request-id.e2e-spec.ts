@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { FakeWechat, type FakeAnswer } from './support/fake-wechat';
-import { createTestApp, type TestApp } from './support/test-app';
-import { createTestDatabase, TEST_DB, type TestDatabase } from './support/test-database';
+import type { FakeAnswer } from './support/fake-wechat';
+import { TEST_DB } from './support/test-database';
+import { useTestApp } from './support/use-test-app';
 
 const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -14,46 +14,31 @@ type LogLine = Record<string, unknown> & { msg?: string; req?: { id?: string } }
  * nothing in the process carries a per-request async context: the RequestContext is passed down explicitly.
  */
 describe(`request id on the upstream log lines (${TEST_DB})`, () => {
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
+  const fx = useTestApp({ apps: APPS, env: { WECHAT_MAX_RETRIES: '2', WECHAT_BREAKER_THRESHOLD: '1000' } });
   let access: string;
   const openid = 'o-reqid-1';
 
   const busy: FakeAnswer = { kind: 'json', body: { errcode: -1, errmsg: 'system error rid: 0a1b2c3d-busy' } };
   const invalidCode: FakeAnswer = { kind: 'json', body: { errcode: 40029, errmsg: 'invalid code' } };
   /** Every log line written since `from`, parsed. */
-  const linesSince = (from: number): LogLine[] => t.logs.slice(from).map((l) => JSON.parse(l) as LogLine);
+  const linesSince = (from: number): LogLine[] => fx.t.logs.slice(from).map((l) => JSON.parse(l) as LogLine);
   const upstreamLines = (lines: LogLine[], api: string) =>
     lines.filter((l) => l.api === api && typeof l.msg === 'string' && /wechat/.test(l.msg));
 
   beforeAll(async () => {
-    wechat = await new FakeWechat(APPS).start();
-    db = await createTestDatabase();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      wechatApiBase: wechat.baseUrl,
-      env: { WECHAT_MAX_RETRIES: '2', WECHAT_BREAKER_THRESHOLD: '1000' },
-    });
-    const login = await request(t.server)
+    const login = await request(fx.t.server)
       .post('/auth/wechat/login')
-      .send({ code: wechat.mint({ openid }) });
+      .send({ code: fx.wechat.mint({ openid }) });
     expect(login.status).toBe(200);
     access = login.body.accessToken;
   });
 
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
-  });
-
   it("a login WeChat answers with errors: each answer, the retry and the access log carry the client's request id", async () => {
-    const code = wechat.mint({ openid: 'o-reqid-2' });
-    wechat.script(code, busy, invalidCode);
-    const from = t.logs.length;
+    const code = fx.wechat.mint({ openid: 'o-reqid-2' });
+    fx.wechat.script(code, busy, invalidCode);
+    const from = fx.t.logs.length;
 
-    const res = await request(t.server)
+    const res = await request(fx.t.server)
       .post('/auth/wechat/login')
       .set('x-request-id', 'e2e-upstream-login-0001')
       .send({ code });
@@ -75,11 +60,11 @@ describe(`request id on the upstream log lines (${TEST_DB})`, () => {
   });
 
   it('a login WeChat never answers (connection reset): the failures carry the minted id the client got back', async () => {
-    const code = wechat.mint({ openid: 'o-reqid-3' });
-    wechat.script(code, { kind: 'reset' }, { kind: 'reset' }, { kind: 'reset' });
-    const from = t.logs.length;
+    const code = fx.wechat.mint({ openid: 'o-reqid-3' });
+    fx.wechat.script(code, { kind: 'reset' }, { kind: 'reset' }, { kind: 'reset' });
+    const from = fx.t.logs.length;
 
-    const res = await request(t.server).post('/auth/wechat/login').send({ code });
+    const res = await request(fx.t.server).post('/auth/wechat/login').send({ code });
 
     expect(res.status).toBe(503);
     expect(res.body.requestId).toMatch(UUID);
@@ -92,14 +77,14 @@ describe(`request id on the upstream log lines (${TEST_DB})`, () => {
   });
 
   it('a phone lookup (interface token path) WeChat answers with an error carries the request id', async () => {
-    wechat.scriptPath('/wxa/business/getuserphonenumber', busy, busy, busy);
-    const from = t.logs.length;
+    fx.wechat.scriptPath('/wxa/business/getuserphonenumber', busy, busy, busy);
+    const from = fx.t.logs.length;
 
-    const res = await request(t.server)
+    const res = await request(fx.t.server)
       .post('/auth/wechat/phone')
       .set('authorization', `Bearer ${access}`)
       .set('x-request-id', 'e2e-upstream-phone-0001')
-      .send({ code: await wechat.mintPhoneCode({ openid }) });
+      .send({ code: await fx.wechat.mintPhoneCode({ openid }) });
 
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ code: 'WX_UNAVAILABLE', requestId: 'e2e-upstream-phone-0001' });
@@ -109,11 +94,11 @@ describe(`request id on the upstream log lines (${TEST_DB})`, () => {
   });
 
   it('lines of calls made outside the failing request do not borrow its id', async () => {
-    const from = t.logs.length;
-    const ok = await request(t.server)
+    const from = fx.t.logs.length;
+    const ok = await request(fx.t.server)
       .post('/auth/wechat/login')
       .set('x-request-id', 'e2e-upstream-ok-0001')
-      .send({ code: wechat.mint({ openid: 'o-reqid-4' }) });
+      .send({ code: fx.wechat.mint({ openid: 'o-reqid-4' }) });
     expect(ok.status).toBe(200);
     const lines = linesSince(from);
     expect(lines.some((l) => l.requestId === 'e2e-upstream-login-0001')).toBe(false);

@@ -1,7 +1,6 @@
 import request from 'supertest';
-import { FakeWechat } from '../support/fake-wechat';
-import { createTestApp, type TestApp } from '../support/test-app';
-import { createTestDatabase, TEST_DB, type TestDatabase } from '../support/test-database';
+import { TEST_DB } from '../support/test-database';
+import { useTestApp } from '../support/use-test-app';
 
 const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
 const BEFORE = 'https://cdn.example.com/before.png';
@@ -12,33 +11,22 @@ const BEFORE = 'https://cdn.example.com/before.png';
  * its open data hands it over, is stored verbatim. The full table of rules is in src/users/profile-rules.spec.ts.
  */
 describe(`avatar URLs over HTTP (${TEST_DB})`, () => {
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
+  const fx = useTestApp({ apps: APPS });
   let access: string;
   let openid: string;
 
-  const http = () => request(t.server);
+  const http = () => request(fx.t.server);
   const auth = () => ({ authorization: `Bearer ${access}` });
   const storedAvatar = async (): Promise<unknown> =>
     (await http().get('/users/me').set(auth())).body.avatarUrl;
 
   beforeAll(async () => {
-    wechat = await new FakeWechat(APPS).start();
-    db = await createTestDatabase();
-    t = await createTestApp({ databaseUrl: db.url, wechatApiBase: wechat.baseUrl });
     openid = 'o-avatar-1';
     const login = await http()
       .post('/auth/wechat/login')
-      .send({ code: wechat.mint({ openid }) });
+      .send({ code: fx.wechat.mint({ openid }) });
     expect(login.status).toBe(200);
     access = login.body.accessToken;
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
   });
 
   beforeEach(async () => {
@@ -90,7 +78,7 @@ describe(`avatar URLs over HTTP (${TEST_DB})`, () => {
     const decrypted = await http()
       .post('/auth/wechat/decrypt')
       .set(auth())
-      .send(await wechat.mintOpenData({ openid }));
+      .send(await fx.wechat.mintOpenData({ openid }));
     expect(decrypted.status).toBe(200);
     const fromWechat = decrypted.body.data.avatarUrl as string;
     expect(fromWechat).toMatch(/^https:\/\/thirdwx\.qlogo\.cn\/mmopen\//);
