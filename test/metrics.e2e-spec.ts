@@ -5,7 +5,7 @@ import request from 'supertest';
 import { freePort } from '../src/testing/free-port';
 import { FakeWechat } from './support/fake-wechat';
 import { createTestApp, type TestApp } from './support/test-app';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { createTestDatabase, TEST_DB, type TestDatabase } from './support/test-database';
 
 const ROOT = join(__dirname, '..');
 const RULES = join(ROOT, 'deploy/prometheus/wechat-auth.rules.yml');
@@ -202,6 +202,15 @@ describe('Prometheus metrics (e2e)', () => {
     expect(after.get('store_up')).toBe(1);
     expect(after.get('revocation_replica_age_seconds')).toBe(0);
     expect(after.get('wechat_quota_limit{appid="wxapp_two",kind="phone_lookup"}')).toBeGreaterThan(0);
+    if (TEST_DB === 'mariadb') {
+      // The pool: every request above waited for a connection (briefly), and some are open now.
+      expect(moved('db_pool_wait_seconds_count')).toBeGreaterThan(0);
+      expect(
+        (after.get('db_pool_connections{state="idle"}') ?? 0) +
+          (after.get('db_pool_connections{state="in_use"}') ?? 0),
+      ).toBeGreaterThan(0);
+      expect(after.get('db_pool_connections{state="waiting"}')).toBe(0);
+    }
     expect(after.has('process_cpu_user_seconds_total')).toBe(true);
     expect(after.has('nodejs_eventloop_lag_p99_seconds')).toBe(true);
   });
