@@ -7,6 +7,7 @@ import { RevocationService } from '../token/revocation/revocation.service';
 import { SessionService } from '../token/sessions/session.service';
 import type { User, UserStatus } from '../users/user.entity';
 import { UserDirectory, type IdentityView } from '../users/user-directory.service';
+import { toIdentityResponse, toSessionResponse } from './dto/admin.dto';
 
 export interface AccountExport {
   exportedAt: string;
@@ -181,17 +182,8 @@ export class AccountService {
         updatedAt: user.updatedAt.toISOString(),
         lastLoginAt: user.lastLoginAt?.toISOString() ?? null,
       },
-      identities: identities.map((i) => ({
-        ...i,
-        createdAt: i.createdAt.toISOString(),
-        sessionKeyUpdatedAt: i.sessionKeyUpdatedAt?.toISOString() ?? null,
-      })),
-      sessions: sessions.map((s) => ({
-        id: s.familyId,
-        appid: s.appid,
-        lastRefreshedAt: s.createdAt.toISOString(),
-        expiresAt: s.expiresAt.toISOString(),
-      })),
+      identities: identities.map(toIdentityResponse),
+      sessions: sessions.map(toSessionResponse),
       events: events.slice(0, MAX_EXPORTED_EVENTS),
     };
   }

@@ -20,6 +20,9 @@ import {
   SetRolesRequest,
   SetStatusRequest,
   toAdminUserResponse,
+  toIdentityResponse,
+  toSessionResponse,
+  USERS_PAGE_SIZE,
 } from './dto/admin.dto';
 
 const uuid = new UuidParamPipe();
@@ -46,7 +49,7 @@ export class AdminController {
   async list(@Query() q: ListUsersQuery): Promise<AdminUserPageResponse> {
     const page = await this.directory.search(
       { status: q.status, phone: q.phone, openid: q.openid, unionid: q.unionid },
-      { limit: q.limit ?? 20, cursor: q.cursor },
+      { limit: q.limit ?? USERS_PAGE_SIZE.default, cursor: q.cursor },
     );
     return {
       items: page.items.map(toAdminUserResponse),
@@ -63,17 +66,8 @@ export class AdminController {
     const { user, identities, sessions } = await this.accounts.view(id);
     return {
       user: toAdminUserResponse(user),
-      identities: identities.map((i) => ({
-        ...i,
-        createdAt: i.createdAt.toISOString(),
-        sessionKeyUpdatedAt: i.sessionKeyUpdatedAt?.toISOString() ?? null,
-      })),
-      sessions: sessions.map((s) => ({
-        id: s.familyId,
-        appid: s.appid,
-        lastRefreshedAt: s.createdAt.toISOString(),
-        expiresAt: s.expiresAt.toISOString(),
-      })),
+      identities: identities.map(toIdentityResponse),
+      sessions: sessions.map(toSessionResponse),
     };
   }
 

@@ -1,23 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayUnique,
-  IsArray,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsIn, IsOptional } from 'class-validator';
+import { PageCursor, PageLimit } from '../../common/pagination/page-query';
+import { IsPurePhoneNumber, IsWechatUserId } from '../../common/validation/ids';
 import { ROLES, type Role } from '../../common/auth/roles';
 import { maskPhone } from '../../users/mask-phone';
+import type { RefreshToken } from '../../token/refresh-token.entity';
+import type { IdentityView } from '../../users/user-directory.service';
 import type { User, UserStatus } from '../../users/user.entity';
 
-const WECHAT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** The admin user list's page size: 20 unless `limit` says otherwise, at most 100. */
+export const USERS_PAGE_SIZE = { default: 20, max: 100 } as const;
 
 export class ListUsersQuery {
   @ApiPropertyOptional({ enum: ['active', 'disabled'] })
@@ -30,31 +22,23 @@ export class ListUsersQuery {
     example: '13812345678',
   })
   @IsOptional()
-  @Matches(/^\d{4,20}$/, { message: 'phone must be 4-20 digits' })
+  @IsPurePhoneNumber()
   phone?: string;
 
   @ApiPropertyOptional({ description: 'Exact, case-sensitive.' })
   @IsOptional()
-  @Matches(WECHAT_ID, { message: 'openid must be 1-128 characters of [A-Za-z0-9_-]' })
+  @IsWechatUserId()
   openid?: string;
 
   @ApiPropertyOptional({ description: 'Exact, case-sensitive.' })
   @IsOptional()
-  @Matches(WECHAT_ID, { message: 'unionid must be 1-128 characters of [A-Za-z0-9_-]' })
+  @IsWechatUserId()
   unionid?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @PageLimit(USERS_PAGE_SIZE.max, USERS_PAGE_SIZE.default)
   limit?: number;
 
-  @ApiPropertyOptional({ description: '`nextCursor` of the previous page.' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
+  @PageCursor()
   cursor?: string;
 }
 
@@ -146,6 +130,25 @@ export class AdminSessionResponse {
 
   @ApiProperty({ type: String, format: 'date-time' })
   expiresAt: string;
+}
+
+/** An identity as the API shows it (admins, and the user's own export): dates as ISO strings. */
+export function toIdentityResponse(i: IdentityView): IdentityResponse {
+  return {
+    ...i,
+    createdAt: i.createdAt.toISOString(),
+    sessionKeyUpdatedAt: i.sessionKeyUpdatedAt?.toISOString() ?? null,
+  };
+}
+
+/** A live session (its family's current refresh token) as the API shows it. */
+export function toSessionResponse(s: RefreshToken): AdminSessionResponse {
+  return {
+    id: s.familyId,
+    appid: s.appid,
+    lastRefreshedAt: s.createdAt.toISOString(),
+    expiresAt: s.expiresAt.toISOString(),
+  };
 }
 
 export class AdminUserDetailResponse {
