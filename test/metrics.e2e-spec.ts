@@ -9,6 +9,7 @@ import { createTestDatabase, TEST_DB, type TestDatabase } from './support/test-d
 
 const ROOT = join(__dirname, '..');
 const RULES = join(ROOT, 'deploy/prometheus/wechat-auth.rules.yml');
+const RULE_TESTS = join(ROOT, 'deploy/prometheus/wechat-auth.rules.test.yml');
 const DASHBOARD = join(ROOT, 'deploy/grafana/wechat-auth-dashboard.json');
 const TOKEN = 'metrics-test-token-0123456789-abcdefghijklmnop';
 const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
@@ -269,11 +270,15 @@ describe('Prometheus metrics (e2e)', () => {
     expect(Object.keys(doc.body.paths)).not.toContain('/metrics');
   });
 
-  it('the alert rules pass promtool, and they and the dashboard name only metrics the service exposes', async () => {
+  it('the alert rules pass promtool check and their promtool tests, and they and the dashboard name only metrics the service exposes', async () => {
     const check = spawnSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8', timeout: 30_000 });
     expect(check.error).toBeUndefined();
     expect(`${check.stdout}${check.stderr}`).toMatch(/SUCCESS: \d+ rules found/);
     expect(check.status).toBe(0);
+    // Each alert fires on the series it is meant for (labels and annotations included) and not beside it.
+    const unit = spawnSync('promtool', ['test', 'rules', RULE_TESTS], { encoding: 'utf8', timeout: 60_000 });
+    expect(`${unit.stdout}${unit.stderr}`).toContain('SUCCESS');
+    expect(unit.status).toBe(0);
 
     const exposed = exposedNames((await scrape()).text);
     const rules = ruleExpressions();
