@@ -16,7 +16,7 @@ import type { AppConfig } from './config/app-config';
 import { registerAccessLog, ROOT_LOGGER } from './logging';
 import { Metrics } from './metrics/metrics';
 import { registerMetrics } from './metrics/metrics-http';
-import { genRequestId } from './request-id';
+import { genRequestId } from './common/http/request-id';
 import type { Logger as PinoRoot } from 'pino';
 import swaggerMetadata from './swagger-metadata';
 

@@ -128,7 +128,6 @@ describe(`audit trail (${TEST_DB})`, () => {
     await request(app.getHttpServer())
       .post('/probe')
       .set('x-forwarded-for', '203.0.113.7')
-      .set('x-request-id', '2d7a5b9c-3e4f-4a71-8cbd-2e3f4a5b6c7d')
       .send({ userId: USER_A, appid: 'wxapp_one' })
       .expect(204);
     const [event] = (await audit.list({ userId: USER_A })).items;
@@ -136,10 +135,23 @@ describe(`audit trail (${TEST_DB})`, () => {
       type: 'login.succeeded',
       appid: 'wxapp_one',
       clientIp: '203.0.113.7',
-      requestId: '2d7a5b9c-3e4f-4a71-8cbd-2e3f4a5b6c7d',
+      // The id the app minted (a UUID); a client's X-Request-Id is never recorded (below).
+      requestId: expect.stringMatching(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      ),
       details: { isNewUser: true },
       occurredAt: new Date(START).toISOString(),
     });
+  });
+
+  it('records no request id the client chose (X-Request-Id), even a UUID: logs may use it, the trail does not', async () => {
+    await request(app.getHttpServer())
+      .post('/probe')
+      .set('x-request-id', '2d7a5b9c-3e4f-4a71-8cbd-2e3f4a5b6c7d')
+      .send({ userId: USER_B, appid: 'wxapp_one' })
+      .expect(204);
+    const [event] = (await audit.list({ userId: USER_B })).items;
+    expect(event).toMatchObject({ type: 'login.succeeded', requestId: null });
   });
 
   it('keeps milliseconds and orders newest first to the millisecond, ties by id, across pages', async () => {

@@ -6,6 +6,7 @@ import { Access } from '../common/auth/access.decorator';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { UserRateLimit } from '../common/throttle/user-rate-limit.decorator';
 import { AccountService, type AccountExport } from './account.service';
 import { AccountExportResponse } from './dto/account-export.response';
 
@@ -35,6 +36,8 @@ export class AccountController {
   }
 
   @Get('export')
+  // Each export reads every row held about the user: 5 a minute each (a constant; could become a setting).
+  @UserRateLimit(5)
   @NoStore()
   @ApiOperation({
     summary: 'Everything held about me, as JSON.',

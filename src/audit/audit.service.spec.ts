@@ -49,11 +49,14 @@ describe('AuditService (in-memory SQLite)', () => {
     fn: () => T,
     requestId = '0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
     clientIp = '203.0.113.7',
+    /** Whether the id was minted by the app (else the client chose it: X-Request-Id). */
+    minted = true,
   ): T => {
     const record = audit.record.bind(audit);
-    const spy = jest
-      .spyOn(audit, 'record')
-      .mockImplementation((event) => record({ ...event, context: { requestId, clientIp } }));
+    const context = minted
+      ? { requestId, clientIp, requestIdMinted: true as const }
+      : { requestId, clientIp };
+    const spy = jest.spyOn(audit, 'record').mockImplementation((event) => record({ ...event, context }));
     try {
       return fn();
     } finally {
@@ -119,6 +122,19 @@ describe('AuditService (in-memory SQLite)', () => {
       expect(await repo.findOneByOrFail({ userId: USER_B })).toMatchObject({
         requestId: '1c6f4a8b-2d3e-4f60-9bac-1d2e3f4a5b6c',
         clientIp: '2001:db8::1',
+      });
+    });
+
+    it("never keeps a request id the client chose, even a UUID (only the app's own ids are evidence)", async () => {
+      await inRequest(
+        () => audit.record({ type: 'token.refreshed', userId: USER_A }),
+        '1c6f4a8b-2d3e-4f60-9bac-1d2e3f4a5b6c',
+        '10.0.0.1',
+        false,
+      );
+      expect(await repo.findOneByOrFail({ userId: USER_A })).toMatchObject({
+        requestId: null,
+        clientIp: '10.0.0.1',
       });
     });
 

@@ -1,13 +1,14 @@
 import { isIP } from 'node:net';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Brackets, QueryFailedError, type Repository } from 'typeorm';
+import { QueryFailedError, type Repository } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import type { RequestContext } from '../common/request-context';
+import { UUID_PATTERN, WECHAT_APPID_PATTERN } from '../common/validation/ids';
 import { AppConfig } from '../config/app-config';
-import { decodeCursor, encodeCursor } from './audit-cursor';
+import { AUDIT_KEYSET } from './audit-cursor';
 import { loggableKey, sanitizeDetails, type AuditDetails } from './audit-details';
 import { isAuthEventType, type AuthEventType } from './auth-event-type';
 import { AuthEvent } from './auth-event.entity';
@@ -73,15 +74,9 @@ export const MAX_PAGE_SIZE = 100;
 const PURGE_BATCH = 500;
 const DAY_MS = 86_400_000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const APPID = /^[A-Za-z0-9_-]{1,64}$/;
+const UUID = UUID_PATTERN;
+const APPID = WECHAT_APPID_PATTERN;
 const REASON = /^[A-Z][A-Z0-9_]{1,63}$/;
-/**
- * Only UUID-shaped request ids are kept (the ones we mint, or a client's UUID): a client may send any
- * 8–64 characters as X-Request-Id — its own refresh token or phone number, too — and audit rows outlive
- * account deletion.
- */
-const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The audit trail: what happened to an account, when, from where. The one writer of `auth_events`.
@@ -158,40 +153,14 @@ export class AuditService implements BeforeApplicationShutdown {
         throw new AppException('VALIDATION_FAILED', { details: [`${name} must be an ISO 8601 date`] });
       }
     }
-    const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
-
     const q = this.events.createQueryBuilder('e');
     if (filter.userId !== undefined) q.andWhere('e.userId = :userId', { userId: filter.userId });
     if (filter.type !== undefined) q.andWhere('e.type = :type', { type: filter.type });
     if (filter.appid !== undefined) q.andWhere('e.appid = :appid', { appid: filter.appid });
     if (filter.from !== undefined) q.andWhere('e.occurredAt >= :from', { from: filter.from });
     if (filter.to !== undefined) q.andWhere('e.occurredAt < :to', { to: filter.to });
-    if (cursor) {
-      const at = new Date(cursor.t);
-      q.andWhere(
-        new Brackets((w) =>
-          w
-            .where('e.occurredAt < :cursorAt', { cursorAt: at })
-            .orWhere('(e.occurredAt = :cursorAt AND e.id < :cursorId)', {
-              cursorAt: at,
-              cursorId: cursor.id,
-            }),
-        ),
-      );
-    }
-    const rows = await q
-      .orderBy('e.occurredAt', 'DESC')
-      .addOrderBy('e.id', 'DESC')
-      .limit(limit + 1)
-      .getMany();
-
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items: items.map(toView),
-      nextCursor:
-        rows.length > limit && last ? encodeCursor({ t: last.occurredAt.getTime(), id: last.id }) : null,
-    };
+    const { items, nextCursor } = await AUDIT_KEYSET.page(q, { limit, cursor: page.cursor });
+    return { items: items.map(toView), nextCursor };
   }
 
   /**
@@ -259,7 +228,9 @@ export class AuditService implements BeforeApplicationShutdown {
       appid: checked('appid', event.appid, APPID),
       sessionId: checked('sessionId', event.sessionId, UUID),
       reason: checked('reason', event.reason, REASON),
-      requestId: context && REQUEST_ID.test(context.requestId) ? context.requestId : null,
+      // Only an id we minted (a UUID): a client may send any 8–64 characters as X-Request-Id — its refresh
+      // token, its phone number, another request's id — and audit rows outlive account deletion.
+      requestId: context?.requestIdMinted === true && UUID.test(context.requestId) ? context.requestId : null,
       clientIp: context && isIP(context.clientIp) !== 0 ? context.clientIp : null,
       details: details.json,
     };

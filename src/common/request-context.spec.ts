@@ -1,6 +1,7 @@
 import { Controller, Get, Post } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { genRequestId } from './http/request-id';
 import { ReqContext, requestContextOf, type RequestContext } from './request-context';
 
 @Controller()
@@ -58,6 +59,26 @@ describe('request context (explicit, @ReqContext())', () => {
     const forwarded = { 'x-request-id': 'req-00000002', 'x-forwarded-for': '198.51.100.7' };
     await expect(probe('GET', forwarded, '127.0.0.1')).resolves.toMatchObject({ clientIp: '198.51.100.7' });
     await expect(probe('GET', forwarded, '203.0.113.9')).resolves.toMatchObject({ clientIp: '203.0.113.9' });
+  });
+
+  it('marks an id minted here, never one the client sent (only minted ids go into audit rows)', () => {
+    const mintedRaw = { headers: {} };
+    const mintedId = genRequestId(mintedRaw);
+    expect(requestContextOf({ id: mintedId, ip: '203.0.113.9', raw: mintedRaw })).toEqual({
+      requestId: mintedId,
+      clientIp: '203.0.113.9',
+      requestIdMinted: true,
+    });
+    for (const chosen of ['req-00000003', '2d7a5b9c-3e4f-4a71-8cbd-2e3f4a5b6c7d']) {
+      const raw = { headers: { 'x-request-id': chosen } };
+      expect(requestContextOf({ id: genRequestId(raw), ip: '203.0.113.9', raw })).toEqual({
+        requestId: chosen,
+        clientIp: '203.0.113.9',
+      });
+    }
+    // An unsafe id is replaced by a minted one.
+    const unsafe = { headers: { 'x-request-id': 'a b\nc' } };
+    expect(requestContextOf({ id: genRequestId(unsafe), raw: unsafe }).requestIdMinted).toBe(true);
   });
 
   it('requestContextOf reads any request-like object (a missing IP is empty)', () => {

@@ -1,16 +1,27 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { isMintedRequestId } from './http/request-id';
 
 /** What the audit trail records about the request an event came from. */
 export interface RequestContext {
-  /** Fastify's `request.id` (see request-id.ts): the caller's safe X-Request-Id or a fresh UUID. */
+  /** Fastify's `request.id` (see http/request-id.ts): the caller's safe X-Request-Id or a fresh UUID. */
   readonly requestId: string;
   /** Fastify's `request.ip`: the socket address, or the X-Forwarded-For hop that `trustProxy` believes. */
   readonly clientIp: string;
+  /**
+   * True when `requestId` was minted here; absent when the client chose it (X-Request-Id). Logs use either;
+   * the audit trail records only a minted one — a client could otherwise put another request's id, or
+   * anything UUID-shaped of its own, into rows that outlive the account.
+   */
+  readonly requestIdMinted?: true;
 }
 
 /** The context of a Fastify request. */
-export function requestContextOf(request: { id: unknown; ip?: string }): RequestContext {
-  return { requestId: String(request.id), clientIp: request.ip ?? '' };
+export function requestContextOf(request: { id: unknown; ip?: string; raw?: object }): RequestContext {
+  const requestId = String(request.id);
+  const clientIp = request.ip ?? '';
+  return request.raw !== undefined && isMintedRequestId(request.raw)
+    ? { requestId, clientIp, requestIdMinted: true }
+    : { requestId, clientIp };
 }
 
 /**
@@ -20,5 +31,5 @@ export function requestContextOf(request: { id: unknown; ip?: string }): Request
  * it (bench, same machine, same run); see README's Benchmark section.
  */
 export const ReqContext = createParamDecorator((_data: unknown, ctx: ExecutionContext): RequestContext =>
-  requestContextOf(ctx.switchToHttp().getRequest<{ id: unknown; ip?: string }>()),
+  requestContextOf(ctx.switchToHttp().getRequest<{ id: unknown; ip?: string; raw?: object }>()),
 );

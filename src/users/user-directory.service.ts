@@ -4,6 +4,8 @@ import { type EntityManager, In, Repository } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import type { Role } from '../common/auth/roles';
 import { AppException } from '../common/errors/app.exception';
+import { Keyset, type KeysetPage } from '../common/pagination/keyset';
+import { UUID_PATTERN } from '../common/validation/ids';
 import { TransactionRunner } from '../database/transaction-runner';
 import { UserReadCache } from './user-read-cache';
 import { User, type UserStatus } from './user.entity';
@@ -32,10 +34,13 @@ export interface IdentityView {
   hasSessionKey: boolean;
 }
 
-interface Cursor {
-  c: string;
-  i: string;
-}
+/** The admin user list's pages: newest first by (created_at, id) (query alias `u`). */
+const USER_KEYSET = new Keyset<User>({
+  idPattern: UUID_PATTERN,
+  timeColumn: 'u.createdAt',
+  idColumn: 'u.id',
+  positionOf: (u) => ({ t: u.createdAt.getTime(), id: u.id }),
+});
 
 /**
  * Users as operators see them: search, identities, status and roles, erasure. Kept apart from
@@ -51,8 +56,8 @@ export class UserDirectory {
     private readonly readCache: UserReadCache,
   ) {}
 
-  /** Newest first, keyset-paginated by (created_at, id) with an opaque cursor. */
-  async search(filter: UserSearch, page: Page): Promise<{ items: User[]; nextCursor: string | null }> {
+  /** Newest first, keyset-paginated by (created_at, id) with an opaque cursor (common/pagination). */
+  search(filter: UserSearch, page: Page): Promise<KeysetPage<User>> {
     const q = this.users.createQueryBuilder('u');
     if (filter.status) q.andWhere('u.status = :status', { status: filter.status });
     if (filter.phone) q.andWhere('u.phone = :phone', { phone: filter.phone });
@@ -64,24 +69,7 @@ export class UserDirectory {
         .andWhere(filter.unionid ? 'i.unionid = :unionid' : '1=1', { unionid: filter.unionid });
       q.andWhere(`u.id IN (${sub.getQuery()})`, sub.getParameters());
     }
-    if (page.cursor) {
-      const c = decodeCursor(page.cursor);
-      q.andWhere('(u.createdAt < :cc OR (u.createdAt = :cc AND u.id < :ci))', { cc: new Date(c.c), ci: c.i });
-    }
-    const rows = await q
-      .orderBy('u.createdAt', 'DESC')
-      .addOrderBy('u.id', 'DESC')
-      .take(page.limit + 1)
-      .getMany();
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return {
-      items,
-      nextCursor:
-        rows.length > page.limit && last
-          ? encodeCursor({ c: last.createdAt.toISOString(), i: last.id })
-          : null,
-    };
+    return USER_KEYSET.page(q, page);
   }
 
   async identitiesOf(userId: string): Promise<IdentityView[]> {
@@ -189,24 +177,4 @@ export class UserDirectory {
     this.readCache.invalidate(userId);
     return erased;
   }
-}
-
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
-
-function decodeCursor(raw: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (
-      typeof c.c === 'string' &&
-      !Number.isNaN(Date.parse(c.c)) &&
-      typeof c.i === 'string' &&
-      c.i.length <= 64
-    )
-      return c as Cursor;
-  } catch {
-    // fall through
-  }
-  throw new AppException('VALIDATION_FAILED', { details: ['cursor is invalid'] });
 }

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { AccountService } from '../../src/account/account.service';
 import { FakeWechat } from '../support/fake-wechat';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -142,6 +143,153 @@ describe('hostile body keys (e2e)', () => {
       const res = await post(path, make(body), token);
       expect({ status: res.status, code: res.body.code }).toEqual({ status: 400, code: 'MALFORMED_REQUEST' });
       expect(await ran()).toBe(false);
+    });
+  });
+});
+
+describe('list and filter edges, request ids in the audit trail, export rate (e2e)', () => {
+  let wechat: FakeWechat;
+  let db: TestDatabase;
+  let t: TestApp;
+  let seq = 0;
+  let adminToken: string;
+
+  const http = () => request(t.server);
+  const login = async (headers: Record<string, string> = {}) => {
+    const res = await http()
+      .post('/auth/wechat/login')
+      .set(headers)
+      .send({ code: wechat.mint({ openid: `o-edges-${++seq}` }) });
+    expect(res.status).toBe(200);
+    return {
+      userId: res.body.user.id as string,
+      accessToken: res.body.accessToken as string,
+      refreshToken: res.body.refreshToken as string,
+      requestId: res.headers['x-request-id'] as string,
+    };
+  };
+
+  beforeAll(async () => {
+    wechat = await new FakeWechat(APPS).start();
+    db = await createTestDatabase();
+    t = await createTestApp({ databaseUrl: db.url, wechatApiBase: wechat.baseUrl });
+    const admin = await login();
+    await t.app.get(AccountService).setRoles(admin.userId, admin.userId, ['admin']);
+    const refreshed = await http().post('/auth/refresh').send({ refreshToken: admin.refreshToken });
+    adminToken = refreshed.body.accessToken as string;
+    for (let i = 0; i < 3; i++) await login();
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+    await wechat?.stop();
+  });
+
+  const list = (path: string, query: string) =>
+    http().get(`${path}?${query}`).set('authorization', `Bearer ${adminToken}`);
+
+  describe.each(['/admin/users', '/admin/audit-events'])('GET %s', (path) => {
+    it('takes a plain limit (the control)', async () => {
+      const res = await list(path, 'limit=2');
+      expect(res.status).toBe(200);
+      expect(res.body.items).toHaveLength(2);
+      expect(res.body.nextCursor).toEqual(expect.any(String));
+      const next = await list(path, `limit=2&cursor=${res.body.nextCursor as string}`);
+      expect(next.status).toBe(200);
+    });
+
+    it.each([
+      'limit=10abc',
+      'limit=1e1',
+      'limit=%205',
+      'limit=-1',
+      'limit=0',
+      'limit=010',
+      'limit=5.0',
+      'limit=0x10',
+      'limit=',
+      'limit=101',
+      'limit=99999999999999999999',
+      'limit=5&limit=6',
+    ])('refuses %s: 400 VALIDATION_FAILED with one stable detail', async (query) => {
+      const res = await list(path, query);
+      expect({ status: res.status, code: res.body.code, details: res.body.details }).toEqual({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        details: ['limit must be an integer from 1 to 100, in plain digits'],
+      });
+    });
+
+    it('refuses a cursor that is not one of its own (400, never a 500)', async () => {
+      const other = Buffer.from(JSON.stringify({ c: '2026-01-01T00:00:00Z', i: 'x' })).toString('base64url');
+      const res = await list(path, `cursor=${other}`);
+      expect({ status: res.status, code: res.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    });
+  });
+
+  describe('GET /admin/audit-events dates', () => {
+    it.each([
+      // Year 10000 once offset to UTC: MariaDB read it so that the filter reversed (every row matched `from`).
+      'from=9999-12-31T23:00:00-05:00',
+      'to=9999-12-31T20:00:00-04:00',
+      'from=0000-01-01T00:00:00Z',
+      'from=0001-01-01T00:00:00%2B01:00',
+      'from=10000-01-01T00:00:00Z',
+      'from=2026-02-30T00:00:00Z',
+    ])('refuses %s with 400 VALIDATION_FAILED', async (query) => {
+      const res = await list('/admin/audit-events', query);
+      expect({ status: res.status, code: res.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    });
+
+    it('compares correctly at the edges of the range (nothing reversed)', async () => {
+      const all = await list('/admin/audit-events', 'limit=100');
+      expect(all.body.items.length).toBeGreaterThan(0);
+      const early = await list('/admin/audit-events', 'limit=100&from=0001-01-01T00:00:00Z');
+      expect(early.body.items).toHaveLength(all.body.items.length);
+      const late = await list('/admin/audit-events', 'limit=100&from=9999-12-31T23:59:59.999Z');
+      expect(late.body.items).toEqual([]);
+      const until = await list('/admin/audit-events', 'limit=100&to=9999-12-31T23:59:59.999Z');
+      expect(until.body.items).toHaveLength(all.body.items.length);
+    });
+  });
+
+  describe('request ids in the audit trail', () => {
+    const loginEvent = async (userId: string) => {
+      const res = await list('/admin/audit-events', `userId=${userId}&type=login.succeeded`);
+      expect(res.body.items).toHaveLength(1);
+      return res.body.items[0] as { requestId: string | null };
+    };
+
+    it("records the id the service minted (the answer's X-Request-Id)", async () => {
+      const user = await login();
+      expect(user.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect((await loginEvent(user.userId)).requestId).toBe(user.requestId);
+    });
+
+    it.each(['5b0b1d3e-7f6a-4c2b-9d8e-1f2a3b4c5d6e', 'my-trace-0001'])(
+      'records no id the client chose (%s), though the answer and the logs keep it',
+      async (chosen) => {
+        const user = await login({ 'x-request-id': chosen });
+        expect(user.requestId).toBe(chosen);
+        expect((await loginEvent(user.userId)).requestId).toBeNull();
+      },
+    );
+  });
+
+  describe('GET /users/me/export', () => {
+    it('is rate-limited per user: 5 a minute, then 429 RATE_LIMITED with Retry-After; another user is not', async () => {
+      const [a, b] = [await login(), await login()];
+      const exportAs = (token: string) =>
+        http().get('/users/me/export').set('authorization', `Bearer ${token}`);
+      for (let i = 0; i < 5; i++) expect((await exportAs(a.accessToken)).status).toBe(200);
+      const limited = await exportAs(a.accessToken);
+      expect({ status: limited.status, code: limited.body.code }).toEqual({
+        status: 429,
+        code: 'RATE_LIMITED',
+      });
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await exportAs(b.accessToken)).status).toBe(200);
     });
   });
 });

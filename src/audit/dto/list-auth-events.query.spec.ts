@@ -27,6 +27,15 @@ describe('ListAuthEventsQuery', () => {
     expect(value.to).toEqual(new Date(Date.UTC(2026, 1, 1, 0, 0, 0, 250)));
   });
 
+  it('accepts the first and last instants a DATETIME holds (years 1 and 9999, UTC)', async () => {
+    const { ok, value } = await check({ from: '0001-01-01T00:00:00Z', to: '9999-12-31T23:59:59.999Z' });
+    expect(ok).toBe(true);
+    expect(value.from?.toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(value.to?.toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    // Within the range through an offset, too.
+    expect((await check({ to: '9999-12-31T23:00:00+05:00' })).ok).toBe(true);
+  });
+
   it('accepts an empty query', async () => {
     expect((await check({})).ok).toBe(true);
   });
@@ -46,6 +55,17 @@ describe('ListAuthEventsQuery', () => {
     ['limit 1.5', { limit: '1.5' }],
     ['limit 1e1', { limit: '1e1' }],
     ['limit with a space', { limit: ' 5' }],
+    ['limit with letters after the digits', { limit: '10abc' }],
+    ['limit -1', { limit: '-1' }],
+    ['limit with a leading zero', { limit: '010' }],
+    ['a huge limit', { limit: '99999999999999999999' }],
+    ['an empty limit', { limit: '' }],
+    ['from past year 9999 through its offset', { from: '9999-12-31T23:00:00-05:00' }],
+    ['to past year 9999 through its offset', { to: '9999-12-31T20:00:00-04:00' }],
+    ['from in year 0', { from: '0000-06-01T00:00:00Z' }],
+    ['from before year 1 through its offset', { from: '0001-01-01T00:00:00+01:00' }],
+    ['a five-digit year', { from: '10000-01-01T00:00:00Z' }],
+    ['an extended-year form', { from: '+010000-01-01T00:00:00Z' }],
     ['cursor too long', { cursor: 'A'.repeat(513) }],
     ['an unknown parameter', { order: 'asc' }],
   ])('refuses %s', async (_name, query) => {

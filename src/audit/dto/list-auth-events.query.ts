@@ -1,18 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  IsDate,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
-import { MAX_CURSOR_LENGTH } from '../audit-cursor';
+import { IsDate, IsIn, IsOptional } from 'class-validator';
+import { PageCursor, PageLimit } from '../../common/pagination/page-query';
+import { IsUuidId, IsWechatAppid } from '../../common/validation/ids';
 import { AUTH_EVENT_TYPES, type AuthEventType } from '../auth-event-type';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../audit.service';
 
@@ -22,6 +12,14 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../audit.service';
  */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
+/**
+ * The instants a DATETIME column compares correctly, in UTC. An offset can carry a four-digit year past
+ * them (`9999-12-31T23:00:00-05:00` is in year 10000): the driver then writes `10000-01-01 …`, which
+ * MariaDB reads so that `occurred_at >= from` matched every row — the filter reversed.
+ */
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
 /** Turns a well-formed instant into a Date; anything else stays as it came, for IsDate to refuse. */
 const toInstant = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string' || !ISO_INSTANT.test(value)) return value;
@@ -29,14 +27,17 @@ const toInstant = ({ value }: { value: unknown }): unknown => {
   const [y, m, d] = value.slice(0, 10).split('-').map(Number);
   if (m < 1 || m > 12 || d < 1 || d > new Date(Date.UTC(y, m, 0)).getUTCDate()) return value;
   const date = new Date(value);
-  return Number.isFinite(date.getTime()) ? date : value;
+  const ms = date.getTime();
+  return Number.isFinite(ms) && ms >= EARLIEST && ms <= LATEST ? date : value;
 };
+
+const INSTANT_RULE = 'an ISO 8601 date-time with Z or an offset, from year 1 to 9999 in UTC';
 
 /** Query parameters of the admin audit-trail route (GET /admin/audit-events); `from`/`to` arrive as Dates. */
 export class ListAuthEventsQuery {
-  @ApiPropertyOptional({ format: 'uuid', description: 'Only events about this user.' })
+  @ApiPropertyOptional({ description: 'Only events about this user.' })
   @IsOptional()
-  @IsUUID()
+  @IsUuidId()
   userId?: string;
 
   @ApiPropertyOptional({ enum: AUTH_EVENT_TYPES, enumName: 'AuthEventType' })
@@ -44,10 +45,9 @@ export class ListAuthEventsQuery {
   @IsIn(AUTH_EVENT_TYPES)
   type?: AuthEventType;
 
-  @ApiPropertyOptional({ pattern: '^[A-Za-z0-9_-]{1,64}$', example: 'wx1234567890abcdef' })
+  @ApiPropertyOptional({ example: 'wx1234567890abcdef' })
   @IsOptional()
-  @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'appid must be 1-64 characters of [A-Za-z0-9_-]' })
+  @IsWechatAppid()
   appid?: string;
 
   @ApiPropertyOptional({
@@ -58,7 +58,7 @@ export class ListAuthEventsQuery {
   })
   @IsOptional()
   @Transform(toInstant)
-  @IsDate({ message: 'from must be an ISO 8601 date-time with Z or an offset' })
+  @IsDate({ message: `from must be ${INSTANT_RULE}` })
   from?: Date;
 
   @ApiPropertyOptional({
@@ -69,23 +69,12 @@ export class ListAuthEventsQuery {
   })
   @IsOptional()
   @Transform(toInstant)
-  @IsDate({ message: 'to must be an ISO 8601 date-time with Z or an offset' })
+  @IsDate({ message: `to must be ${INSTANT_RULE}` })
   to?: Date;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
-  @IsOptional()
-  // Query values are strings: only plain digits become a number ('1e1', ' 5', '0x10' stay strings and fail).
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^[0-9]{1,3}$/.test(value) ? Number(value) : value,
-  )
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_SIZE)
+  @PageLimit(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
   limit?: number;
 
-  @ApiPropertyOptional({ maxLength: MAX_CURSOR_LENGTH, description: '`nextCursor` of the previous page.' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(MAX_CURSOR_LENGTH)
+  @PageCursor()
   cursor?: string;
 }

@@ -1,7 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { AppException } from '../errors/app.exception';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID_PATTERN } from '../validation/ids';
 
 /**
  * A path id naming a user or a session. Not a UUID → 404 like any unknown id (an id that cannot exist
@@ -11,7 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 @Injectable()
 export class UuidParamPipe implements PipeTransform<unknown, string> {
   transform(value: unknown): string {
-    if (typeof value !== 'string' || !UUID.test(value)) throw new AppException('NOT_FOUND');
+    if (typeof value !== 'string' || !UUID_PATTERN.test(value)) throw new AppException('NOT_FOUND');
     return value.toLowerCase();
   }
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, Matches } from 'class-validator';
+import { IsOptional } from 'class-validator';
+import { IsWechatAppid } from '../../common/validation/ids';
 
 /** RFC 7662 §2.2. Everything but `active` is present only for a live token. */
 export class IntrospectionResponse {
@@ -54,7 +55,7 @@ export class WechatAccessTokenQuery {
     example: 'wx1234567890abcdef',
   })
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'appid must be 1-64 characters of [A-Za-z0-9_-]' })
+  @IsWechatAppid()
   appid?: string;
 }
 

@@ -1,13 +1,19 @@
-import { IsInt, IsObject, IsOptional, Matches, Min } from 'class-validator';
+import { IsInt, IsObject, IsOptional, Min } from 'class-validator';
+import {
+  IsPhoneCountryCode,
+  IsPurePhoneNumber,
+  IsWechatAppid,
+  IsWechatUserId,
+} from '../../common/validation/ids';
 
 export class MintOpenDataRequest {
   /** Default: the default app (WECHAT_APPID or `wxsandbox`). */
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/)
+  @IsWechatAppid()
   appid?: string;
 
   /** Must have logged in (minted a login code) first: the data is encrypted with the current session_key. */
-  @Matches(/^[A-Za-z0-9_-]{1,128}$/)
+  @IsWechatUserId()
   openid!: string;
 
   /** The plaintext (the watermark is added); default: a userInfo-like object. */
@@ -17,12 +23,12 @@ export class MintOpenDataRequest {
 
   /** Makes legacy phone-number data (`{phoneNumber, purePhoneNumber, countryCode}`) instead of `data`. */
   @IsOptional()
-  @Matches(/^[0-9]{4,20}$/)
+  @IsPurePhoneNumber()
   phoneNumber?: string;
 
   /** Default: 86. */
   @IsOptional()
-  @Matches(/^[0-9]{1,4}$/)
+  @IsPhoneCountryCode()
   countryCode?: string;
 
   /** Seconds; default now. Set it to make stale data. */
@@ -33,6 +39,6 @@ export class MintOpenDataRequest {
 
   /** Default: appid. Set it to make data that belongs to another mini program. */
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/)
+  @IsWechatAppid()
   watermarkAppid?: string;
 }

@@ -1,22 +1,28 @@
-import { IsOptional, Matches } from 'class-validator';
+import { IsOptional } from 'class-validator';
+import {
+  IsPhoneCountryCode,
+  IsPurePhoneNumber,
+  IsWechatAppid,
+  IsWechatUserId,
+} from '../../common/validation/ids';
 
 export class MintPhoneCodeRequest {
   /** Default: the default app (WECHAT_APPID or `wxsandbox`). */
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/)
+  @IsWechatAppid()
   appid?: string;
 
   /** The user who taps the getPhoneNumber button. */
-  @Matches(/^[A-Za-z0-9_-]{1,128}$/)
+  @IsWechatUserId()
   openid!: string;
 
   /** Without the country code; default: a random 138xxxxxxxx number. */
   @IsOptional()
-  @Matches(/^[0-9]{4,20}$/)
+  @IsPurePhoneNumber()
   phoneNumber?: string;
 
   /** Default: 86. Non-CN numbers come back with a `+<code>` prefix in phoneNumber. */
   @IsOptional()
-  @Matches(/^[0-9]{1,4}$/)
+  @IsPhoneCountryCode()
   countryCode?: string;
 }

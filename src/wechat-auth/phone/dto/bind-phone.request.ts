@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Matches } from 'class-validator';
+import { IsString } from 'class-validator';
+import { IsWechatCode } from '../../../common/validation/ids';
 
 export class BindPhoneRequest {
   @ApiProperty({
@@ -7,9 +8,8 @@ export class BindPhoneRequest {
       "The code from the `getPhoneNumber` button's event (`e.detail.code`; single use, valid 5 minutes) — " +
       'not a `wx.login()` code.',
     example: 'e31968a7f94cc5ee25fafc2aef2773f0bb8c3937b22520eb8ee345274d00c144',
-    pattern: '^[A-Za-z0-9_-]{1,128}$',
   })
   @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,128}$/, { message: 'code must be 1-128 characters of [A-Za-z0-9_-]' })
+  @IsWechatCode()
   code: string;
 }
