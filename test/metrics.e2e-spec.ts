@@ -1,10 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
+import { AppModule } from '../src/app.module';
+import { loadConfig } from '../src/config/load-config';
 import { freePort } from '../src/testing/free-port';
 import { FakeWechat } from './support/fake-wechat';
-import { createTestApp, type TestApp } from './support/test-app';
+import { createTestApp, testEnv, type TestApp } from './support/test-app';
 import { createTestDatabase, TEST_DB, type TestDatabase } from './support/test-database';
 
 const ROOT = join(__dirname, '..');
@@ -340,6 +344,25 @@ describe('Prometheus metrics on their own port (e2e)', () => {
       );
     } finally {
       await t.close();
+    }
+  });
+
+  it('the operator CLI (the same modules, no HTTP server) leaves METRICS_PORT alone', async () => {
+    const port = await freePort();
+    const config = loadConfig(testEnv({ databaseUrl: db.url, env: { METRICS_PORT: String(port) } }));
+    const cli = await NestFactory.createApplicationContext(AppModule.forRoot(config, { jobs: false }), {
+      logger: false,
+    });
+    try {
+      // A running service holds the port: the CLI run beside it must not try to take it.
+      const probe = createServer();
+      await new Promise<void>((resolve, reject) => {
+        probe.once('error', reject);
+        probe.listen(port, '127.0.0.1', resolve);
+      });
+      await new Promise((r) => probe.close(r));
+    } finally {
+      await cli.close();
     }
   });
 

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import { ERRORS } from '../common/errors/error-codes';
 import type { AppConfig } from '../config/app-config';
@@ -48,6 +49,21 @@ export function registerMetrics(instance: FastifyInstance, metrics: Metrics, con
     }
     done();
   });
+  if (config.port !== undefined) {
+    // With the HTTP server only (configureApp): the operator CLI builds the same modules and must not take the port.
+    let server: Server | undefined;
+    instance.addHook('onReady', async () => {
+      server = await startMetricsServer(metrics, config);
+      new Logger('Metrics').log(
+        { host: config.host, port: config.port, token: config.token !== undefined },
+        'metrics served on their own port',
+      );
+    });
+    instance.addHook('onClose', async () => {
+      await stopMetricsServer(server);
+      server = undefined;
+    });
+  }
   if (config.port === undefined && config.token !== undefined) {
     const authorized = bearerCheck(config.token);
     // A plain Fastify route, not a controller: never in the OpenAPI document, and its only policy is the token.

@@ -1,12 +1,4 @@
-import type { Server } from 'node:http';
-import {
-  Global,
-  Injectable,
-  Logger,
-  Module,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Global, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Pool } from 'mysql2';
 import { DataSource } from 'typeorm';
@@ -16,7 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { observePoolWait } from '../database/mysql-pool-guard';
 import { RevocationService } from '../token/revocation/revocation.service';
 import { Metrics, type PoolState } from './metrics';
-import { metricsEnabled, startMetricsServer, stopMetricsServer } from './metrics-http';
+import { metricsEnabled } from './metrics-http';
 
 export function createMetrics(config: AppConfig): Metrics {
   return new Metrics({
@@ -39,20 +31,18 @@ interface Mysql2PoolInternals {
 /**
  * Connects the scrape to the state features keep (the store's health, the revocation replica, the database
  * pool) once everything is up — resolved by class through ModuleRef, so the features need not know about
- * metrics and no module imports another in a circle — and runs METRICS_PORT's server.
+ * metrics and no module imports another in a circle. METRICS_PORT's server belongs to the HTTP server
+ * (registerMetrics), not to the modules, which the operator CLI builds too.
  */
 @Injectable()
-export class MetricsLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('Metrics');
-  private server?: Server;
-
+export class MetricsSources implements OnApplicationBootstrap {
   constructor(
     private readonly metrics: Metrics,
     private readonly config: AppConfig,
     private readonly moduleRef: ModuleRef,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     if (!metricsEnabled(this.config.metrics)) return;
     const store = this.moduleRef.get(KvStore, { strict: false });
     const revocations = this.optional(RevocationService);
@@ -64,21 +54,6 @@ export class MetricsLifecycle implements OnApplicationBootstrap, OnApplicationSh
       ...(pool ? { pool: () => poolStates(pool) } : {}),
     });
     if (pool) observePoolWait(pool, (s) => this.metrics.poolWaited(s));
-    this.server = await startMetricsServer(this.metrics, this.config.metrics);
-    if (this.server)
-      this.logger.log(
-        {
-          host: this.config.metrics.host,
-          port: this.config.metrics.port,
-          token: !!this.config.metrics.token,
-        },
-        'metrics served on their own port',
-      );
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await stopMetricsServer(this.server);
-    this.server = undefined;
   }
 
   private optional<T>(type: abstract new (...args: never[]) => T): T | undefined {
@@ -107,7 +82,7 @@ function poolStates(pool: Pool): Record<PoolState, number> {
 /** The Metrics facade for every feature (global), and its wiring. */
 @Global()
 @Module({
-  providers: [{ provide: Metrics, inject: [AppConfig], useFactory: createMetrics }, MetricsLifecycle],
+  providers: [{ provide: Metrics, inject: [AppConfig], useFactory: createMetrics }, MetricsSources],
   exports: [Metrics],
 })
 export class MetricsModule {}
