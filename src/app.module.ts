@@ -22,6 +22,7 @@ import { createRootLogger, ROOT_LOGGER } from './logging';
 import { TokenModule } from './token/token.module';
 import { UsersModule } from './users/users.module';
 import { WechatAuthModule } from './wechat-auth/wechat-auth.module';
+import { WebOAuthModule } from './wechat-auth/web-oauth/web-oauth.module';
 import { WechatSandboxModule } from './wechat-auth/sandbox/wechat-sandbox.module';
 
 @Module({})
@@ -57,6 +58,7 @@ export class AppModule {
         UsersModule,
         TokenModule,
         WechatAuthModule,
+        WebOAuthModule,
         // The stand-in for WeChat (never in production): its own routes, beside the app, not inside a feature.
         ...(config.wechat.sandbox ? [WechatSandboxModule] : []),
         AccountModule,

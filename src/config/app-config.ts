@@ -197,6 +197,8 @@ export abstract class AppConfig {
   abstract readonly wechat: WechatConfig;
   abstract readonly phone: PhoneConfig;
   abstract readonly openData: OpenDataConfig;
+  /** Browser login: WeChat's authorize/QR pages (`openBase`) and the exact origins a login may return to. */
+  abstract readonly webOAuth: { openBase: string; returnOrigins: readonly string[] };
   /**
    * `outageGraceSeconds`: how long an instance whose revocation feed from Redis broke keeps accepting
    * access tokens from its in-memory replica (then 503 until the feed is back and re-read).

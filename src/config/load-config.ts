@@ -8,9 +8,11 @@ import { metricsConfig } from '../metrics/metrics.config';
 import { oauthConfig } from '../oauth/oauth.config';
 import { tokenConfig } from '../token/token.config';
 import { usersConfig } from '../users/users.config';
+import { wechatEventsConfig } from '../wechat-auth/events/events.config';
 import { openDataConfig } from '../wechat-auth/open-data/open-data.config';
 import { phoneConfig } from '../wechat-auth/phone/phone.config';
 import { wechatConfig } from '../wechat-auth/wechat.config';
+import { webOAuthConfig } from '../wechat-auth/web-oauth/web-oauth.config';
 import type { AppConfig, DatabaseConfig } from './app-config';
 import {
   assertDistinctNames,
@@ -39,8 +41,10 @@ export const CONFIG_SLICES: readonly ConfigSlice[] = [
   oauthConfig,
   cryptoConfig,
   wechatConfig,
+  webOAuthConfig,
   phoneConfig,
   openDataConfig,
+  wechatEventsConfig,
   httpConfig,
   databaseConfig,
   storeConfig,
@@ -68,8 +72,10 @@ export function loadConfig(
   const oauth = composer.build(oauthConfig);
   const crypto = composer.build(cryptoConfig);
   const wechat = composer.build(wechatConfig);
+  const webOAuth = composer.build(webOAuthConfig);
   const phone = composer.build(phoneConfig);
   const openData = composer.build(openDataConfig);
+  const wechatEvents = composer.build(wechatEventsConfig);
   const http = composer.build(httpConfig);
   const database = composer.build(databaseConfig);
   const store = composer.build(storeConfig);
@@ -84,8 +90,10 @@ export function loadConfig(
     !oauth ||
     !crypto ||
     !wechat ||
+    !webOAuth ||
     !phone ||
     !openData ||
+    !wechatEvents ||
     !http ||
     !database ||
     !store ||
@@ -101,8 +109,10 @@ export function loadConfig(
     ...oauth,
     ...crypto,
     ...wechat,
+    ...webOAuth,
     ...phone,
     ...openData,
+    ...wechatEvents,
     ...http,
     ...database,
     ...store,

@@ -19,6 +19,26 @@ export const ERRORS = {
     status: 401,
     message: 'The link ticket is invalid, expired or already used; ask for a new one.',
   },
+  // Browser login (Official Account H5 / website QR): JSON answers of the authorize, callback and redeem routes.
+  RETURN_TO_NOT_ALLOWED: {
+    status: 400,
+    message: 'returnTo must be an absolute URL under one of the origins in OAUTH_RETURN_ORIGINS.',
+  },
+  STATE_INVALID: {
+    status: 400,
+    message:
+      'The login state is missing, unknown, expired, already used or not from this browser; start again.',
+  },
+  TICKET_INVALID: {
+    status: 401,
+    message: 'The login ticket is invalid, expired or already used; log in again.',
+  },
+  // Delivered to returnTo as #error=CODE (never as a JSON body): the page decides what to show.
+  ACCESS_DENIED: { status: 403, message: 'The user declined the WeChat authorization.' },
+  SNAPSHOT_USER: {
+    status: 403,
+    message: 'A WeChat snapshot-page visitor, not a signed-in user: ask them to open the page in full.',
+  },
   REFRESH_TOKEN_INVALID: { status: 401, message: 'The refresh token is invalid, expired or revoked.' },
   REFRESH_TOKEN_REUSED: {
     status: 401,

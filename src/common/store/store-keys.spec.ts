@@ -23,6 +23,9 @@ const SAMPLES: Record<keyof typeof StoreKeys, [family: KeyFamily, key: string]> 
   checkSessionRate: ['checkSessionRate', StoreKeys.checkSessionRate('u1')],
   phonePerson: ['phonePerson', StoreKeys.phonePerson('o', 'tag')],
   phoneApp: ['phoneApp', StoreKeys.phoneApp('wx1')],
+  webOAuthState: ['webOAuthState', StoreKeys.webOAuthState('ab')],
+  webOAuthCallback: ['webOAuthCallback', StoreKeys.webOAuthCallback('ab')],
+  loginTicket: ['loginTicket', StoreKeys.loginTicket('ab')],
   sandboxUser: ['sandboxUser', StoreKeys.sandboxUser('wx1', 'o1')],
   sandboxCode: ['sandboxCode', StoreKeys.sandboxCode('c')],
   sandboxCodeUsed: ['sandboxCodeUsed', StoreKeys.sandboxCodeUsed('c')],
@@ -34,6 +37,9 @@ const SAMPLES: Record<keyof typeof StoreKeys, [family: KeyFamily, key: string]> 
   sandboxTokenEpoch: ['sandboxTokenEpoch', StoreKeys.sandboxTokenEpoch('wx1')],
   sandboxForceGap: ['sandboxForceGap', StoreKeys.sandboxForceGap('wx1')],
   sandboxForceCount: ['sandboxForceCount', StoreKeys.sandboxForceCount('wx1')],
+  sandboxOAuthCode: ['sandboxOAuthCode', StoreKeys.sandboxOAuthCode('c')],
+  sandboxOAuthCodeUsed: ['sandboxOAuthCodeUsed', StoreKeys.sandboxOAuthCodeUsed('c')],
+  sandboxSnsToken: ['sandboxSnsToken', StoreKeys.sandboxSnsToken('t')],
 };
 
 describe('store key registry', () => {

@@ -51,6 +51,12 @@ export const KEY_PREFIXES = {
   phonePerson: 'phone:person:',
   /** Paid phone lookups of one app today: `phone:app:<appid>:<day>`. */
   phoneApp: 'phone:app:',
+  /** A browser login's state, sealed (wechat-auth/web-oauth): `web:state:<sha256 of state>`. */
+  webOAuthState: 'web:state:',
+  /** Its callback: claimed, then its sealed answer for a repeat within 60 s: `web:callback:<sha256 of state>`. */
+  webOAuthCallback: 'web:callback:',
+  /** A one-time login ticket's sealed login answer (wechat-auth/tickets): `web:ticket:<sha256 of ticket>`. */
+  loginTicket: 'web:ticket:',
   /** The sandbox's stand-in WeChat (wechat-auth/sandbox), each its own family. */
   sandboxUser: 'sandbox:user:',
   sandboxCode: 'sandbox:code:',
@@ -63,6 +69,9 @@ export const KEY_PREFIXES = {
   sandboxTokenEpoch: 'sandbox:token-epoch:',
   sandboxForceGap: 'sandbox:force-gap:',
   sandboxForceCount: 'sandbox:force-count:',
+  sandboxOAuthCode: 'sandbox:oauth-code:',
+  sandboxOAuthCodeUsed: 'sandbox:oauth-code-used:',
+  sandboxSnsToken: 'sandbox:sns-token:',
 } as const;
 
 export type KeyFamily = keyof typeof KEY_PREFIXES;
@@ -103,6 +112,9 @@ export const StoreKeys = {
   phonePerson: (kind: 'o' | 'u', tag: string) => `${P.phonePerson}${kind}:${tag}`,
   /** A `Quota` key: the period is appended by the quota. */
   phoneApp: (appid: string) => `${P.phoneApp}${appid}`,
+  webOAuthState: (stateHash: string) => `${P.webOAuthState}${stateHash}`,
+  webOAuthCallback: (stateHash: string) => `${P.webOAuthCallback}${stateHash}`,
+  loginTicket: (ticketHash: string) => `${P.loginTicket}${ticketHash}`,
   sandboxUser: (appid: string, openid: string) =>
     `${P.sandboxUser}${encodeURIComponent(appid)}:${encodeURIComponent(openid)}`,
   sandboxCode: (code: string) => `${P.sandboxCode}${code}`,
@@ -117,4 +129,7 @@ export const StoreKeys = {
   sandboxForceGap: (appid: string) => `${P.sandboxForceGap}${appid}`,
   /** A `Quota` key: the period is appended by the quota. */
   sandboxForceCount: (appid: string) => `${P.sandboxForceCount}${appid}`,
+  sandboxOAuthCode: (code: string) => `${P.sandboxOAuthCode}${code}`,
+  sandboxOAuthCodeUsed: (code: string) => `${P.sandboxOAuthCodeUsed}${code}`,
+  sandboxSnsToken: (token: string) => `${P.sandboxSnsToken}${token}`,
 } as const satisfies Record<string, (...args: never[]) => string>;

@@ -10,6 +10,7 @@ import type { KvStore } from '../../common/store/kv-store';
 export const SANDBOX_ERRCODE = {
   INVALID_CREDENTIAL: 40001,
   INVALID_GRANT_TYPE: 40002,
+  INVALID_OPENID: 40003,
   INVALID_APPID: 40013,
   INVALID_CODE: 40029,
   INVALID_URL: 40066,
@@ -24,12 +25,14 @@ export const SANDBOX_ERRCODE = {
   EMPTY_POST_DATA: 44002,
   DAILY_QUOTA: 45009,
   DATA_FORMAT_ERROR: 47001,
+  API_UNAUTHORIZED: 48001,
   INVALID_SIGNATURE: 87009,
 } as const;
 
 const ERRMSG: Record<number, string> = {
   40001: 'invalid credential, access_token is invalid or not latest',
   40002: 'invalid grant_type',
+  40003: 'invalid openid',
   40013: 'invalid appid',
   40029: 'invalid code',
   40066: 'invalid url',
@@ -44,6 +47,7 @@ const ERRMSG: Record<number, string> = {
   44002: 'empty post data',
   45009: 'reach max api daily quota limit',
   47001: 'data format error',
+  48001: 'api unauthorized',
   87009: 'invalid signature',
 };
 

@@ -11,6 +11,7 @@ import { SandboxLogin, type MintedLoginCode } from './sandbox-login';
 import { SandboxPhone, type MintedPhoneCode } from './sandbox-phone';
 import { SandboxSession, type OpenData } from './sandbox-session';
 import { SandboxTokens, type AccessTokenAnswer } from './sandbox-tokens';
+import { SandboxWebOAuth, type PageAnswer, type SandboxPage } from './sandbox-web-oauth';
 
 // The sandbox's public surface, importable from here as before the split by capability.
 export {
@@ -21,6 +22,14 @@ export {
 } from './sandbox-context';
 export type { MintedLoginCode } from './sandbox-login';
 export type { MintedPhoneCode } from './sandbox-phone';
+export {
+  SANDBOX_PERSONAS,
+  sandboxOpenid,
+  sandboxUnionid,
+  type PageAnswer,
+  type SandboxPage,
+  type SandboxPersona,
+} from './sandbox-web-oauth';
 export { NoSandboxSessionError, type OpenData } from './sandbox-session';
 export {
   ACCESS_TOKEN_LIFETIME_MS,
@@ -62,6 +71,7 @@ export class SandboxWechat {
   private readonly tokens: SandboxTokens;
   private readonly phone: SandboxPhone;
   private readonly session: SandboxSession;
+  private readonly webOAuth: SandboxWebOAuth;
   private readonly routes: Record<string, { method: 'GET' | 'POST'; endpoint: Endpoint }>;
 
   constructor(
@@ -76,6 +86,7 @@ export class SandboxWechat {
     this.tokens = new SandboxTokens(this.ctx);
     this.phone = new SandboxPhone(this.ctx, this.tokens);
     this.session = new SandboxSession(this.ctx, this.login, this.tokens);
+    this.webOAuth = new SandboxWebOAuth(this.ctx);
     this.routes = {
       '/sns/jscode2session': { method: 'GET', endpoint: (q) => this.login.jscode2session(q) },
       '/cgi-bin/stable_token': { method: 'POST', endpoint: (_q, b) => this.tokens.stableToken(b) },
@@ -84,6 +95,9 @@ export class SandboxWechat {
         endpoint: (q, b) => this.phone.phoneNumber(q, b),
       },
       '/wxa/checksession': { method: 'GET', endpoint: (q) => this.session.checkSession(q) },
+      '/sns/oauth2/access_token': { method: 'GET', endpoint: (q) => this.webOAuth.accessToken(q) },
+      '/sns/userinfo': { method: 'GET', endpoint: (q) => this.webOAuth.userInfo(q) },
+      '/sns/auth': { method: 'GET', endpoint: (q) => this.webOAuth.auth(q) },
     };
   }
 
@@ -96,6 +110,18 @@ export class SandboxWechat {
       return { status: 200, body: this.ctx.error(errcode) };
     }
     return { status: 200, body: await route.endpoint(toSearchParams(req.query), req.body) };
+  }
+
+  // ---- the browser side of web OAuth (HTML pages, not WeChat's API) ----
+
+  /** WeChat's authorize (Official Account) or QR (website) page; its form submits to `approveAction`. */
+  oauthPage(page: SandboxPage, query: SandboxRequest['query'], approveAction: string): PageAnswer {
+    return this.webOAuth.page(page, toSearchParams(query), approveAction);
+  }
+
+  /** The page's answer: back to `redirect_uri` with a code (or without, declined). */
+  oauthApprove(query: SandboxRequest['query']): Promise<PageAnswer> {
+    return this.webOAuth.approve(toSearchParams(query));
   }
 
   // ---- what the mini program side gets ----

@@ -1,4 +1,4 @@
-import { All, Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { All, Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../../common/auth/access.decorator';
@@ -9,6 +9,7 @@ import { MintPhoneCodeRequest } from './mint-phone-code.request';
 import {
   NoSandboxSessionError,
   SandboxWechat,
+  type PageAnswer,
   type MintedLoginCode,
   type MintedPhoneCode,
   type OpenData,
@@ -50,7 +51,24 @@ export class WechatSandboxController {
     }
   }
 
-  // WeChat's API. The static mint routes above win over this wildcard in Fastify's router.
+  // WeChat's browser pages of web OAuth (the Official Account authorize page, the website QR page).
+  @Get('connect/oauth2/authorize')
+  async authorizePage(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    await sendPage(reply, this.sandbox.oauthPage('authorize', searchOf(req), `${MOUNT}/connect/approve`));
+  }
+
+  @Get('connect/qrconnect')
+  async qrPage(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    await sendPage(reply, this.sandbox.oauthPage('qrconnect', searchOf(req), `${MOUNT}/connect/approve`));
+  }
+
+  /** The pages' form (GET: the API takes JSON bodies only). */
+  @Get('connect/approve')
+  async approve(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    await sendPage(reply, await this.sandbox.oauthApprove(searchOf(req)));
+  }
+
+  // WeChat's API. The static routes above win over this wildcard in Fastify's router.
   @All('*')
   async wechat(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const url = new URL(req.url, 'http://sandbox');
@@ -63,4 +81,22 @@ export class WechatSandboxController {
     // Like WeChat: HTTP 200 for errors too, JSON labelled text/plain.
     await reply.status(answer.status).type('text/plain').send(JSON.stringify(answer.body));
   }
+}
+
+function searchOf(req: FastifyRequest): URLSearchParams {
+  return new URL(req.url, 'http://sandbox').searchParams;
+}
+
+async function sendPage(reply: FastifyReply, answer: PageAnswer): Promise<void> {
+  if ('location' in answer) {
+    await reply.status(302).header('cache-control', 'no-store').header('location', answer.location).send();
+    return;
+  }
+  // The API's CSP (default-src 'none') suits these pages too: no script, no style; a form is allowed.
+  if (answer.csp) reply.header('content-security-policy', answer.csp);
+  await reply
+    .status(200)
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(answer.html);
 }

@@ -1,0 +1,31 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Access } from '../../common/auth/access.decorator';
+import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
+import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
+import { LoginResponse } from '../login/dto/login.response';
+import { LoginTicketService } from './login-ticket.service';
+import { RedeemTicketRequest } from './redeem-ticket.request';
+
+@ApiTags('auth')
+@Controller('auth/tickets')
+export class TicketsController {
+  constructor(private readonly tickets: LoginTicketService) {}
+
+  @Access({ public: true })
+  @Post('redeem')
+  @HttpCode(200)
+  @NoStore()
+  @ApiOperation({
+    summary: 'Trade a browser login ticket for the login answer.',
+    description:
+      'The Official Account H5 and website QR logins end in a redirect to `returnTo#ticket=…`; the page posts ' +
+      'that ticket here (at once: it lives 60 s, and works once) and gets the same answer as the mini-program ' +
+      'login. Of two redemptions at once, one wins; every other answer is 401 TICKET_INVALID.',
+  })
+  @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors(...BODY_ERRORS, 'TICKET_INVALID', 'SERVICE_UNAVAILABLE')
+  redeem(@Body() body: RedeemTicketRequest): Promise<LoginResponse> {
+    return this.tickets.redeem(body.ticket);
+  }
+}

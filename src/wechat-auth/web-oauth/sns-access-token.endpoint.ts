@@ -1,0 +1,128 @@
+import type { WechatAppCredentials } from '../../config/app-config';
+import { codeTag, WECHAT_ID } from '../login/code2session.endpoint';
+import { WX, type ErrcodeMeaning, type WechatEndpoint } from '../upstream/wechat-endpoint';
+import type { LogContext, WechatRequest } from '../upstream/wechat-http';
+import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
+
+/** What `/sns/oauth2/access_token` answers that a login needs. */
+export interface SnsAccessToken {
+  openid: string;
+  /** Only with snsapi_userinfo / snsapi_login (and an app bound to an Open Platform account). */
+  unionid?: string;
+  /** The user's web access token: only for `/sns/userinfo`, never stored or returned. */
+  accessToken: string;
+  scope?: string;
+  /** `is_snapshotuser: 1`: a "snapshot page" visitor (a virtual account), not a person who signed in. */
+  isSnapshotUser: boolean;
+}
+
+/** The user's web access token (not the interface token): an opaque string, bounded. */
+const SNS_TOKEN = /^[\x21-\x7e]{1,512}$/;
+
+/**
+ * The errcodes of the user-token endpoints. The web access token is not the interface token: WeChat's
+ * "invalid / expired credential" here is not a reason to replace the app's interface token.
+ */
+const USER_TOKEN_ERRCODES: Readonly<Record<number, ErrcodeMeaning<never>>> = {
+  [WX.INVALID_CREDENTIAL]: { error: 'WX_UNAVAILABLE' },
+  [WX.INVALID_ACCESS_TOKEN]: { error: 'WX_UNAVAILABLE' },
+  [WX.ACCESS_TOKEN_EXPIRED]: { error: 'WX_UNAVAILABLE' },
+};
+
+/**
+ * `GET /sns/oauth2/access_token` (grant_type=authorization_code): a browser (or mobile app) authorization
+ * code for the user's openid, unionid and web access token. The same endpoint serves the Official Account
+ * H5 pages, the website QR login and the mobile app's "Log in with WeChat": only the appid differs.
+ * The code is single use: a call that may have reached WeChat is never resent.
+ */
+export class SnsAccessTokenCall implements WechatEndpoint<string, SnsAccessToken> {
+  readonly name = 'sns_oauth2_access_token';
+  readonly usesAccessToken = false;
+  readonly noResendAfterDoubt = true;
+  readonly errcodes: Readonly<Record<number, ErrcodeMeaning<SnsAccessToken>>> = {
+    ...USER_TOKEN_ERRCODES,
+    [WX.INVALID_CODE]: { error: 'WX_CODE_INVALID' },
+    [WX.CODE_USED]: { error: 'WX_CODE_USED' },
+    [WX.HIGH_RISK_USER]: { error: 'WX_USER_BLOCKED' },
+  };
+
+  request(app: WechatAppCredentials, code: string): WechatRequest {
+    return {
+      method: 'GET',
+      path: '/sns/oauth2/access_token',
+      query: { appid: app.appid, secret: app.secret, code, grant_type: 'authorization_code' },
+    };
+  }
+
+  logContext(code: string): LogContext {
+    return { code: codeTag(code) };
+  }
+
+  parse(body: Record<string, unknown>): SnsAccessToken {
+    const { openid, unionid, access_token: accessToken, scope, is_snapshotuser: snapshot } = body;
+    if (typeof openid !== 'string' || !WECHAT_ID.test(openid)) throw new WechatUpstreamError('unparsable');
+    if (typeof accessToken !== 'string' || !SNS_TOKEN.test(accessToken))
+      throw new WechatUpstreamError('unparsable');
+    if (unionid !== undefined && unionid !== '' && (typeof unionid !== 'string' || !WECHAT_ID.test(unionid)))
+      throw new WechatUpstreamError('unparsable');
+    return {
+      openid,
+      accessToken,
+      ...(typeof unionid === 'string' && unionid ? { unionid } : {}),
+      ...(typeof scope === 'string' ? { scope } : {}),
+      isSnapshotUser: snapshot === 1 || snapshot === '1',
+    };
+  }
+}
+
+/** What `/sns/userinfo` answers that a login keeps. */
+export interface SnsUserInfo {
+  openid: string;
+  unionid?: string;
+  nickname?: string;
+  /** `headimgurl`; WeChat sends an empty string when the user has no avatar. */
+  avatarUrl?: string;
+}
+
+export interface SnsUserInfoInput {
+  accessToken: string;
+  openid: string;
+}
+
+/** WeChat's avatar URLs are https (older answers http); anything else is not kept. */
+const AVATAR = /^https?:\/\/[^\s]{1,500}$/;
+
+/**
+ * `GET /sns/userinfo` with the user's web access token (snsapi_userinfo, snsapi_login): nickname, avatar
+ * and unionid. 48001 (the scope did not grant it) ends as WX_UNAVAILABLE like any unexpected answer.
+ */
+export class SnsUserInfoCall implements WechatEndpoint<SnsUserInfoInput, SnsUserInfo> {
+  readonly name = 'sns_userinfo';
+  readonly usesAccessToken = false;
+  readonly errcodes: Readonly<Record<number, ErrcodeMeaning<SnsUserInfo>>> = USER_TOKEN_ERRCODES;
+
+  request(_app: WechatAppCredentials, input: SnsUserInfoInput): WechatRequest {
+    return {
+      method: 'GET',
+      path: '/sns/userinfo',
+      query: { access_token: input.accessToken, openid: input.openid, lang: 'zh_CN' },
+    };
+  }
+
+  logContext(): LogContext {
+    return {};
+  }
+
+  parse(body: Record<string, unknown>): SnsUserInfo {
+    const { openid, unionid, nickname, headimgurl } = body;
+    if (typeof openid !== 'string' || !WECHAT_ID.test(openid)) throw new WechatUpstreamError('unparsable');
+    if (unionid !== undefined && unionid !== '' && (typeof unionid !== 'string' || !WECHAT_ID.test(unionid)))
+      throw new WechatUpstreamError('unparsable');
+    return {
+      openid,
+      ...(typeof unionid === 'string' && unionid ? { unionid } : {}),
+      ...(typeof nickname === 'string' && nickname ? { nickname: nickname.slice(0, 64) } : {}),
+      ...(typeof headimgurl === 'string' && AVATAR.test(headimgurl) ? { avatarUrl: headimgurl } : {}),
+    };
+  }
+}
