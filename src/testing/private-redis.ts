@@ -1,6 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from './free-port';
+
+export interface PrivateRedisOptions {
+  password?: string;
+  /** More command-line options (`--cluster-enabled yes`, `--replicaof …`, `--sentinel`…). */
+  args?: (port: number) => string[];
+  /**
+   * A configuration file's text (a sentinel needs one it can rewrite). With `args` or `config` the server
+   * runs in a directory of its own (`dir`: nodes.conf, sentinel.conf), removed by `kill()`.
+   */
+  config?: (port: number) => string;
+}
 
 /**
  * A redis-server of a suite's own on a free port (never the shared one): paused (SIGSTOP: TCP up, no
@@ -8,14 +22,27 @@ import { freePort } from './free-port';
  */
 export class PrivateRedis {
   private proc?: ChildProcess;
+  /** The server's own directory (only with `args` or `config`). */
+  dir?: string;
 
   private constructor(
     readonly port: number,
     private readonly password?: string,
+    private readonly options: PrivateRedisOptions = {},
   ) {}
 
   static async create(password?: string): Promise<PrivateRedis> {
     return new PrivateRedis(await freePort(), password);
+  }
+
+  /** A server with more options: a cluster node, a replica, a sentinel. */
+  static async createWith(options: PrivateRedisOptions): Promise<PrivateRedis> {
+    return new PrivateRedis(await freePort(), options.password, options);
+  }
+
+  /** The process id while it runs (tests kill it by pid). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
   }
 
   get url(): string {
@@ -25,6 +52,18 @@ export class PrivateRedis {
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     if (this.password) args.push('--requirepass', this.password);
+    const { config, args: more } = this.options;
+    if (config || more) {
+      this.dir ??= mkdtempSync(join(tmpdir(), `wxauth-redis-${this.port}-`));
+      args.push('--dir', this.dir);
+      if (more) args.push(...more(this.port));
+      if (config) {
+        const file = join(this.dir, 'redis.conf');
+        writeFileSync(file, config(this.port));
+        // The configuration file comes first on redis-server's command line.
+        args.unshift(file);
+      }
+    }
     this.proc = spawn('redis-server', args, { stdio: 'ignore' });
     const until = Date.now() + 10_000;
     while (!(await this.answers())) {
@@ -61,5 +100,11 @@ export class PrivateRedis {
     proc.kill('SIGCONT');
     proc.kill('SIGKILL');
     await gone;
+  }
+
+  /** `kill()`, then the server's own directory removed. */
+  async stop(): Promise<void> {
+    await this.kill();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -256,7 +256,9 @@ export class RedisKvStore extends KvStore {
     this.timers.clear();
     const quit = (c: Redis | Cluster) =>
       c.quit().then(
-        () => undefined,
+        // A QUIT leaves the connector as it is: with Sentinel its failover detector keeps connections to
+        // the sentinels, which only disconnect() ends.
+        () => (c.isCluster ? undefined : c.disconnect()),
         () => c.disconnect(),
       );
     await Promise.all([...this.subscribers].map(quit));
