@@ -7,7 +7,6 @@ import {
   type Counter as CounterType,
   type Histogram as HistogramType,
 } from 'prom-client';
-import type { IdentityKind } from '../users/identity-kind';
 
 /**
  * The one place that knows prom-client: features call these methods, never the library. Every label value
@@ -28,6 +27,8 @@ export const REFRESH_OUTCOMES: readonly RefreshOutcome[] = [
   'user_disabled',
   'error',
 ];
+/** The door a login came through: users/identity-kind.ts's IdentityKind (a closed list), repeated to keep this room low. */
+export type LoginKind = 'miniprogram' | 'oa' | 'web' | 'app';
 /** What an interface-token fetch was for: none usable cached (the first fetch too), WeChat refused it, force_refresh. */
 export type InterfaceTokenReason = 'expired' | 'rejected' | 'forced';
 /** Daily capped WeChat calls (`wechat_quota_used`): phone-number lookups of an app, force_refresh uses. */
@@ -250,7 +251,7 @@ export class Metrics {
    * A login through one of WeChat's doors (`kind`). `outcome`: `success`, or the stable error code it answered
    * with (ErrorCode, a closed list), `error` for anything unexpected.
    */
-  login(appid: string | undefined, kind: IdentityKind, outcome: string): void {
+  login(appid: string | undefined, kind: LoginKind, outcome: string): void {
     this.logins.inc({ appid: this.appid(appid), kind, outcome });
   }
 
