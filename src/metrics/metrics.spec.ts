@@ -1,7 +1,9 @@
+import { Histogram, Registry } from 'prom-client';
 import { ConfigError } from '../config/config-slice';
 import { testConfig } from '../testing/test-config';
 import { Metrics, REFRESH_OUTCOMES, UNKNOWN_APPID, UNMATCHED_ROUTE } from './metrics';
 import { bearerCheck, metricsEnabled } from './metrics-http';
+import { RouteHistogram } from './route-histogram';
 
 /** `name{labels} value` lines of the exposition, comments left out. */
 async function samples(metrics: Metrics): Promise<Map<string, number>> {
@@ -193,5 +195,40 @@ describe('metrics access', () => {
     expect(prod).toContainEqual(expect.stringMatching(/^METRICS_TOKEN is too weak for production/));
     // Never the value itself.
     expect(prod.join('\n')).not.toContain(weak);
+  });
+});
+
+describe('RouteHistogram', () => {
+  it("renders exactly what prom-client's own Histogram renders for the same observations", async () => {
+    const buckets = [0.005, 0.01, 0.1, 1, 10];
+    const theirs = new Registry();
+    const reference = new Histogram({
+      name: 'h_seconds',
+      help: 'help',
+      labelNames: ['route', 'status_class'],
+      buckets,
+      registers: [theirs],
+    });
+    const ours = new Registry();
+    const fast = new RouteHistogram('h_seconds', 'help', buckets, ours);
+    const a = fast.create({ route: '/a/:id', status_class: '2xx' });
+    const b = fast.create({ route: '/b', status_class: '5xx' });
+    fast.create({ route: '/never', status_class: '2xx' }); // no observation: not exported, like prom-client
+    const values: Array<[typeof a, string, string, number]> = [
+      [a, '/a/:id', '2xx', 0],
+      [a, '/a/:id', '2xx', 0.005],
+      [a, '/a/:id', '2xx', 0.0051],
+      [a, '/a/:id', '2xx', 10],
+      [a, '/a/:id', '2xx', 11],
+      [b, '/b', '5xx', 0.3],
+    ];
+    for (const [series, route, cls, v] of values) {
+      fast.observe(series, v);
+      reference.observe({ route, status_class: cls }, v);
+    }
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    fast.reset();
+    reference.reset();
+    expect(await ours.metrics()).toBe(await theirs.metrics());
   });
 });

@@ -5,8 +5,8 @@ import {
   Histogram,
   Registry,
   type Counter as CounterType,
-  type Histogram as HistogramType,
 } from 'prom-client';
+import { type HistogramSeries, RouteHistogram } from './route-histogram';
 
 /**
  * The one place that knows prom-client: features call these methods, never the library. Every label value
@@ -53,7 +53,11 @@ const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** A route's duration series, one slot per status class, each created on first use (no empty series). */
-export type RouteSeries = Array<HistogramType.Internal<string> | undefined>;
+export interface RouteSeries {
+  readonly route: string;
+  readonly method: string;
+  readonly byClass: Array<HistogramSeries | undefined>;
+}
 
 interface QuotaReading {
   used: number;
@@ -79,7 +83,7 @@ export class Metrics {
   private sources: MetricSources = {};
   private readonly quota = new Map<string, QuotaReading>();
 
-  private readonly httpDuration: Histogram<'route' | 'method' | 'status_class'>;
+  private readonly httpDuration: RouteHistogram;
   private readonly logins: Counter<'appid' | 'kind' | 'outcome'>;
   private readonly refreshes: Counter<'outcome'>;
   private readonly refreshChildren = new Map<RefreshOutcome, CounterType.Internal>();
@@ -98,13 +102,12 @@ export class Metrics {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the metric as `this`
     const self = this;
 
-    this.httpDuration = new Histogram({
-      name: 'http_server_request_duration_seconds',
-      help: 'Time to answer an HTTP request, by route template, method and status class',
-      labelNames: ['route', 'method', 'status_class'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
+    this.httpDuration = new RouteHistogram(
+      'http_server_request_duration_seconds',
+      'Time to answer an HTTP request, by route template, method and status class',
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      this.registry,
+    );
     this.logins = new Counter({
       name: 'auth_logins_total',
       help: 'Logins by app, door (kind: miniprogram, oa, web, app) and outcome (success or the error code)',
@@ -227,22 +230,21 @@ export class Metrics {
 
   /** The series of one route template (fixed at registration) and method: looked up once, not per request. */
   routeSeries(route: string, method: string): RouteSeries {
-    const series: RouteSeries = new Array<HistogramType.Internal<string> | undefined>(STATUS_CLASSES.length);
     const m = HTTP_METHODS.has(method) ? method : 'OTHER';
-    // Closed over by observeRoute: creating the child on first use of a status class.
-    (series as RouteSeriesWithLabels)[LABELS] = [route, m];
-    return series;
+    return { route, method: m, byClass: new Array<HistogramSeries | undefined>(STATUS_CLASSES.length) };
   }
 
-  /** One answer on a route: `statusCode`'s class picks the slot. */
+  /** One answer on a route: `statusCode`'s class picks the series, made on its first use (no empty series). */
   observeRoute(series: RouteSeries, statusCode: number, seconds: number): void {
     const cls = statusCode >= 100 && statusCode < 600 ? (statusCode / 100) | 0 : 0;
-    let child = series[cls];
-    if (child === undefined) {
-      const [route, method] = (series as RouteSeriesWithLabels)[LABELS];
-      child = series[cls] = this.httpDuration.labels(route, method, STATUS_CLASSES[cls]);
-    }
-    child.observe(seconds);
+    let s = series.byClass[cls];
+    if (s === undefined)
+      s = series.byClass[cls] = this.httpDuration.create({
+        route: series.route,
+        method: series.method,
+        status_class: STATUS_CLASSES[cls],
+      });
+    this.httpDuration.observe(s, seconds);
   }
 
   // --- Sessions -------------------------------------------------------------------------------------
@@ -318,9 +320,6 @@ export class Metrics {
       }
   }
 }
-
-const LABELS = Symbol('labels');
-type RouteSeriesWithLabels = RouteSeries & { [LABELS]: [route: string, method: string] };
 
 /** For services whose tests build them without the module: counts go nowhere. */
 export const NO_METRICS = new Metrics({ appids: [], defaultMetrics: false });
