@@ -263,6 +263,9 @@ describe('Prometheus metrics (e2e)', () => {
     for (const secret of [...openids, ...openids.map((o) => `u-${o}`), ...userIds, TOKEN])
       expect(text).not.toContain(secret);
     expect(text).not.toContain('d41d8cd98f00b204');
+    // Nor is the token in any log line (the access log shows the scrapes, never their Authorization).
+    expect(t.logs.some((l) => l.includes('"url":"/metrics"'))).toBe(true);
+    expect(t.logs.join('\n')).not.toContain(TOKEN);
     expect(text).not.toContain('wx_attacker_chosen');
     expect(text).toContain('route="/sessions/:id"');
     expect(text).toContain('route="unmatched",method="GET",status_class="4xx"');
