@@ -309,6 +309,43 @@ describe('Prometheus metrics (e2e)', () => {
     }
   });
 
+  it('the dashboard has the shape Grafana imports: unique panel ids, a grid position each, queries on the chosen data source', () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+      uid: string;
+      title: string;
+      schemaVersion: number;
+      templating: { list: Array<{ name: string; type: string }> };
+      panels: Array<{
+        id: number;
+        type: string;
+        title: string;
+        gridPos: { h: number; w: number; x: number; y: number };
+        datasource?: { uid: string };
+        targets?: Array<{ refId: string; expr: string; datasource: { uid: string } }>;
+      }>;
+    };
+    expect(dashboard.uid).toMatch(/^[a-z0-9-]{1,40}$/);
+    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
+    expect(dashboard.templating.list.map((v) => [v.name, v.type])).toContainEqual([
+      'datasource',
+      'datasource',
+    ]);
+    const ids = dashboard.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const panel of dashboard.panels) {
+      expect(panel.title).toBeTruthy();
+      const { h, w, x } = panel.gridPos;
+      expect(h > 0 && w > 0 && x >= 0 && x + w <= 24).toBe(true);
+      if (panel.type === 'row') continue;
+      expect(panel.datasource?.uid).toBe('${datasource}');
+      expect(panel.targets?.length).toBeGreaterThan(0);
+      for (const target of panel.targets ?? []) {
+        expect(target.datasource.uid).toBe('${datasource}');
+        expect(target.expr.trim()).not.toBe('');
+      }
+    }
+  });
+
   it('the alert rules and the dashboard name only metrics the service exposes', async () => {
     const exposed = exposedNames((await scrape()).text);
     const rules = ruleExpressions();
