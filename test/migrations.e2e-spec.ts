@@ -32,6 +32,7 @@ describe('migrations', () => {
       'IdentityLifecycle1764600000000',
       'AuditEvents1764700000000',
       'DurableRevocations1765000000000',
+      'IdentityGraph1765100000000',
     ]);
 
     const drift = await ds.driver.createSchemaBuilder().log();
@@ -40,7 +41,7 @@ describe('migrations', () => {
     for (let i = 0; i < applied.length; i++) await ds.undoLastMigration();
     const runner = ds.createQueryRunner();
     try {
-      for (const table of ['users', 'wechat_identities', 'refresh_tokens', 'revocations'])
+      for (const table of ['users', 'wechat_identities', 'refresh_tokens', 'revocations', 'unionids'])
         expect(await runner.hasTable(table)).toBe(false);
     } finally {
       await runner.release();

@@ -79,6 +79,7 @@ describe('OpenAPI contract', () => {
         'GET /health/ready',
         'POST /auth/refresh',
         'POST /auth/wechat/login',
+        'POST /auth/wechat/app/login',
         'GET /.well-known/jwks.json',
         'GET /.well-known/oauth-authorization-server',
       ].sort(),

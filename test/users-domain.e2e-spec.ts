@@ -114,6 +114,7 @@ describe(`users domain (${TEST_DB})`, () => {
       expect(rows).toEqual([
         { t: 'auth_events', c: 'appid', collation: 'utf8mb4_bin' },
         { t: 'refresh_tokens', c: 'appid', collation: 'utf8mb4_bin' },
+        { t: 'unionids', c: 'unionid', collation: 'utf8mb4_bin' },
         { t: 'users', c: 'nickname', collation: 'utf8mb4_unicode_ci' },
         { t: 'wechat_identities', c: 'appid', collation: 'utf8mb4_bin' },
         { t: 'wechat_identities', c: 'openid', collation: 'utf8mb4_bin' },

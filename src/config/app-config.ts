@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { IdentityKind } from '../users/identity-kind';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type DatabaseType = 'better-sqlite3' | 'mysql' | 'mariadb';
@@ -41,6 +42,8 @@ export const DEFAULT_DATABASE_LIMITS: Readonly<DatabaseLimits> = Object.freeze({
 export interface WechatAppCredentials {
   appid: string;
   secret: string;
+  /** The door this appid is (WECHAT_APPS `appid:secret:kind`); absent: `miniprogram`. */
+  kind?: IdentityKind;
 }
 
 export interface WechatConfig {

@@ -6,20 +6,23 @@ import { type DatabaseConfig, DEFAULT_DATABASE_LIMITS } from '../config/app-conf
 import { RefreshToken } from '../token/refresh-token.entity';
 import { RevocationRow } from '../token/revocation/revocation.entity';
 import { User } from '../users/user.entity';
+import { UnionidOwner } from '../users/unionid.entity';
 import { WechatIdentity } from '../users/wechat-identity.entity';
 import { InitialSchema1763800000000 } from './migrations/1763800000000-initial-schema';
 import { IdentityLifecycle1764600000000 } from './migrations/1764600000000-identity-lifecycle';
 import { AuditEvents1764700000000 } from './migrations/1764700000000-audit-events';
 import { DurableRevocations1765000000000 } from './migrations/1765000000000-durable-revocations';
+import { IdentityGraph1765100000000 } from './migrations/1765100000000-identity-graph';
 import { guardedMysqlDriver } from './mysql-pool-guard';
 
-export const ENTITIES = [User, WechatIdentity, RefreshToken, AuthEvent, RevocationRow];
+export const ENTITIES = [User, WechatIdentity, UnionidOwner, RefreshToken, AuthEvent, RevocationRow];
 // Class references, not globs: they load the same under ts-jest, ts-node and from dist/.
 export const MIGRATIONS = [
   InitialSchema1763800000000,
   IdentityLifecycle1764600000000,
   AuditEvents1764700000000,
   DurableRevocations1765000000000,
+  IdentityGraph1765100000000,
 ];
 
 /** The one place TypeORM is configured; used by the app and by ormconfig.ts (migration CLI). */

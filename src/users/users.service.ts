@@ -7,17 +7,41 @@ import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import { isDeadlock, isLockTimeout, isUniqueViolation } from '../database/db-errors';
 import { TransactionRunner } from '../database/transaction-runner';
+import type { IdentityKind } from './identity-kind';
+import { UnionidOwner } from './unionid.entity';
 import { assertMayAct, userGone } from './user-access';
 import { UserReadCache } from './user-read-cache';
 import { User } from './user.entity';
 import { WechatIdentity } from './wechat-identity.entity';
 
 export interface WechatSession {
+  /** The door (default `miniprogram`); stored when the identity is created. */
+  kind?: IdentityKind;
   appid: string;
   openid: string;
   unionid?: string;
   /** Absent for a channel without a WeChat session: a stored key is then left as it is. */
   sessionKey?: string;
+  /** From doors that return one: fills a new user's nickname and avatar (never overwrites). */
+  profile?: { nickname?: string; avatarUrl?: string };
+}
+
+export interface ResolveOptions {
+  /**
+   * A redeemed link ticket's user: a new identity joins this user instead of the unionid's or a new one.
+   * An identity (or unionid) that already belongs to another user → 409 IDENTITY_ALREADY_LINKED.
+   */
+  linkToUserId?: string;
+}
+
+/** One row of `GET /users/me/identities`: never the openid or unionid values. */
+export interface IdentitySummary {
+  id: string;
+  kind: IdentityKind;
+  appid: string;
+  createdAt: Date;
+  lastLoginAt: Date | null;
+  hasUnionid: boolean;
 }
 
 export interface ResolvedUser {
@@ -87,10 +111,13 @@ export class UsersService {
 
   /**
    * (appid, openid) → identity → user. A new identity whose unionid is already known joins that user;
-   * otherwise a new user is created.
+   * otherwise a new user is created (or, with `opts.linkToUserId`, the identity joins that user). Auto-linking
+   * is by unionid only — never by nickname, phone or anything a person types.
    *
-   * Race-safe: the unique index on (appid, openid) decides between concurrent first logins, and a loser
-   * re-reads the winner (always: after a unique violation the row exists). Deadlocks (InnoDB's answer to two
+   * Race-safe: the unique index on (appid, openid) decides between concurrent first logins of one identity,
+   * the primary key of `unionids` between concurrent first logins of one person through different doors (the
+   * loser's insert fails, it re-reads and joins the winner); a loser always re-reads the winner (after a
+   * unique violation the row exists). Deadlocks (InnoDB's answer to two
    * logins of one person racing on the unionid) are retried up to MAX_DEADLOCK_RETRIES times, then answered
    * with 503 DATABASE_UNAVAILABLE, like a lock wait timeout: never a 500.
    *
@@ -109,7 +136,7 @@ export class UsersService {
    * A merge also repairs older data in which several users hold one unionid: all of them become one.
    * No two users are left holding one unionid.
    */
-  async resolveIdentity(session: WechatSession): Promise<ResolvedUser> {
+  async resolveIdentity(session: WechatSession, opts: ResolveOptions = {}): Promise<ResolvedUser> {
     let deadlocks = 0;
     let rereads = 0;
     for (;;) {
@@ -118,8 +145,8 @@ export class UsersService {
           where: { appid: session.appid, openid: session.openid },
         });
         const resolved = existing
-          ? await this.onReturningLogin(existing.id, session)
-          : await this.createIdentity(session);
+          ? await this.onReturningLogin(existing.id, session, opts)
+          : await this.createIdentity(session, opts);
         // The login wrote the user (last login, a merge): /users/me must not answer the copy from before.
         this.readCache.invalidate(resolved.user.id, ...(resolved.mergedUserIds ?? []));
         return resolved;
@@ -184,6 +211,49 @@ export class UsersService {
     };
   }
 
+  /** The user's identities, oldest first, without their WeChat ids. */
+  async listIdentities(userId: string): Promise<IdentitySummary[]> {
+    const rows = await this.identities.find({ where: { userId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return rows.map((row) => ({
+      id: row.id,
+      kind: row.kind,
+      appid: row.appid,
+      createdAt: row.createdAt,
+      lastLoginAt: row.lastLoginAt ?? null,
+      hasUnionid: row.unionid !== null,
+    }));
+  }
+
+  /**
+   * Unlinks one of the user's identities: another user's (or an unknown) id → 404 NOT_FOUND, the only one
+   * left → 409 LAST_IDENTITY (an account nobody could log in to). The user's identities are locked together,
+   * so two removals at once cannot each leave the other's last one. A unionid no remaining identity of the
+   * user carries is released: that WeChat account's next login starts a new user. Sessions already issued
+   * stay (log out or end them through /auth/sessions).
+   */
+  async removeIdentity(userId: string, identityId: string): Promise<void> {
+    try {
+      await this.tx.run(async (em) => {
+        const mine = await em.find(WechatIdentity, {
+          where: { userId },
+          order: { id: 'ASC' },
+          lock: this.tx.writeLock,
+        });
+        const target = mine.find((i) => i.id === identityId);
+        if (!target) throw new AppException('NOT_FOUND');
+        if (mine.length === 1) throw new AppException('LAST_IDENTITY');
+        await em.delete(WechatIdentity, { id: target.id, userId });
+        const { unionid } = target;
+        if (unionid && !mine.some((i) => i.id !== target.id && i.unionid === unionid))
+          await em.delete(UnionidOwner, { unionid, userId });
+      });
+    } catch (e) {
+      if (isDeadlock(e) || isLockTimeout(e))
+        throw new AppException('DATABASE_UNAVAILABLE', { retryAfter: 1, cause: e });
+      throw e;
+    }
+  }
+
   /**
    * Binds WeChat's phone number to the user, replacing any number they had. One number belongs to one
    * user: bound to another → 409 PHONE_IN_USE, decided by the unique index (phone_country_code, phone) so
@@ -228,14 +298,27 @@ export class UsersService {
     return this.findById(userId);
   }
 
-  private async createIdentity(session: WechatSession): Promise<ResolvedUser> {
+  private async createIdentity(session: WechatSession, opts: ResolveOptions): Promise<ResolvedUser> {
     const now = this.clock.date();
-    const result = await this.tx.run(async (em) => {
+    const result = await this.tx.run(async (em): Promise<{ user: User; isNew: boolean; merge?: Merge }> => {
+      if (opts.linkToUserId) return this.attachToUser(em, session, opts.linkToUserId, now);
+      const { unionid } = session;
+      // A plain read (no lock: a locking read of a missing key takes a gap lock, and two such logins would
+      // deadlock on their inserts). Missing: the insert below decides; present: locked, then joined.
+      const seen = unionid ? await em.findOne(UnionidOwner, { where: { unionid } }) : null;
+      if (unionid && seen) {
+        const owner = await em.findOne(UnionidOwner, { where: { unionid }, lock: this.tx.writeLock });
+        // Moved or deleted between the two reads (a merge, an account deletion): start over.
+        if (!owner) throw new IdentityVanished();
+        await this.insertIdentity(em, session, owner.userId, now);
+        const merge = await this.mergeOtherHolders(em, unionid, owner.userId, now);
+        return { user: await this.touch(em, merge?.survivorId ?? owner.userId, now), isNew: false, merge };
+      }
       const freshId = this.random.uuid();
       await em.insert(User, {
         id: freshId,
-        nickname: null,
-        avatarUrl: null,
+        nickname: fits(session.profile?.nickname, 64),
+        avatarUrl: fits(session.profile?.avatarUrl, 512),
         phone: null,
         phoneCountryCode: null,
         roles: ['user'],
@@ -244,57 +327,113 @@ export class UsersService {
         updatedAt: now,
         lastLoginAt: now,
       });
-      const identityId = this.random.uuid();
       // First, before any other index is touched: the unique (appid, openid) index decides between
       // concurrent first logins of one openid. A loser waits for the winner's commit, then fails with a
       // unique violation and re-reads; as it holds no lock the winner needs, it cannot deadlock it.
-      await em.insert(WechatIdentity, {
-        id: identityId,
-        appid: session.appid,
-        openid: session.openid,
-        unionid: session.unionid ?? null,
-        userId: freshId,
-        ...this.sealedSessionKey(session, now),
-        createdAt: now,
-        updatedAt: now,
-      });
-      const linked = session.unionid
-        ? await this.linkByUnionid(em, session.unionid, identityId, freshId, now)
-        : null;
-      if (linked) return { ...linked, isNew: false };
-      return {
-        user: await em.findOneOrFail(User, { where: { id: freshId } }),
-        isNew: true,
-        merge: undefined,
-      };
+      const identityId = await this.insertIdentity(em, session, freshId, now);
+      if (unionid) {
+        // The primary key decides between first logins of one person through different doors at once.
+        await em.insert(UnionidOwner, { unionid, userId: freshId, createdAt: now });
+        const linked = await this.linkLegacyHolders(em, unionid, identityId, freshId, now);
+        if (linked) return { ...linked, isNew: false };
+      }
+      return { user: await em.findOneOrFail(User, { where: { id: freshId } }), isNew: true };
     });
     return this.signIn(result.user, result.isNew, result.merge);
   }
 
+  /** A link ticket's new identity: joins the ticket's user, unless its unionid belongs to someone else. */
+  private async attachToUser(
+    em: EntityManager,
+    session: WechatSession,
+    userId: string,
+    now: Date,
+  ): Promise<{ user: User; isNew: boolean }> {
+    const target = await em.findOne(User, { where: { id: userId }, lock: this.tx.writeLock });
+    // The ticket's user was deleted (or merged away) since the ticket was issued.
+    if (!target) throw new AppException('LINK_TICKET_INVALID');
+    const { unionid } = session;
+    const seen = unionid ? await em.findOne(UnionidOwner, { where: { unionid } }) : null;
+    if (seen && seen.userId !== userId) throw new AppException('IDENTITY_ALREADY_LINKED');
+    if (unionid && !seen) {
+      const legacy = await em.find(WechatIdentity, {
+        where: { unionid },
+        select: { id: true, userId: true },
+      });
+      if (legacy.some((i) => i.userId !== userId)) throw new AppException('IDENTITY_ALREADY_LINKED');
+    }
+    await this.insertIdentity(em, session, userId, now);
+    if (unionid && !seen) await em.insert(UnionidOwner, { unionid, userId, createdAt: now });
+    return { user: await this.touch(em, userId, now), isNew: false };
+  }
+
+  private async insertIdentity(
+    em: EntityManager,
+    session: WechatSession,
+    userId: string,
+    now: Date,
+  ): Promise<string> {
+    const id = this.random.uuid();
+    await em.insert(WechatIdentity, {
+      id,
+      kind: session.kind ?? 'miniprogram',
+      appid: session.appid,
+      openid: session.openid,
+      unionid: session.unionid ?? null,
+      userId,
+      ...this.sealedSessionKey(session, now),
+      createdAt: now,
+      updatedAt: now,
+      lastLoginAt: now,
+    });
+    return id;
+  }
+
   /**
-   * The new identity joins the user that already holds its unionid, if any; its placeholder user goes.
-   * Returns null when nobody else holds the unionid.
+   * Identities stored before `unionids` existed (or by a bug) may hold this unionid under other users: the
+   * new identity joins the oldest such identity's user, its placeholder user goes, and all become one.
+   * Returns null when nobody else holds the unionid (the common case: one non-locking read).
    */
-  private async linkByUnionid(
+  private async linkLegacyHolders(
     em: EntityManager,
     unionid: string,
     identityId: string,
     freshId: string,
     now: Date,
   ): Promise<{ user: User; merge: Merge | undefined } | null> {
-    // Locking read: waits for (and on InnoDB deadlocks with) a concurrent first login of the same person
-    // from another app, so the two cannot both miss each other; the retry then links to the winner.
-    const holders = await this.unionidHolders(em, unionid);
-    const other = holders.find((h) => h.userId !== freshId);
+    const other = (
+      await em.find(WechatIdentity, {
+        where: { unionid },
+        order: { createdAt: 'ASC', id: 'ASC' },
+        select: { id: true, userId: true, createdAt: true },
+      })
+    ).find((h) => h.userId !== freshId);
     if (!other) return null;
     await em.update(WechatIdentity, { id: identityId }, { userId: other.userId });
+    // The unionid moves before the placeholder goes (its row would go with it).
+    await em.update(UnionidOwner, { unionid }, { userId: other.userId });
     await em.delete(User, { id: freshId });
-    // Older data may have several users on this unionid: they become one now.
     const merge = await this.consolidate(em, unionid, now);
     return { user: await this.touch(em, merge?.survivorId ?? other.userId, now), merge };
   }
 
-  private async onReturningLogin(identityId: string, session: WechatSession): Promise<ResolvedUser> {
+  /** Consolidates when identities of users other than `ownerId` hold the unionid (older data). */
+  private async mergeOtherHolders(
+    em: EntityManager,
+    unionid: string,
+    ownerId: string,
+    now: Date,
+  ): Promise<Merge | undefined> {
+    const holders = await em.find(WechatIdentity, { where: { unionid }, select: { id: true, userId: true } });
+    if (holders.every((h) => h.userId === ownerId)) return undefined;
+    return this.consolidate(em, unionid, now);
+  }
+
+  private async onReturningLogin(
+    identityId: string,
+    session: WechatSession,
+    opts: ResolveOptions,
+  ): Promise<ResolvedUser> {
     const now = this.clock.date();
     const { user, merge } = await this.tx.run(async (em) => {
       // Locked, inside the transaction: the current row, so a merge that has just moved this identity to
@@ -304,6 +443,9 @@ export class UsersService {
         lock: this.tx.writeLock,
       });
       if (!identity) throw new IdentityVanished();
+      // Never says whose: only that this WeChat account is someone else's already.
+      if (opts.linkToUserId && identity.userId !== opts.linkToUserId)
+        throw new AppException('IDENTITY_ALREADY_LINKED');
       // A mini program bound to an Open Platform account later starts sending unionid; one already recorded
       // is never overwritten.
       const lateUnionid = session.unionid && !identity.unionid ? session.unionid : undefined;
@@ -315,9 +457,12 @@ export class UsersService {
           ...this.sealedSessionKey(session, now),
           ...(lateUnionid ? { unionid: lateUnionid } : {}),
           updatedAt: now,
+          lastLoginAt: now,
         },
       );
-      const merge = lateUnionid ? await this.consolidate(em, lateUnionid, now) : undefined;
+      const merge = lateUnionid
+        ? await this.claimLateUnionid(em, lateUnionid, identity.userId, now)
+        : undefined;
       const userId = merge?.survivorId ?? identity.userId;
       return { user: await this.touch(em, userId, now), merge };
     });
@@ -325,12 +470,40 @@ export class UsersService {
   }
 
   /**
+   * A returning identity's first unionid: recorded for its user, or — held by another user already — the
+   * two users become one (consolidate). The `unionids` insert decides between two users starting to send
+   * one unionid at once: the loser's insert fails, it re-reads and merges.
+   */
+  private async claimLateUnionid(
+    em: EntityManager,
+    unionid: string,
+    userId: string,
+    now: Date,
+  ): Promise<Merge | undefined> {
+    // Plain read first (see createIdentity: a locking read of a missing key would deadlock two inserts).
+    const seen = await em.findOne(UnionidOwner, { where: { unionid } });
+    if (!seen) {
+      await em.insert(UnionidOwner, { unionid, userId, createdAt: now });
+      return this.mergeOtherHolders(em, unionid, userId, now);
+    }
+    const owner = await em.findOne(UnionidOwner, { where: { unionid }, lock: this.tx.writeLock });
+    if (!owner) throw new IdentityVanished();
+    if (owner.userId === userId) return this.mergeOtherHolders(em, unionid, userId, now);
+    return this.consolidate(em, unionid, now, [owner.userId]);
+  }
+
+  /**
    * Makes every user holding `unionid` one user (rules at resolveIdentity). Call inside a transaction after
    * the unionid was written. Returns undefined when a single user holds it.
    */
-  private async consolidate(em: EntityManager, unionid: string, now: Date): Promise<Merge | undefined> {
+  private async consolidate(
+    em: EntityManager,
+    unionid: string,
+    now: Date,
+    alsoUserIds: string[] = [],
+  ): Promise<Merge | undefined> {
     const holders = await this.unionidHolders(em, unionid);
-    const ids = [...new Set(holders.map((h) => h.userId))].sort();
+    const ids = [...new Set([...holders.map((h) => h.userId), ...alsoUserIds])].sort();
     if (ids.length < 2) return undefined;
 
     // One id order for every merge: two merges of the same users cannot each lock one and wait for the other.
@@ -344,8 +517,12 @@ export class UsersService {
     );
     const [survivor, ...losers] = users;
     const merged = { ...survivor };
+    // The unionid is the survivor's (its row would otherwise go with a deleted loser).
+    await em.update(UnionidOwner, { unionid }, { userId: survivor.id });
     for (const loser of losers) {
       await em.update(WechatIdentity, { userId: loser.id }, { userId: survivor.id, updatedAt: now });
+      // Any other unionid the loser held moves too (older data): it stays one user's.
+      await em.update(UnionidOwner, { userId: loser.id }, { userId: survivor.id });
       // Deleted before the survivor takes its phone: the unique phone index never sees the number twice.
       await em.delete(User, { id: loser.id });
       if (!merged.phone && loser.phone) {
@@ -416,6 +593,11 @@ export class UsersService {
 }
 
 export { userGone } from './user-access';
+
+/** A profile value from WeChat, if it fits its column; otherwise nothing (never a truncated URL). */
+function fits(value: string | undefined, max: number): string | null {
+  return value && value.length <= max ? value : null;
+}
 
 function aad(appid: string, openid: string): string {
   return `${appid}\n${openid}`;

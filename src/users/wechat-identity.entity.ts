@@ -1,8 +1,9 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { CASE_SENSITIVE_COLLATION } from '../database/collation';
+import type { IdentityKind } from './identity-kind';
 import { User } from './user.entity';
 
-/** One WeChat account (openid) of one mini program (appid), linked to a user. */
+/** One WeChat account (openid) of one app (appid) — a mini program or another door (`kind`) — linked to a user. */
 @Entity('wechat_identities')
 @Index('uq_wechat_identities_appid_openid', ['appid', 'openid'], { unique: true })
 @Index('ix_wechat_identities_unionid', ['unionid'])
@@ -20,6 +21,10 @@ export class WechatIdentity {
 
   @Column({ type: 'varchar', length: 128, nullable: true, collation: CASE_SENSITIVE_COLLATION })
   unionid: string | null;
+
+  /** The door it came through; the appid's configured kind when it was created. */
+  @Column({ type: 'varchar', length: 16, default: 'miniprogram' })
+  kind: IdentityKind;
 
   @Column({ name: 'user_id', type: 'varchar', length: 36 })
   userId: string;
@@ -44,4 +49,8 @@ export class WechatIdentity {
 
   @Column({ name: 'updated_at', type: 'datetime' })
   updatedAt: Date;
+
+  /** The last login through this identity (NULL: none since the column was added). */
+  @Column({ name: 'last_login_at', type: 'datetime', nullable: true })
+  lastLoginAt: Date | null;
 }

@@ -1,11 +1,24 @@
 import { AppException } from '../common/errors/app.exception';
 import { daysAt } from '../common/store/quota';
 import type { AppConfig, WechatAppCredentials } from '../config/app-config';
+import type { IdentityKind } from '../users/identity-kind';
 
-/** The configured mini program `appid` names (default: WECHAT_APPID), or 400 UNKNOWN_APPID. */
-export function wechatApp(config: AppConfig, appid: string | undefined): WechatAppCredentials {
+/** An app's door (WECHAT_APPS `appid:secret:kind`; the default app and entries without one: `miniprogram`). */
+export function appKind(app: WechatAppCredentials): IdentityKind {
+  return app.kind ?? 'miniprogram';
+}
+
+/**
+ * The configured app `appid` names (default: WECHAT_APPID), or 400 UNKNOWN_APPID. With `kind`, an app of
+ * another kind is unknown too: a mobile app's appid cannot log in as a mini program, nor the reverse.
+ */
+export function wechatApp(
+  config: AppConfig,
+  appid: string | undefined,
+  kind?: IdentityKind,
+): WechatAppCredentials {
   const app = config.wechat.apps.get(appid ?? config.wechat.defaultAppid);
-  if (!app) throw new AppException('UNKNOWN_APPID');
+  if (!app || (kind !== undefined && appKind(app) !== kind)) throw new AppException('UNKNOWN_APPID');
   return app;
 }
 

@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { TokenModule } from '../token/token.module';
 import { UsersModule } from '../users/users.module';
+import { AppLoginController } from './app/app-login.controller';
+import { AppLoginService } from './app/app-login.service';
 import { LoginCodeLedger } from './login/login-code-ledger';
 import { WechatAuthController } from './login/wechat-auth.controller';
 import { WechatAuthService } from './login/wechat-auth.service';
@@ -17,10 +19,11 @@ import { WechatUpstreamModule } from './upstream/wechat-upstream.module';
 /** What a mini program does with WeChat here: log in, bind a phone number, decrypt open data. */
 @Module({
   imports: [WechatUpstreamModule, UsersModule, TokenModule, AuditModule],
-  controllers: [WechatAuthController, PhoneController, OpenDataController],
+  controllers: [WechatAuthController, AppLoginController, PhoneController, OpenDataController],
   providers: [
     SignInService,
     WechatAuthService,
+    AppLoginService,
     LoginCodeLedger,
     WechatStrategy,
     WechatLoginGuard,

@@ -1,6 +1,7 @@
 import type { WechatAppCredentials } from '../config/app-config';
 import { defineSlice, flag, integer, text } from '../config/config-slice';
 import { isLoopbackUrl } from '../config/loopback';
+import { isIdentityKind } from '../users/identity-kind';
 
 /** The appid the sandbox answers for when no WECHAT_APPID is set. */
 export const SANDBOX_DEFAULT_APPID = 'wxsandbox';
@@ -27,13 +28,15 @@ export const wechatConfig = defineSlice({
     }),
     WECHAT_APPS: text({
       defaultDoc: '',
-      format: '`appid2:secret2,appid3:secret3`',
+      format: '`appid2:secret2,appid3:secret3:app`',
       pattern: /^\s*([A-Za-z0-9_-]{1,64}:[^,\s]+)(\s*,\s*[A-Za-z0-9_-]{1,64}:[^,\s]+)*\s*$/,
       invalid: 'must be a comma-separated list of appid:secret',
       operator: true,
       secret: true,
       description:
-        'more mini programs (a login picks one with `appid`); an entry for `WECHAT_APPID` overrides its secret',
+        'more apps (a login picks one with `appid`); an entry for `WECHAT_APPID` overrides its secret. An optional ' +
+        'third part is the kind of door: `miniprogram` (the default), `oa` (Official Account H5), `web` (website ' +
+        'QR), `app` (mobile app); each login route takes only appids of its kind',
     }),
     WECHAT_SANDBOX: flag({
       defaultDoc: 'on in development and test when `WECHAT_SECRET` is unset',
@@ -192,8 +195,14 @@ function parseApps(list: string | undefined): WechatAppCredentials[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-    .map((pair) => {
-      const i = pair.indexOf(':');
-      return { appid: pair.slice(0, i), secret: pair.slice(i + 1) };
+    .map((entry) => {
+      const i = entry.indexOf(':');
+      const appid = entry.slice(0, i);
+      const rest = entry.slice(i + 1);
+      // `secret:kind` when the last part names a kind (AppSecrets are hex, so never end in one).
+      const k = rest.lastIndexOf(':');
+      const kind = k > 0 ? rest.slice(k + 1) : '';
+      if (isIdentityKind(kind)) return { appid, secret: rest.slice(0, k), kind };
+      return { appid, secret: rest };
     });
 }

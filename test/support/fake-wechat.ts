@@ -48,6 +48,11 @@ export class FakeWechat {
   readonly sandbox: SandboxWechat;
   private readonly byCode = new Map<string, FakeAnswer[]>();
   private readonly byPath = new Map<string, FakeAnswer[]>();
+  /** Mobile-app authorization codes (mintAppCode): who each is for, and whether WeChat has used it. */
+  private readonly appCodes = new Map<
+    string,
+    { appid: string; openid: string; unionid?: string; used: boolean }
+  >();
   private readonly minting = new Set<Promise<unknown>>();
   private readonly sockets = new Set<Socket>();
   private server?: Server;
@@ -102,6 +107,19 @@ export class FakeWechat {
     return code;
   }
 
+  /**
+   * Like the WeChat SDK's SendAuth in a mobile app: a single-use code for `/sns/oauth2/access_token` of an
+   * app appid. Answered by the fake itself (WeChat's fields: access_token, expires_in, refresh_token, openid,
+   * scope, unionid; 40029 for an unknown code, 40163 for a used one), whatever the sandbox serves there.
+   */
+  mintAppCode(user: { appid: string; openid: string; unionid?: string }): string {
+    const code = `app${randomBytes(16).toString('hex')}`;
+    this.appCodes.set(code, { ...user, used: false });
+    this.mintedCodes.push(code);
+    issuedSecrets.codes.push(code);
+    return code;
+  }
+
   /** Like tapping the getPhoneNumber button: a single-use phone code for this user. */
   async mintPhoneCode(input: {
     openid: string;
@@ -141,11 +159,35 @@ export class FakeWechat {
   }
 
   callsFor(code: string): number {
-    return this.calls.filter((c) => c.query.get('js_code') === code).length;
+    return this.calls.filter((c) => (c.query.get('js_code') ?? c.query.get('code')) === code).length;
   }
 
   callsTo(path: string): FakeCall[] {
     return this.calls.filter((c) => c.path === path);
+  }
+
+  /** WeChat's `/sns/oauth2/access_token` for a mobile app's code. */
+  private appAccessToken(
+    q: URLSearchParams,
+    grant: { appid: string; openid: string; unionid?: string; used: boolean },
+  ): Record<string, unknown> {
+    const appid = q.get('appid') ?? '';
+    if (this.apps[appid] === undefined) return { errcode: 40013, errmsg: 'invalid appid' };
+    if (q.get('secret') !== this.apps[appid]) return { errcode: 40125, errmsg: 'invalid appsecret' };
+    if (q.get('grant_type') !== 'authorization_code') return { errcode: 40002, errmsg: 'invalid grant_type' };
+    if (grant.appid !== appid) return { errcode: 40029, errmsg: 'invalid code' };
+    if (grant.used) return { errcode: 40163, errmsg: 'code been used' };
+    grant.used = true;
+    const accessToken = randomBytes(24).toString('base64url');
+    this.record({ kind: 'accessToken', value: accessToken });
+    return {
+      access_token: accessToken,
+      expires_in: 7200,
+      refresh_token: randomBytes(24).toString('base64url'),
+      openid: grant.openid,
+      scope: 'snsapi_userinfo',
+      ...(grant.unionid ? { unionid: grant.unionid } : {}),
+    };
   }
 
   private record({ kind, value }: IssuedSecret): void {
@@ -173,11 +215,16 @@ export class FakeWechat {
       if (text !== '') call.body = parseJson(text);
       this.calls.push(call);
 
-      const code = url.searchParams.get('js_code');
+      const code = url.searchParams.get('js_code') ?? url.searchParams.get('code');
       const scripted =
         (code !== null ? this.byCode.get(code)?.shift() : undefined) ??
         this.byPath.get(url.pathname)?.shift();
       if (scripted) return await this.answer(res, scripted);
+
+      const appCode =
+        code !== null && url.pathname === '/sns/oauth2/access_token' ? this.appCodes.get(code) : undefined;
+      if (appCode)
+        return this.answer(res, { kind: 'json', body: this.appAccessToken(url.searchParams, appCode) });
 
       await this.settle();
       const out = await this.sandbox.handle({

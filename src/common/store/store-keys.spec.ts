@@ -23,6 +23,7 @@ const SAMPLES: Record<keyof typeof StoreKeys, [family: KeyFamily, key: string]> 
   checkSessionRate: ['checkSessionRate', StoreKeys.checkSessionRate('u1')],
   phonePerson: ['phonePerson', StoreKeys.phonePerson('o', 'tag')],
   phoneApp: ['phoneApp', StoreKeys.phoneApp('wx1')],
+  linkTicket: ['linkTicket', StoreKeys.linkTicket('hash')],
   webOAuthState: ['webOAuthState', StoreKeys.webOAuthState('ab')],
   webOAuthCallback: ['webOAuthCallback', StoreKeys.webOAuthCallback('ab')],
   loginTicket: ['loginTicket', StoreKeys.loginTicket('ab')],

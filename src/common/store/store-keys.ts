@@ -57,6 +57,8 @@ export const KEY_PREFIXES = {
   webOAuthCallback: 'web:callback:',
   /** A one-time login ticket's sealed login answer (wechat-auth/tickets): `web:ticket:<sha256 of ticket>`. */
   loginTicket: 'web:ticket:',
+  /** A link ticket (users): `idlink:<sha256 of the ticket>` → the user id; single use, 5 minutes. */
+  linkTicket: 'idlink:',
   /** The sandbox's stand-in WeChat (wechat-auth/sandbox), each its own family. */
   sandboxUser: 'sandbox:user:',
   sandboxCode: 'sandbox:code:',
@@ -115,6 +117,7 @@ export const StoreKeys = {
   webOAuthState: (stateHash: string) => `${P.webOAuthState}${stateHash}`,
   webOAuthCallback: (stateHash: string) => `${P.webOAuthCallback}${stateHash}`,
   loginTicket: (ticketHash: string) => `${P.loginTicket}${ticketHash}`,
+  linkTicket: (ticketHash: string) => `${P.linkTicket}${ticketHash}`,
   sandboxUser: (appid: string, openid: string) =>
     `${P.sandboxUser}${encodeURIComponent(appid)}:${encodeURIComponent(openid)}`,
   sandboxCode: (code: string) => `${P.sandboxCode}${code}`,

@@ -49,12 +49,13 @@ export class LoginCodeLedger {
     private readonly box: SecretBox,
   ) {}
 
-  async exchangeOnce<T>(
+  /** `S`: what the exchange answers (jscode2session's session, or another door's identity): kept sealed. */
+  async exchangeOnce<T, S = Code2SessionResult>(
     appid: string,
     code: string,
     deadline: Deadline,
-    exchange: () => Promise<Code2SessionResult>,
-    complete: (session: Code2SessionResult) => Promise<T>,
+    exchange: () => Promise<S>,
+    complete: (session: S) => Promise<T>,
   ): Promise<T> {
     const hash = loginCodeHash(appid, code);
     const running = this.exchanges.current(hash);
@@ -62,11 +63,11 @@ export class LoginCodeLedger {
     return (await this.exchanges.run(hash, () => this.claimAndRun(hash, deadline, exchange, complete))) as T;
   }
 
-  private async claimAndRun<T>(
+  private async claimAndRun<T, S>(
     hash: string,
     deadline: Deadline,
-    exchange: () => Promise<Code2SessionResult>,
-    complete: (session: Code2SessionResult) => Promise<T>,
+    exchange: () => Promise<S>,
+    complete: (session: S) => Promise<T>,
   ): Promise<T> {
     const key = StoreKeys.loginCodeClaim(hash);
     // The pending claim expires by itself if its holder dies mid-call.
@@ -83,7 +84,7 @@ export class LoginCodeLedger {
       // null: the claim was just released; try to take it.
     }
     const keptKey = StoreKeys.loginCodeAnswer(hash);
-    let session = await this.kept(keptKey, key);
+    let session = await this.kept<S>(keptKey, key);
     const wasKept = session !== undefined;
     if (!session) {
       try {
@@ -120,7 +121,7 @@ export class LoginCodeLedger {
   }
 
   /** WeChat's answer kept by an earlier request with this code whose login did not complete. */
-  private async kept(keptKey: string, claimKey: string): Promise<Code2SessionResult | undefined> {
+  private async kept<S>(keptKey: string, claimKey: string): Promise<S | undefined> {
     let sealed: string | null;
     try {
       sealed = await this.store.get(keptKey);
@@ -130,7 +131,7 @@ export class LoginCodeLedger {
     }
     if (!sealed) return undefined;
     try {
-      return JSON.parse(this.box.open(sealed, keptKey)) as Code2SessionResult;
+      return JSON.parse(this.box.open(sealed, keptKey)) as S;
     } catch {
       return undefined;
     }

@@ -24,6 +24,7 @@ import { WechatApi } from '../wechat-api';
 import { Code2SessionCall, type Code2SessionResult } from './code2session.endpoint';
 import { loginCodeHash } from './login-code';
 import { LoginCodeLedger } from './login-code-ledger';
+import { LinkTickets } from '../../users/link-tickets';
 import { SignInService } from '../sign-in/sign-in.service';
 import { WechatAuthService } from './wechat-auth.service';
 
@@ -88,6 +89,7 @@ function setup(env: Record<string, string> = {}) {
       users as unknown as UsersService,
       tokens as unknown as SessionService,
       audit as unknown as AuditService,
+      new LinkTickets(store, new Random()),
     ),
     store,
     clock,
@@ -232,8 +234,8 @@ describe('WechatAuthService.login', () => {
     let exchange: (() => Promise<Code2SessionResult>) | undefined;
     let complete: ((s: Code2SessionResult) => Promise<unknown>) | undefined;
     ledger.exchangeOnce.mockImplementation((_appid, _code, _deadline, e, c) => {
-      exchange = e;
-      complete = c;
+      exchange = e as () => Promise<Code2SessionResult>;
+      complete = c as (s: Code2SessionResult) => Promise<unknown>;
       return Promise.reject(new AppException('WX_CODE_USED'));
     });
 
@@ -399,7 +401,12 @@ function cluster(env: Record<string, string> = {}) {
       config,
       api,
       new LoginCodeLedger(store, clock, box),
-      new SignInService(users as unknown as UsersService, tokens as unknown as SessionService, audit),
+      new SignInService(
+        users as unknown as UsersService,
+        tokens as unknown as SessionService,
+        audit,
+        new LinkTickets(store, new Random()),
+      ),
       store,
       clock,
       audit,

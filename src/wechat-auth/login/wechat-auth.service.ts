@@ -43,7 +43,8 @@ export class WechatAuthService {
   ): Promise<WechatLogin> {
     let app: WechatAppCredentials;
     try {
-      app = wechatApp(this.config, appid);
+      // Only a mini program's appid: another door's (an app, a website) is unknown here.
+      app = wechatApp(this.config, appid, 'miniprogram');
     } catch (e) {
       this.metrics.login(undefined, 'miniprogram', asAppException(e)?.code ?? 'error');
       throw e;

@@ -37,12 +37,23 @@ describe('WechatStrategy.validate', () => {
         strategy.validate(requestWith({ code: '0a3Bc9ll2sE7Xx0k1lXl2d2wAB3Bc9lX' })),
       ).resolves.toBe(LOGIN);
       expect(auth.login).toHaveBeenCalledTimes(1);
-      expect(auth.login).toHaveBeenCalledWith(undefined, '0a3Bc9ll2sE7Xx0k1lXl2d2wAB3Bc9lX', CONTEXT);
+      expect(auth.login).toHaveBeenCalledWith(
+        undefined,
+        '0a3Bc9ll2sE7Xx0k1lXl2d2wAB3Bc9lX',
+        CONTEXT,
+        undefined,
+      );
     });
 
     it('passes the appid through', async () => {
       await expect(strategy.validate(requestWith({ appid: 'wxapp_two', code: 'abc' }))).resolves.toBe(LOGIN);
-      expect(auth.login).toHaveBeenCalledWith('wxapp_two', 'abc', CONTEXT);
+      expect(auth.login).toHaveBeenCalledWith('wxapp_two', 'abc', CONTEXT, undefined);
+    });
+
+    it('passes a link ticket through', async () => {
+      const linkTicket = 'T'.repeat(43);
+      await expect(strategy.validate(requestWith({ code: 'abc', linkTicket }))).resolves.toBe(LOGIN);
+      expect(auth.login).toHaveBeenCalledWith(undefined, 'abc', CONTEXT, linkTicket);
     });
 
     it.each([
@@ -51,7 +62,7 @@ describe('WechatStrategy.validate', () => {
       ['_ and -', 'A_b-9'],
     ])('accepts %s', async (_label, code) => {
       await strategy.validate(requestWith({ code }));
-      expect(auth.login).toHaveBeenCalledWith(undefined, code, CONTEXT);
+      expect(auth.login).toHaveBeenCalledWith(undefined, code, CONTEXT, undefined);
     });
 
     it("propagates the service's error unchanged", async () => {

@@ -37,7 +37,7 @@ export class WechatStrategy extends PassportStrategy(Strategy, 'wechat') {
 
   async validate(request: FastifyRequest): Promise<WechatLogin> {
     const body = await validateBody(LoginRequest, request.body);
-    return this.auth.login(body.appid, body.code, requestContextOf(request));
+    return this.auth.login(body.appid, body.code, requestContextOf(request), body.linkTicket);
   }
 }
 

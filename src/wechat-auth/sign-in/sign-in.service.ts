@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
-import { AppException } from '../../common/errors/app.exception';
 import type { RequestContext } from '../../common/request-context';
 import type { TokenPair } from '../../token/token-pair';
 import { SessionService } from '../../token/sessions/session.service';
 import type { ChannelIdentity, IdentityKind } from '../../users/identity-kind';
+import { LinkTickets } from '../../users/link-tickets';
 import type { User } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 
@@ -41,14 +41,23 @@ export class SignInService {
     private readonly users: UsersService,
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
+    private readonly linkTickets: LinkTickets,
   ) {}
 
   async signIn(identity: ChannelIdentity, opts: SignInOptions = {}): Promise<WechatLogin> {
     const { context } = opts;
-    // Wired to the identity graph in the next step; refused rather than silently ignored until then.
-    if (opts.linkTicket !== undefined) throw new AppException('LINK_TICKET_INVALID');
     const { appid } = identity;
-    const { user, isNew, mergedUserIds = [] } = await this.users.resolveIdentity(identity);
+    // Spent here, after WeChat vouched for the identity: a ticket is worth one login attempt. (A failure
+    // after this leaves the door's code usable again through the login-code ledger, not the ticket.)
+    const linkToUserId =
+      opts.linkTicket !== undefined ? await this.linkTickets.redeem(opts.linkTicket) : undefined;
+    const {
+      user,
+      isNew,
+      mergedUserIds = [],
+    } = await (linkToUserId
+      ? this.users.resolveIdentity(identity, { linkToUserId })
+      : this.users.resolveIdentity(identity));
     for (const mergedUserId of mergedUserIds) {
       // Every merged-away user's row is gone (its refresh tokens and /users/me stop working): its session
       // rows go and its access tokens stop now too, on every instance; audited on the survivor.

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString } from 'class-validator';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { LINK_TICKET_PATTERN } from '../../../users/link-tickets';
 import { IsWechatAppid, IsWechatCode } from '../../../common/validation/ids';
 
 export class LoginRequest {
@@ -19,4 +20,14 @@ export class LoginRequest {
   @IsString()
   @IsWechatAppid()
   appid?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'From `POST /users/me/identities/link-ticket`: a new identity joins that account instead of a new one.',
+    pattern: LINK_TICKET_PATTERN.source,
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(LINK_TICKET_PATTERN, { message: 'linkTicket must be 20-128 characters of [A-Za-z0-9_-]' })
+  linkTicket?: string;
 }

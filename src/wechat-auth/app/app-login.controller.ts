@@ -1,0 +1,53 @@
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import { Access } from '../../common/auth/access.decorator';
+import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
+import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
+import { ReqContext, type RequestContext } from '../../common/request-context';
+import { LoginResponse } from '../login/dto/login.response';
+import { AppLoginService } from './app-login.service';
+import { AppLoginRequest } from './dto/app-login.request';
+
+@ApiTags('auth')
+@Controller('auth/wechat/app')
+export class AppLoginController {
+  constructor(private readonly logins: AppLoginService) {}
+
+  @Access({ public: true })
+  // Throttled before the body is even read: a flood of codes must not reach WeChat (LOGIN_RATE_LIMIT).
+  @UseGuards(ThrottlerGuard)
+  @Post('login')
+  @HttpCode(200)
+  @NoStore()
+  @ApiOperation({
+    summary: "Log in from a mobile app with the WeChat SDK's authorization code.",
+    description:
+      'For an appid configured with kind `app`: exchanges the code at WeChat (`/sns/oauth2/access_token`), finds ' +
+      'the user (one per unionid across every door) or creates one, and starts a session: the same answer as ' +
+      '`POST /auth/wechat/login`. With `linkTicket`, a new identity joins that account. Errors with 503 carry ' +
+      'Retry-After.',
+  })
+  @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
+  @ApiErrors(
+    ...BODY_ERRORS,
+    'UNKNOWN_APPID',
+    'WX_CODE_INVALID',
+    'WX_CODE_USED',
+    'LINK_TICKET_INVALID',
+    'WX_USER_BLOCKED',
+    'USER_DISABLED',
+    'IDENTITY_ALREADY_LINKED',
+    'RATE_LIMITED',
+    'WX_RATE_LIMITED',
+    'WX_UNAVAILABLE',
+    'WX_MISCONFIGURED',
+    'WX_RETRY_LOGIN',
+    'DATABASE_UNAVAILABLE',
+    'SERVICE_UNAVAILABLE',
+  )
+  async login(@Body() body: AppLoginRequest, @ReqContext() context: RequestContext): Promise<LoginResponse> {
+    const { user, isNew, tokens } = await this.logins.login(body.appid, body.code, body.linkTicket, context);
+    return { ...tokens, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
+  }
+}
