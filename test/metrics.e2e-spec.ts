@@ -272,6 +272,24 @@ describe('Prometheus metrics (e2e)', () => {
     expect(text).toContain('auth_logins_total{appid="unknown",kind="miniprogram",outcome="UNKNOWN_APPID"}');
   });
 
+  it('methods beyond the common seven share one OTHER series; no series is ever exported twice', async () => {
+    const methods = ['propfind', 'mkcol', 'lock', 'unlock', 'copy', 'move', 'search', 'report', 'purge'];
+    const key =
+      'http_server_request_duration_seconds_count{route="unmatched",method="OTHER",status_class="4xx"}';
+    const before = parse((await scrape()).text).get(key) ?? 0;
+    const agent = request(t.server) as unknown as Record<
+      string,
+      (path: string) => Promise<{ status: number }>
+    >;
+    for (let round = 0; round < 3; round++)
+      for (const method of methods) expect((await agent[method]('/no/such/path')).status).toBe(404);
+    const text = (await scrape()).text;
+    expect(parse(text).get(key)).toBe(before + 3 * methods.length);
+    const samples = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    const keys = samples.map((l) => l.slice(0, l.lastIndexOf(' ')));
+    expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
+  });
+
   it('is not in the OpenAPI document', async () => {
     const doc = await request(t.server).get('/docs-json');
     expect(doc.status).toBe(200);

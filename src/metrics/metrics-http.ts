@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import { ERRORS } from '../common/errors/error-codes';
 import type { AppConfig } from '../config/app-config';
-import { type Metrics, type RouteSeries, UNMATCHED_ROUTE } from './metrics';
+import { type Metrics, methodLabel, type RouteSeries, UNMATCHED_ROUTE } from './metrics';
 
 export const METRICS_PATH = '/metrics';
 
@@ -39,12 +39,10 @@ export function registerMetrics(instance: FastifyInstance, metrics: Metrics, con
   const unmatched = new Map<string, RouteSeries>();
   instance.addHook('onResponse', (request, reply, done) => {
     if (request.is404) {
-      let series = unmatched.get(request.method);
-      if (!series) {
-        series = metrics.routeSeries(UNMATCHED_ROUTE, request.method);
-        // Bounded: unknown methods share one "OTHER" series, so at most a handful of keys.
-        if (unmatched.size < 16) unmatched.set(request.method, series);
-      }
+      // Keyed by the label, not the method: every method beyond the common seven shares one OTHER series.
+      const method = methodLabel(request.method);
+      let series = unmatched.get(method);
+      if (!series) unmatched.set(method, (series = metrics.routeSeries(UNMATCHED_ROUTE, method)));
       metrics.observeRoute(series, reply.statusCode, reply.elapsedTime / 1000);
     }
     done();

@@ -50,6 +50,11 @@ export const UNKNOWN_APPID = 'unknown';
 /** The route label of requests no route matched (404s, probes for random paths). */
 export const UNMATCHED_ROUTE = 'unmatched';
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** The method label: the common seven, any other method Node accepts (PROPFIND, MKCOL…) is OTHER. */
+export function methodLabel(method: string): string {
+  return HTTP_METHODS.has(method) ? method : 'OTHER';
+}
 const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** A route's duration series, one slot per status class, each created on first use (no empty series). */
@@ -230,8 +235,11 @@ export class Metrics {
 
   /** The series of one route template (fixed at registration) and method: looked up once, not per request. */
   routeSeries(route: string, method: string): RouteSeries {
-    const m = HTTP_METHODS.has(method) ? method : 'OTHER';
-    return { route, method: m, byClass: new Array<HistogramSeries | undefined>(STATUS_CLASSES.length) };
+    return {
+      route,
+      method: methodLabel(method),
+      byClass: new Array<HistogramSeries | undefined>(STATUS_CLASSES.length),
+    };
   }
 
   /** One answer on a route: `statusCode`'s class picks the series, made on its first use (no empty series). */
