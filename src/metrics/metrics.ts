@@ -55,6 +55,7 @@ const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 export function methodLabel(method: string): string {
   return HTTP_METHODS.has(method) ? method : 'OTHER';
 }
+
 const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** A route's duration series, one slot per status class, each created on first use (no empty series). */
