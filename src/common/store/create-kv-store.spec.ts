@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { testConfig } from '../../testing/test-config';
 import { FakeClock } from '../clock/fake-clock';
-import { createKvStore, logOutages, secretsOf } from './create-kv-store';
+import { createKvStore, logOutages, secretsOf, sentinelOptions } from './create-kv-store';
 import { MemoryKvStore } from './memory-kv-store';
 import { RedisKvStore } from './redis-kv-store';
 
@@ -176,5 +176,65 @@ describe('createKvStore', () => {
       expect(lines.some((l) => l.startsWith('debug'))).toBe(true);
       for (const secret of [PASSWORD, ENCODED]) expect(lines.join('\n')).not.toContain(secret);
     });
+  });
+});
+
+describe('createKvStore: the client of each topology', () => {
+  const clock = new FakeClock(0);
+
+  beforeEach(() => {
+    for (const level of ['log', 'warn', 'error', 'debug'] as const)
+      jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('REDIS_SENTINELS: one ioredis client asking the sentinels for the named master, failing fast, following failovers', () => {
+    const config = testConfig({
+      REDIS_SENTINELS: '127.0.0.1:26379,sentinel-2:26380',
+      REDIS_SENTINEL_MASTER: 'mymaster',
+      REDIS_PASSWORD: PASSWORD,
+      REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+    });
+    const topology = config.redis.topology;
+    if (topology?.kind !== 'sentinel') throw new Error('expected a Sentinel topology');
+    const options = sentinelOptions(topology);
+    expect(options).toMatchObject({
+      sentinels: [
+        { host: '127.0.0.1', port: 26379 },
+        { host: 'sentinel-2', port: 26380 },
+      ],
+      name: 'mymaster',
+      password: PASSWORD,
+      sentinelPassword: 'sentinel-secret',
+      maxRetriesPerRequest: 1,
+      commandTimeout: 1000,
+      failoverDetector: true,
+    });
+    // A write refused by a demoted master reconnects (to the master the sentinels name now); other errors do not.
+    const reconnectOnError = options.reconnectOnError as (err: Error) => boolean;
+    expect(reconnectOnError(new Error("READONLY You can't write against a read only replica."))).toBe(true);
+    expect(reconnectOnError(new Error('WRONGTYPE Operation against a key'))).toBe(false);
+  });
+
+  // A Sentinel client (sentinelOptions above) keeps retrying unreachable sentinels for a while after
+  // disconnect(): it is built and run against real sentinels in test/topologies/sentinel.e2e-spec.ts.
+  it.each([
+    ['REDIS_URL', { REDIS_URL: 'redis://127.0.0.1:1' }, Redis],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: '127.0.0.1:1,127.0.0.1:2' }, Cluster],
+  ])('%s: a RedisKvStore over the matching ioredis client', async (_name, env, kind) => {
+    const store = createKvStore(testConfig(env), clock) as RedisKvStore;
+    try {
+      expect(store).toBeInstanceOf(RedisKvStore);
+      expect(store.client).toBeInstanceOf(kind);
+      expect(store.client.isCluster).toBe(kind === Cluster);
+    } finally {
+      store.client.disconnect();
+      await store.close();
+    }
+  });
+
+  it('no Redis variable: the in-process store', () => {
+    expect(createKvStore(testConfig(), clock)).toBeInstanceOf(MemoryKvStore);
   });
 });

@@ -47,6 +47,11 @@ class FakeConnection extends EventEmitter {
   }
 }
 
+/** A connection to a Sentinel-monitored master: `options.sentinels` set. */
+class FakeSentinelConnection extends FakeConnection {
+  readonly options = { sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'm' };
+}
+
 const timedOut = () => new Error('Command timed out');
 
 describe('RedisKvStore (fake connection)', () => {
@@ -290,6 +295,75 @@ describe('RedisKvStore (fake connection)', () => {
       await store.close();
       expect(client.quit).toHaveBeenCalledTimes(1);
     });
+
+    it('a subscriber connection that gives up (a Cluster node gone: end) is replaced by a new one from the factory', async () => {
+      await store.close();
+      const made: FakeConnection[] = [];
+      const factory = () => {
+        const c = new FakeConnection();
+        c.subscribe.mockResolvedValue(1);
+        made.push(c);
+        return c.asRedis();
+      };
+      store = new RedisKvStore(client.asRedis(), 'p:', TIMINGS, factory);
+      const messages: string[] = [];
+      const onResync = jest.fn();
+      const onLost = jest.fn();
+      await store.subscribe('ch', (m) => messages.push(m), onResync, onLost);
+      expect(made).toHaveLength(1);
+      made[0].emit('ready');
+      await flush();
+      expect(onResync).toHaveBeenCalledTimes(1);
+
+      made[0].emit('close');
+      made[0].emit('end');
+      expect(onLost).toHaveBeenCalledTimes(1);
+      // Not at once (a cluster without any node would be a busy loop): resubscribeMs later.
+      expect(made).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(500);
+      expect(made).toHaveLength(2);
+      made[1].emit('ready');
+      await flush();
+      expect(made[1].subscribe).toHaveBeenCalledWith('p:ch');
+      expect(onResync).toHaveBeenCalledTimes(2);
+      made[1].emit('message', 'p:ch', 'through the new node');
+      expect(messages).toEqual(['through the new node']);
+
+      // The heartbeat PINGs the current connection, and close() quits it (the ended one is gone).
+      made[1].ping.mockResolvedValue('PONG');
+      await jest.advanceTimersByTimeAsync(TIMINGS.heartbeatMs);
+      expect(made[1].ping).toHaveBeenCalled();
+      expect(made[0].ping).not.toHaveBeenCalled();
+      await store.close();
+      expect(made[1].quit).toHaveBeenCalled();
+      expect(made[0].quit).not.toHaveBeenCalled();
+      // No replacement after close.
+      made[1].emit('end');
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(made).toHaveLength(2);
+    });
+
+    it("close() also disconnects a Sentinel client after its QUIT (its failover detector's sentinel connections)", async () => {
+      await store.close();
+      const sentinelClient = new FakeSentinelConnection();
+      store = new RedisKvStore(sentinelClient.asRedis(), 'p:', TIMINGS);
+      await store.close();
+      expect(sentinelClient.quit).toHaveBeenCalledTimes(1);
+      expect(sentinelClient.disconnect).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('a call that gets no answer at all ends at the deadline with a 503, and the connection is suspect', async () => {
+    await store.close();
+    store = new RedisKvStore(client.asRedis(), 'p:', { ...TIMINGS, deadlineMs: 300 });
+    client.get.mockReturnValueOnce(new Promise(() => undefined));
+    const pending = expect503(store.get('k'));
+    await jest.advanceTimersByTimeAsync(300);
+    await pending;
+    expect(store.unavailable).toBe(true);
+    client.ping.mockResolvedValue('PONG');
+    await jest.advanceTimersByTimeAsync(TIMINGS.probeMs);
+    expect(store.unavailable).toBe(false);
   });
 });
 

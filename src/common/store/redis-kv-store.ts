@@ -258,7 +258,7 @@ export class RedisKvStore extends KvStore {
       c.quit().then(
         // A QUIT leaves the connector as it is: with Sentinel its failover detector keeps connections to
         // the sentinels, which only disconnect() ends.
-        () => (c.isCluster ? undefined : c.disconnect()),
+        () => (sentinelBacked(c) ? c.disconnect() : undefined),
         () => c.disconnect(),
       );
     await Promise.all([...this.subscribers].map(quit));
@@ -330,6 +330,11 @@ export class RedisKvStore extends KvStore {
 
 function isCluster(client: Redis | Cluster): client is Cluster {
   return client.isCluster;
+}
+
+function sentinelBacked(client: Redis | Cluster): boolean {
+  // Test doubles may have no options at all.
+  return !isCluster(client) && Boolean((client.options as Redis['options'] | undefined)?.sentinels);
 }
 
 function duplicate(client: Redis | Cluster): Redis {
