@@ -7,6 +7,8 @@ import { freePort } from './free-port';
 
 export interface PrivateRedisOptions {
   password?: string;
+  /** A port chosen by the caller (several servers need distinct ones); default: a free one. */
+  port?: number;
   /** More command-line options (`--cluster-enabled yes`, `--replicaof …`, `--sentinel`…). */
   args?: (port: number) => string[];
   /**
@@ -37,7 +39,7 @@ export class PrivateRedis {
 
   /** A server with more options: a cluster node, a replica, a sentinel. */
   static async createWith(options: PrivateRedisOptions): Promise<PrivateRedis> {
-    return new PrivateRedis(await freePort(), options.password, options);
+    return new PrivateRedis(options.port ?? (await freePort()), options.password, options);
   }
 
   /** The process id while it runs (tests kill it by pid). */

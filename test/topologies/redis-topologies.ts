@@ -48,6 +48,16 @@ export async function command(
   }
 }
 
+/**
+ * `n` ports that were free a moment ago, all different: two calls of freePort may return the same port
+ * (it was closed again in between), and a sentinel started on its master's port would never start.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
 export class PrivateCluster {
   private constructor(
     readonly nodes: PrivateRedis[],
@@ -57,11 +67,13 @@ export class PrivateCluster {
   /** `masters` nodes (no replicas), every slot assigned, `cluster_state:ok` on each. */
   static async start(masters: number, password: string): Promise<PrivateCluster> {
     const nodes: PrivateRedis[] = [];
+    const ports = await freePorts(2 * masters);
     for (let i = 0; i < masters; i++) {
       // The cluster bus needs a port too; by default port + 10000, which may be taken or beyond 65535.
-      const busPort = await freePort();
+      const busPort = ports[masters + i];
       nodes.push(
         await PrivateRedis.createWith({
+          port: ports[i],
           password,
           args: () => [
             '--cluster-enabled',
@@ -137,8 +149,14 @@ export class PrivateSentinelSet {
     sentinelCount = 3,
     downAfterMs = 1000,
   ): Promise<PrivateSentinelSet> {
-    const master = await PrivateRedis.createWith({ password, args: () => ['--masterauth', password] });
+    const ports = await freePorts(2 + sentinelCount);
+    const master = await PrivateRedis.createWith({
+      port: ports[0],
+      password,
+      args: () => ['--masterauth', password],
+    });
     const replica = await PrivateRedis.createWith({
+      port: ports[1],
       password,
       args: () => ['--masterauth', password, '--replicaof', '127.0.0.1', String(master.port)],
     });
@@ -147,6 +165,7 @@ export class PrivateSentinelSet {
     for (let i = 0; i < sentinelCount; i++)
       sentinels.push(
         await PrivateRedis.createWith({
+          port: ports[2 + i],
           args: () => ['--sentinel'],
           config: (port) =>
             [
