@@ -22,6 +22,8 @@ import { createRootLogger, ROOT_LOGGER } from './logging';
 import { TokenModule } from './token/token.module';
 import { UsersModule } from './users/users.module';
 import { WechatAuthModule } from './wechat-auth/wechat-auth.module';
+import { WechatEventsModule } from './wechat-auth/events/wechat-events.module';
+import { WechatUsageModule } from './wechat-auth/usage/wechat-usage.module';
 import { WebOAuthModule } from './wechat-auth/web-oauth/web-oauth.module';
 import { WechatSandboxModule } from './wechat-auth/sandbox/wechat-sandbox.module';
 
@@ -58,6 +60,8 @@ export class AppModule {
         UsersModule,
         TokenModule,
         WechatAuthModule,
+        WechatEventsModule,
+        WechatUsageModule,
         WebOAuthModule,
         // The stand-in for WeChat (never in production): its own routes, beside the app, not inside a feature.
         ...(config.wechat.sandbox ? [WechatSandboxModule] : []),

@@ -33,6 +33,7 @@ describe('migrations', () => {
       'AuditEvents1764700000000',
       'DurableRevocations1765000000000',
       'IdentityGraph1765100000000',
+      'WechatUsage1765250000000',
     ]);
 
     const drift = await ds.driver.createSchemaBuilder().log();
@@ -41,7 +42,14 @@ describe('migrations', () => {
     for (let i = 0; i < applied.length; i++) await ds.undoLastMigration();
     const runner = ds.createQueryRunner();
     try {
-      for (const table of ['users', 'wechat_identities', 'refresh_tokens', 'revocations', 'unionids'])
+      for (const table of [
+        'users',
+        'wechat_identities',
+        'refresh_tokens',
+        'revocations',
+        'wechat_usage',
+        'unionids',
+      ])
         expect(await runner.hasTable(table)).toBe(false);
     } finally {
       await runner.release();

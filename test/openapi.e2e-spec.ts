@@ -79,6 +79,9 @@ describe('OpenAPI contract', () => {
         'GET /health/ready',
         'POST /auth/refresh',
         'POST /auth/wechat/login',
+        // WeChat's message push: the signature over the shared Token is the authentication.
+        'GET /wechat/events',
+        'POST /wechat/events',
         'POST /auth/wechat/app/login',
         'GET /.well-known/jwks.json',
         'GET /.well-known/oauth-authorization-server',

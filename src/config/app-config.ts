@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { WechatEventsConfig } from '../wechat-auth/events/events.config';
 import type { IdentityKind } from '../users/identity-kind';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -200,6 +201,8 @@ export abstract class AppConfig {
   abstract readonly wechat: WechatConfig;
   abstract readonly phone: PhoneConfig;
   abstract readonly openData: OpenDataConfig;
+  /** WeChat's message push (`/wechat/events`): its Token and, for safe mode, the AES key. */
+  abstract readonly wechatEvents: WechatEventsConfig;
   /** Browser login: WeChat's authorize/QR pages (`openBase`) and the exact origins a login may return to. */
   abstract readonly webOAuth: { openBase: string; returnOrigins: readonly string[] };
   /**

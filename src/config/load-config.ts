@@ -8,6 +8,7 @@ import { metricsConfig } from '../metrics/metrics.config';
 import { oauthConfig } from '../oauth/oauth.config';
 import { tokenConfig } from '../token/token.config';
 import { usersConfig } from '../users/users.config';
+import { wechatEventsConfig } from '../wechat-auth/events/events.config';
 import { openDataConfig } from '../wechat-auth/open-data/open-data.config';
 import { phoneConfig } from '../wechat-auth/phone/phone.config';
 import { wechatConfig } from '../wechat-auth/wechat.config';
@@ -43,6 +44,7 @@ export const CONFIG_SLICES: readonly ConfigSlice[] = [
   webOAuthConfig,
   phoneConfig,
   openDataConfig,
+  wechatEventsConfig,
   httpConfig,
   databaseConfig,
   storeConfig,
@@ -73,6 +75,7 @@ export function loadConfig(
   const webOAuth = composer.build(webOAuthConfig);
   const phone = composer.build(phoneConfig);
   const openData = composer.build(openDataConfig);
+  const wechatEvents = composer.build(wechatEventsConfig);
   const http = composer.build(httpConfig);
   const database = composer.build(databaseConfig);
   const store = composer.build(storeConfig);
@@ -90,6 +93,7 @@ export function loadConfig(
     !webOAuth ||
     !phone ||
     !openData ||
+    !wechatEvents ||
     !http ||
     !database ||
     !store ||
@@ -108,6 +112,7 @@ export function loadConfig(
     ...webOAuth,
     ...phone,
     ...openData,
+    ...wechatEvents,
     ...http,
     ...database,
     ...store,

@@ -8,14 +8,24 @@ import { RevocationRow } from '../token/revocation/revocation.entity';
 import { User } from '../users/user.entity';
 import { UnionidOwner } from '../users/unionid.entity';
 import { WechatIdentity } from '../users/wechat-identity.entity';
+import { WechatUsageRow } from '../wechat-auth/usage/wechat-usage.entity';
 import { InitialSchema1763800000000 } from './migrations/1763800000000-initial-schema';
 import { IdentityLifecycle1764600000000 } from './migrations/1764600000000-identity-lifecycle';
 import { AuditEvents1764700000000 } from './migrations/1764700000000-audit-events';
 import { DurableRevocations1765000000000 } from './migrations/1765000000000-durable-revocations';
+import { WechatUsage1765250000000 } from './migrations/1765250000000-wechat-usage';
 import { IdentityGraph1765100000000 } from './migrations/1765100000000-identity-graph';
 import { guardedMysqlDriver } from './mysql-pool-guard';
 
-export const ENTITIES = [User, WechatIdentity, UnionidOwner, RefreshToken, AuthEvent, RevocationRow];
+export const ENTITIES = [
+  User,
+  WechatIdentity,
+  UnionidOwner,
+  RefreshToken,
+  AuthEvent,
+  RevocationRow,
+  WechatUsageRow,
+];
 // Class references, not globs: they load the same under ts-jest, ts-node and from dist/.
 export const MIGRATIONS = [
   InitialSchema1763800000000,
@@ -23,6 +33,7 @@ export const MIGRATIONS = [
   AuditEvents1764700000000,
   DurableRevocations1765000000000,
   IdentityGraph1765100000000,
+  WechatUsage1765250000000,
 ];
 
 /** The one place TypeORM is configured; used by the app and by ormconfig.ts (migration CLI). */

@@ -104,6 +104,10 @@ export const ERRORS = {
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is unavailable; retry shortly.' },
   URI_TOO_LONG: { status: 414, message: 'A path segment of the URL is too long.' },
   EXPECTATION_FAILED: { status: 417, message: 'The Expect header is not supported (only 100-continue).' },
+  WX_EVENT_REJECTED: {
+    status: 401,
+    message: "The push's signature, timestamp, nonce or encryption was refused.",
+  },
   INVALID_CLIENT: {
     status: 401,
     message: 'Client authentication failed: send the service client id and secret with HTTP Basic.',

@@ -21,6 +21,7 @@ const SAMPLES: Record<keyof typeof StoreKeys, [family: KeyFamily, key: string]> 
   wechatMinuteQuota: ['wechatMinuteQuota', StoreKeys.wechatMinuteQuota('wx1', 'jscode2session')],
   checkSession: ['checkSession', StoreKeys.checkSession('wx1', 'tag')],
   checkSessionRate: ['checkSessionRate', StoreKeys.checkSessionRate('u1')],
+  wechatEventNonce: ['wechatEventNonce', StoreKeys.wechatEventNonce('ab')],
   phonePerson: ['phonePerson', StoreKeys.phonePerson('o', 'tag')],
   phoneApp: ['phoneApp', StoreKeys.phoneApp('wx1')],
   linkTicket: ['linkTicket', StoreKeys.linkTicket('hash')],

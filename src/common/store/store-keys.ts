@@ -47,6 +47,8 @@ export const KEY_PREFIXES = {
   checkSession: 'wx:checksession:',
   /** Session checks a user caused this minute: `wx:checksession-rate:<userId>:<minute>`. */
   checkSessionRate: 'wx:checksession-rate:',
+  /** A message push's (timestamp, nonce) already accepted (wechat-auth/events): `wx:event-nonce:<sha256>`. */
+  wechatEventNonce: 'wx:event-nonce:',
   /** Paid phone lookups of one person today: `phone:person:<o|u>:<hmac>:<day>`. */
   phonePerson: 'phone:person:',
   /** Paid phone lookups of one app today: `phone:app:<appid>:<day>`. */
@@ -110,6 +112,7 @@ export const StoreKeys = {
   checkSession: (appid: string, sessionTag: string) => `${P.checkSession}${appid}:${sessionTag}`,
   /** A `Quota` key: the period is appended by the quota. */
   checkSessionRate: (userId: string) => `${P.checkSessionRate}${userId}`,
+  wechatEventNonce: (tag: string) => `${P.wechatEventNonce}${tag}`,
   /** A `Quota` key. `kind`: `o` for an app's openid, `u` for a unionid; `tag`: their keyed hash. */
   phonePerson: (kind: 'o' | 'u', tag: string) => `${P.phonePerson}${kind}:${tag}`,
   /** A `Quota` key: the period is appended by the quota. */

@@ -44,6 +44,7 @@ export class GetPhoneNumberCall implements WechatEndpoint<PhoneNumberInput, Phon
   readonly name = 'getuserphonenumber';
   readonly usesAccessToken = true;
   readonly noResendAfterDoubt = true;
+  readonly meter = 'phone' as const;
   readonly errcodes = ERRCODES;
   /** Whether a request left for WeChat. */
   sent = false;

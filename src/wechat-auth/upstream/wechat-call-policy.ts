@@ -7,6 +7,7 @@ import { KvStore } from '../../common/store/kv-store';
 import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import { Metrics, NO_METRICS } from '../../metrics/metrics';
+import { UsageMeter } from '../usage/usage-meter';
 import { CircuitBreaker } from './circuit-breaker';
 import { ConcurrencyLimiter, LimiterRejected } from './concurrency-limiter';
 import type { Deadline } from './deadline';
@@ -69,6 +70,8 @@ export class WechatCallPolicy {
     private readonly random: Random,
     private readonly store: KvStore,
     @Optional() private readonly metrics: Metrics = NO_METRICS,
+    /** Counts the requests of metered endpoints (absent where there is no database: some unit tests). */
+    @Optional() private readonly meter?: UsageMeter,
   ) {}
 
   breaker(appid: string, endpoint: string): CircuitBreaker {
@@ -157,6 +160,7 @@ export class WechatCallPolicy {
       try {
         const body = await this.http.send(endpoint.request(app, input, accessToken), log, timeoutMs);
         const result = parseOrUnparsable(endpoint, body);
+        if (endpoint.meter) this.meter?.record(app.appid, endpoint.meter, true);
         this.metrics.upstream(endpoint.name, 'ok', undefined, false, (performance.now() - started) / 1000);
         this.upstreamAnswered(breaker, log);
         this.metrics.breaker(app.appid, endpoint.name, false);
@@ -174,6 +178,10 @@ export class WechatCallPolicy {
       // Only an errcode answer has a meaning: an errcode riding on another failure must not become a 401.
       const errcode = failure.failure === 'errcode' ? failure.details.errcode : undefined;
       const meaning = errcode !== undefined ? meaningOf(endpoint, errcode) : undefined;
+      // Every failed attempt was sent (the HTTP layer makes no attempt it does not send); an errcode the
+      // endpoint reads as an answer counts as answered.
+      if (endpoint.meter)
+        this.meter?.record(app.appid, endpoint.meter, meaning !== undefined && 'answer' in meaning);
       // The errcode label only takes the values some endpoint declares a meaning for ("other" otherwise).
       const seconds = (performance.now() - started) / 1000;
       this.metrics.upstream(endpoint.name, failure.failure, errcode, meaning !== undefined, seconds);

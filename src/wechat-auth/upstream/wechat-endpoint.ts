@@ -1,6 +1,7 @@
 import { AppException } from '../../common/errors/app.exception';
 import type { ErrorCode } from '../../common/errors/error-codes';
 import type { WechatAppCredentials } from '../../config/app-config';
+import type { MeterKind } from '../usage/wechat-usage.entity';
 import type { LogContext, WechatRequest } from './wechat-http';
 import type { WechatUpstreamError } from './wechat-upstream.error';
 
@@ -36,6 +37,8 @@ export interface WechatEndpoint<I, O> {
    * single-use or the call is billed. Such a failure ends the call (503) instead of being retried.
    */
   readonly noResendAfterDoubt?: boolean;
+  /** A metered API: every request that leaves is counted under this kind (UsageMeter, `wechat_usage`). */
+  readonly meter?: MeterKind;
   request(app: WechatAppCredentials, input: I, accessToken: string | undefined): WechatRequest;
   /** Tags that identify the call in logs without secrets (e.g. a hash of a code). */
   logContext(input: I): LogContext;
