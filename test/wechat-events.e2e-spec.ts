@@ -7,6 +7,7 @@ import { mediaCheckEvent, signedPush, signedUrlCheck } from '../src/wechat-auth/
 import { UsageMeter } from '../src/wechat-auth/usage/usage-meter';
 import { beijingDay } from '../src/wechat-auth/usage/usage-meter';
 import { FakeWechat } from './support/fake-wechat';
+import { freePort } from './support/free-port';
 import { createTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -259,5 +260,50 @@ describe('WeChat message push not configured (e2e)', () => {
     const event = { MsgType: 'event', Event: 'x' };
     const res = await post(t, signedPush({ token: TOKEN, appid: 'wxapp_one', event }));
     expect([res.status, res.body.code]).toEqual([404, 'NOT_FOUND']);
+  });
+});
+
+describe('the sandbox delivers a signed, encrypted wxa_media_check push (e2e)', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  const received: PushEvent[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = await createTestApp({
+      databaseUrl: db.url,
+      listen: true,
+      env: {
+        PORT: String(await freePort()),
+        WECHAT_SANDBOX: 'true',
+        WECHAT_APPID: '',
+        WECHAT_SECRET: '',
+        WECHAT_APPS: '',
+        WECHAT_EVENT_TOKEN: TOKEN,
+        WECHAT_EVENT_AES_KEY: ENCODING_AES_KEY,
+      },
+    });
+    t.app.get(EventHandlers).on('wxa_media_check', (e) => void received.push(e));
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  it('POST /sandbox/events/media-check reaches /wechat/events over HTTP and the handler', async () => {
+    const res = await request(t.server)
+      .post('/sandbox/events/media-check')
+      .send({ traceId: 'trace-sandbox', suggest: 'risky' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 200, answer: 'success' });
+    await t.app.get(EventHandlers).drain();
+    expect(received.map((e) => [e.trace_id, e.appid, (e.result as { suggest: string }).suggest])).toEqual([
+      ['trace-sandbox', t.config.wechat.defaultAppid, 'risky'],
+    ]);
+    const bad = await request(t.server)
+      .post('/sandbox/events/media-check')
+      .send({ traceId: 'x', suggest: 'maybe' });
+    expect(bad.status).toBe(400);
   });
 });

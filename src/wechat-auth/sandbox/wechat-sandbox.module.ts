@@ -3,12 +3,13 @@ import { Clock } from '../../common/clock/clock';
 import { Random } from '../../common/random/random';
 import { KvStore } from '../../common/store/kv-store';
 import { AppConfig } from '../../config/app-config';
+import { SandboxEventsController } from './sandbox-events.controller';
 import { SandboxWechat } from './sandbox-wechat';
 import { WechatSandboxController } from './wechat-sandbox.controller';
 
 /** The built-in stand-in for WeChat; mounted by AppModule only when WECHAT_SANDBOX is on (never in production). */
 @Module({
-  controllers: [WechatSandboxController],
+  controllers: [WechatSandboxController, SandboxEventsController],
   providers: [
     {
       provide: SandboxWechat,

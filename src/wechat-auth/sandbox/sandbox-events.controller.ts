@@ -1,0 +1,67 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { Access } from '../../common/auth/access.decorator';
+import { AppException } from '../../common/errors/app.exception';
+import { IsWechatAppid } from '../../common/validation/ids';
+import { AppConfig } from '../../config/app-config';
+import { mediaCheckEvent, signedPush } from './sandbox-events';
+
+export class DeliverMediaCheckRequest {
+  /** The `trace_id` media_check_async answered. */
+  @Matches(/^[A-Za-z0-9_-]{1,128}$/, { message: 'traceId must be 1–128 letters, digits, _ or -' })
+  traceId!: string;
+
+  @IsIn(['pass', 'review', 'risky'])
+  suggest!: 'pass' | 'review' | 'risky';
+
+  /** WeChat's label (100 = normal); default: 100 for pass, 20002 otherwise. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(99999)
+  label?: number;
+
+  /** Default: the default app. */
+  @IsOptional()
+  @IsWechatAppid()
+  appid?: string;
+}
+
+/**
+ * Sandbox only (mounted with WechatSandboxModule): plays WeChat's message push. Delivers a `wxa_media_check`
+ * verdict to this service's own `/wechat/events` over HTTP, signed with WECHAT_EVENT_TOKEN and, when
+ * WECHAT_EVENT_AES_KEY is set, encrypted — the same wire the real push uses — and says what it answered.
+ */
+@ApiExcludeController()
+@Access({ public: true })
+@Controller('sandbox/events')
+export class SandboxEventsController {
+  constructor(private readonly config: AppConfig) {}
+
+  @Post('media-check')
+  @HttpCode(200)
+  async deliverMediaCheck(
+    @Body() body: DeliverMediaCheckRequest,
+  ): Promise<{ status: number; answer: string }> {
+    const token = this.config.wechatEvents.token;
+    if (token === undefined) throw new AppException('NOT_FOUND', {}, 'WECHAT_EVENT_TOKEN is not set.');
+    const appid = body.appid ?? this.config.wechat.defaultAppid;
+    if (!this.config.wechat.apps.has(appid)) throw new AppException('UNKNOWN_APPID');
+    const push = signedPush({
+      token,
+      aesKey: this.config.wechatEvents.aesKey,
+      appid,
+      event: mediaCheckEvent({ appid, traceId: body.traceId, suggest: body.suggest, label: body.label }),
+    });
+    const url = new URL(`http://127.0.0.1:${this.config.port}/wechat/events`);
+    for (const [k, v] of Object.entries(push.query)) url.searchParams.set(k, v);
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(push.body),
+      signal: AbortSignal.timeout(5000),
+    });
+    return { status: res.status, answer: (await res.text()).slice(0, 200) };
+  }
+}
