@@ -8,6 +8,7 @@ import { TransactionRunner } from '../database/transaction-runner';
 import { createInMemoryDataSource, createUsersService } from '../testing/in-memory-database';
 import { User } from './user.entity';
 import { UsersService, type ResolvedUser, type WechatSession } from './users.service';
+import { UnionidOwner } from './unionid.entity';
 import { WechatIdentity } from './wechat-identity.entity';
 
 describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
@@ -598,6 +599,128 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
       await expect(
         users.updateProfile('00000000-0000-0000-0000-000000000000', { nickname: 'x' }),
       ).resolves.toBeNull();
+    });
+  });
+
+  describe('the identity graph (kinds, the unionids table, link tickets, unlinking)', () => {
+    const owners = () => dataSource.getRepository(UnionidOwner).find({ order: { unionid: 'ASC' } });
+
+    it('stores the kind and the last login of an identity, and who holds its unionid', async () => {
+      const { user } = await login({ kind: 'app', appid: 'wxmobile', openid: 'o-app', unionid: 'u-1' });
+      const [identity] = await identities();
+      expect(identity).toMatchObject({ kind: 'app', lastLoginAt: clock.date() });
+      expect(await owners()).toEqual([expect.objectContaining({ unionid: 'u-1', userId: user.id })]);
+      clock.advance(5000);
+      await login({ kind: 'app', appid: 'wxmobile', openid: 'o-app', unionid: 'u-1' });
+      expect((await identities())[0].lastLoginAt).toEqual(clock.date());
+      expect(await users.listIdentities(user.id)).toEqual([
+        {
+          id: identity.id,
+          kind: 'app',
+          appid: 'wxmobile',
+          createdAt: identity.createdAt,
+          lastLoginAt: clock.date(),
+          hasUnionid: true,
+        },
+      ]);
+    });
+
+    it('links by the unionids table, not by reading identities: its holder gets the new identity', async () => {
+      const holder = (await login({ openid: 'o-a' })).user;
+      // Only the table says so (as after the winner of a race committed its row).
+      await dataSource
+        .getRepository(UnionidOwner)
+        .insert({ unionid: 'u-table', userId: holder.id, createdAt: clock.date() });
+      const joined = await login({ appid: 'wxapp_two', openid: 'o-b', unionid: 'u-table' });
+      expect(joined).toMatchObject({ isNew: false, user: { id: holder.id } });
+    });
+
+    it('moves the unionid to the survivor of a merge', async () => {
+      const older = (await login({ appid: 'wxapp_one', openid: 'o-old' })).user;
+      clock.advance(1000);
+      await login({ appid: 'wxapp_two', openid: 'o-new', unionid: 'u-m' });
+      const merged = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-m' });
+      expect(merged.user.id).toBe(older.id);
+      expect(await owners()).toEqual([expect.objectContaining({ unionid: 'u-m', userId: older.id })]);
+    });
+
+    it('attaches a new identity to a link ticket’s user, whatever its unionid', async () => {
+      const me = (await login({ openid: 'o-me' })).user;
+      const linked = await users.resolveIdentity(
+        { kind: 'app', appid: 'wxmobile', openid: 'o-app', unionid: 'u-app' },
+        { linkToUserId: me.id },
+      );
+      expect(linked).toMatchObject({ isNew: false, user: { id: me.id } });
+      expect(await owners()).toEqual([expect.objectContaining({ unionid: 'u-app', userId: me.id })]);
+      // The same identity again with the same user's ticket is an ordinary login.
+      await expect(
+        users.resolveIdentity({ appid: 'wxmobile', openid: 'o-app' }, { linkToUserId: me.id }),
+      ).resolves.toMatchObject({ user: { id: me.id } });
+    });
+
+    it('refuses to link an identity, or a unionid, that belongs to another user (IDENTITY_ALREADY_LINKED)', async () => {
+      await login({ openid: 'o-other', unionid: 'u-other' });
+      const me = (await login({ openid: 'o-me' })).user;
+      await expect(
+        users.resolveIdentity({ appid: 'wxapp_one', openid: 'o-other' }, { linkToUserId: me.id }),
+      ).rejects.toMatchObject({ code: 'IDENTITY_ALREADY_LINKED' });
+      await expect(
+        users.resolveIdentity(
+          { appid: 'wxapp_two', openid: 'o-x', unionid: 'u-other' },
+          { linkToUserId: me.id },
+        ),
+      ).rejects.toMatchObject({ code: 'IDENTITY_ALREADY_LINKED' });
+      expect(await identities()).toHaveLength(2);
+    });
+
+    it('refuses a ticket whose user is gone with LINK_TICKET_INVALID', async () => {
+      await expect(
+        users.resolveIdentity(
+          { appid: 'wxapp_one', openid: 'o-new' },
+          { linkToUserId: '00000000-0000-0000-0000-000000000000' },
+        ),
+      ).rejects.toMatchObject({ code: 'LINK_TICKET_INVALID' });
+      expect(await identities()).toHaveLength(0);
+    });
+
+    it('unlinks an identity: not the last one, not another user’s; releases a unionid nothing else carries', async () => {
+      const me = (await login({ openid: 'o-mini', unionid: 'u-me' })).user;
+      await login({ kind: 'app', appid: 'wxmobile', openid: 'o-app', unionid: 'u-me' });
+      const other = (await login({ openid: 'o-other' })).user;
+      const [mini, app] = await users.listIdentities(me.id);
+      const [others] = await users.listIdentities(other.id);
+
+      await expect(users.removeIdentity(me.id, others.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await users.removeIdentity(me.id, app.id);
+      // Another identity still carries the unionid: it stays this user's.
+      expect(await owners()).toEqual([expect.objectContaining({ unionid: 'u-me', userId: me.id })]);
+      await expect(users.removeIdentity(me.id, mini.id)).rejects.toMatchObject({ code: 'LAST_IDENTITY' });
+      await expect(users.removeIdentity(other.id, others.id)).rejects.toMatchObject({
+        code: 'LAST_IDENTITY',
+      });
+    });
+
+    it('releases a unionid that no remaining identity carries: its next login is a new user', async () => {
+      const solo = (await login({ kind: 'app', appid: 'wxmobile', openid: 'o-app', unionid: 'u-solo' })).user;
+      await users.resolveIdentity({ appid: 'wxapp_one', openid: 'o-mini' }, { linkToUserId: solo.id });
+      const app = (await users.listIdentities(solo.id)).find((i) => i.kind === 'app')!;
+      await users.removeIdentity(solo.id, app.id);
+      expect(await owners()).toEqual([]);
+      const next = await login({ appid: 'wxapp_two', openid: 'o-two', unionid: 'u-solo' });
+      expect(next.isNew).toBe(true);
+      expect(next.user.id).not.toBe(solo.id);
+    });
+
+    it('lets two removals at once never leave a user without an identity', async () => {
+      const me = (await login({ openid: 'o-1', unionid: 'u-two' })).user;
+      await login({ appid: 'wxapp_two', openid: 'o-2', unionid: 'u-two' });
+      const [a, b] = await users.listIdentities(me.id);
+      const results = await Promise.allSettled([
+        users.removeIdentity(me.id, a.id),
+        users.removeIdentity(me.id, b.id),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(await users.listIdentities(me.id)).toHaveLength(1);
     });
   });
 });

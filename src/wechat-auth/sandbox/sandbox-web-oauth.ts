@@ -41,7 +41,8 @@ export function sandboxOpenid(appid: string, persona: string): string {
   return `o${createHash('sha256').update(`${appid}:${persona}`).digest('base64url').slice(0, 27)}`;
 }
 
-interface OAuthGrant {
+/** A granted authorization code: whose, for which app and scope (also minted by SandboxApp). */
+export interface OAuthGrant {
   appid: string;
   openid: string;
   scope: string;

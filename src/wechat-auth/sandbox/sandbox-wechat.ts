@@ -7,6 +7,7 @@ import {
   type SandboxWechatOptions,
   type WechatAnswer,
 } from './sandbox-context';
+import { SandboxApp, type MintedAppCode } from './sandbox-app';
 import { SandboxLogin, type MintedLoginCode } from './sandbox-login';
 import { SandboxPhone, type MintedPhoneCode } from './sandbox-phone';
 import { SandboxSession, type OpenData } from './sandbox-session';
@@ -22,6 +23,7 @@ export {
 } from './sandbox-context';
 export type { MintedLoginCode } from './sandbox-login';
 export type { MintedPhoneCode } from './sandbox-phone';
+export { UnknownSandboxAppError, type MintedAppCode } from './sandbox-app';
 export {
   SANDBOX_PERSONAS,
   sandboxOpenid,
@@ -72,6 +74,7 @@ export class SandboxWechat {
   private readonly phone: SandboxPhone;
   private readonly session: SandboxSession;
   private readonly webOAuth: SandboxWebOAuth;
+  private readonly app: SandboxApp;
   private readonly routes: Record<string, { method: 'GET' | 'POST'; endpoint: Endpoint }>;
 
   constructor(
@@ -87,6 +90,7 @@ export class SandboxWechat {
     this.phone = new SandboxPhone(this.ctx, this.tokens);
     this.session = new SandboxSession(this.ctx, this.login, this.tokens);
     this.webOAuth = new SandboxWebOAuth(this.ctx);
+    this.app = new SandboxApp(this.ctx);
     this.routes = {
       '/sns/jscode2session': { method: 'GET', endpoint: (q) => this.login.jscode2session(q) },
       '/cgi-bin/stable_token': { method: 'POST', endpoint: (_q, b) => this.tokens.stableToken(b) },
@@ -134,6 +138,11 @@ export class SandboxWechat {
    */
   mintLoginCode(input?: Parameters<SandboxLogin['mintLoginCode']>[0]): Promise<MintedLoginCode> {
     return this.login.mintLoginCode(input);
+  }
+
+  /** What the WeChat SDK's "Log in with WeChat" gives a mobile app: a code for `/sns/oauth2/access_token`. */
+  mintAppCode(input: Parameters<SandboxApp['mintAppCode']>[0]): Promise<MintedAppCode> {
+    return this.app.mintAppCode(input);
   }
 
   /** What the `getPhoneNumber` button gives the mini program (the phone code, not a login code). */

@@ -3,12 +3,15 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../../common/auth/access.decorator';
 import { AppException } from '../../common/errors/app.exception';
+import { MintAppCodeRequest } from './mint-app-code.request';
 import { MintCodeRequest } from './mint-code.request';
 import { MintOpenDataRequest } from './mint-open-data.request';
 import { MintPhoneCodeRequest } from './mint-phone-code.request';
 import {
   NoSandboxSessionError,
   SandboxWechat,
+  UnknownSandboxAppError,
+  type MintedAppCode,
   type PageAnswer,
   type MintedLoginCode,
   type MintedPhoneCode,
@@ -32,6 +35,18 @@ export class WechatSandboxController {
   @HttpCode(201)
   mint(@Body() body: MintCodeRequest): Promise<MintedLoginCode> {
     return this.sandbox.mintLoginCode(body ?? {});
+  }
+
+  /** A mobile app's "Log in with WeChat" code (for `POST /auth/wechat/app/login`). */
+  @Post('app-codes')
+  @HttpCode(201)
+  async mintAppCode(@Body() body: MintAppCodeRequest): Promise<MintedAppCode> {
+    try {
+      return await this.sandbox.mintAppCode(body);
+    } catch (err) {
+      if (err instanceof UnknownSandboxAppError) throw new AppException('UNKNOWN_APPID', { cause: err });
+      throw err;
+    }
   }
 
   @Post('phone-codes')
