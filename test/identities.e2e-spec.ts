@@ -1,3 +1,5 @@
+import request from 'supertest';
+import { createTestApp, type TestApp } from './support/test-app';
 import { useTestApp } from './support/use-test-app';
 
 const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two', wxmobile: 'secret-mobile' };
@@ -120,6 +122,61 @@ describe('identities and the mobile-app login', () => {
           'miniprogram',
           'miniprogram',
         ]);
+      }
+    });
+  });
+
+  describe('across two instances (one database, one shared store)', () => {
+    let second: TestApp;
+
+    beforeAll(async () => {
+      second = await createTestApp({
+        databaseUrl: f.db.url,
+        wechatApiBase: f.wechat.baseUrl,
+        env: {
+          WECHAT_APPS: 'wxapp_two:secret-two,wxmobile:secret-mobile:app',
+          ...(f.t.config.redis.url ? { REDIS_KEY_PREFIX: f.t.config.redis.keyPrefix } : {}),
+        },
+      });
+    });
+
+    afterAll(async () => {
+      await second?.close();
+    });
+
+    it('ends first logins through two doors on two instances with one unionid as one user', async () => {
+      for (let round = 0; round < 5; round++) {
+        const unionid = unique('u-two-instances');
+        const [mini, app] = await Promise.all([
+          miniLogin({ code: f.wechat.mint({ openid: unique('o-mini'), unionid }) }),
+          request(second.server)
+            .post('/auth/wechat/app/login')
+            .send({
+              appid: 'wxmobile',
+              code: f.wechat.mintAppCode({ appid: 'wxmobile', openid: unique('o-app'), unionid }),
+            }),
+        ]);
+        expect([mini.status, app.status]).toEqual([200, 200]);
+        expect(app.body.user.id).toBe(mini.body.user.id);
+      }
+    });
+
+    it('redeems a link ticket issued on one instance on the other, once', async () => {
+      const me = await f.login();
+      const ticket = await linkTicket(me.access);
+      const code = () => f.wechat.mintAppCode({ appid: 'wxmobile', openid: unique('o-app') });
+      const [here, there] = await Promise.all([
+        appLogin({ appid: 'wxmobile', code: code(), linkTicket: ticket }),
+        request(second.server)
+          .post('/auth/wechat/app/login')
+          .send({ appid: 'wxmobile', code: code(), linkTicket: ticket }),
+      ]);
+      if (f.t.config.redis.url) {
+        // One shared store: exactly one of the two redemptions wins.
+        expect([here.status, there.status].sort()).toEqual([200, 401]);
+      } else {
+        // Without Redis each instance has its own store: the ticket is only known where it was issued.
+        expect([here.status, there.status]).toEqual([200, 401]);
       }
     });
   });
