@@ -625,6 +625,30 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
       ]);
     });
 
+    it('fills a new user’s nickname and avatar from the door’s profile, and never overwrites one', async () => {
+      const profile = { nickname: 'Alice', avatarUrl: 'https://thirdwx.qlogo.cn/a/132' };
+      const created = await login({ kind: 'oa', appid: 'wxoa', openid: 'o-oa', unionid: 'u-p', profile });
+      expect(created.user).toMatchObject({ nickname: 'Alice', avatarUrl: profile.avatarUrl });
+      const joined = await login({
+        kind: 'web',
+        appid: 'wxweb',
+        openid: 'o-web',
+        unionid: 'u-p',
+        profile: { nickname: 'Other', avatarUrl: 'https://thirdwx.qlogo.cn/b/132' },
+      });
+      expect(joined.user).toMatchObject({
+        id: created.user.id,
+        nickname: 'Alice',
+        avatarUrl: profile.avatarUrl,
+      });
+      const tooLong = await login({
+        appid: 'wxoa',
+        openid: 'o-long',
+        profile: { avatarUrl: `https://x/${'a'.repeat(600)}` },
+      });
+      expect(tooLong.user.avatarUrl).toBeNull();
+    });
+
     it('links by the unionids table, not by reading identities: its holder gets the new identity', async () => {
       const holder = (await login({ openid: 'o-a' })).user;
       // Only the table says so (as after the winner of a race committed its row).

@@ -1,0 +1,79 @@
+import { FakeClock } from '../../common/clock/fake-clock';
+import { Random } from '../../common/random/random';
+import { MemoryKvStore } from '../../common/store/memory-kv-store';
+import type { AuditEventInput, AuditService } from '../../audit/audit.service';
+import type { TokenPair } from '../../token/token-pair';
+import type { SessionService } from '../../token/sessions/session.service';
+import { LinkTickets } from '../../users/link-tickets';
+import type { User } from '../../users/user.entity';
+import type { ResolvedUser, ResolveOptions, UsersService, WechatSession } from '../../users/users.service';
+import { SignInService, type ChannelIdentity } from './sign-in.service';
+
+const USER = { id: 'user-1', roles: ['user'] } as unknown as User;
+const TOKENS = { accessToken: 'jwt', refreshToken: 'r' } as TokenPair;
+const IDENTITY: ChannelIdentity = { kind: 'app', appid: 'wxmobile', openid: 'o-1', unionid: 'u-1' };
+
+function setup() {
+  const users = {
+    resolveIdentity: jest
+      .fn<Promise<ResolvedUser>, [WechatSession, ResolveOptions?]>()
+      .mockResolvedValue({ user: USER, isNew: false }),
+  };
+  const sessions = {
+    start: jest.fn<Promise<TokenPair>, [User, string]>().mockResolvedValue(TOKENS),
+    end: jest.fn<Promise<void>, Parameters<SessionService['end']>>().mockResolvedValue(undefined),
+  };
+  const audit = { record: jest.fn<Promise<void>, [AuditEventInput]>().mockResolvedValue(undefined) };
+  const tickets = new LinkTickets(new MemoryKvStore(new FakeClock()), new Random());
+  const service = new SignInService(
+    users as unknown as UsersService,
+    sessions as unknown as SessionService,
+    audit as unknown as AuditService,
+    tickets,
+  );
+  return { service, users, sessions, audit, tickets };
+}
+
+describe('SignInService.signIn', () => {
+  it('resolves the identity, ends merged-away users’ sessions, starts one and audits the login', async () => {
+    const { service, users, sessions, audit } = setup();
+    users.resolveIdentity.mockResolvedValue({
+      user: USER,
+      isNew: false,
+      mergedUserIds: ['gone-1', 'gone-2'],
+    });
+    const login = await service.signIn(IDENTITY);
+    expect(login).toEqual({ user: USER, appid: 'wxmobile', isNew: false, tokens: TOKENS });
+    expect(users.resolveIdentity).toHaveBeenCalledWith(IDENTITY);
+    expect(sessions.end.mock.calls.map(([target, reason]) => [target, reason])).toEqual([
+      [{ userId: 'gone-1', all: 'delete' }, 'users_merged'],
+      [{ userId: 'gone-2', all: 'delete' }, 'users_merged'],
+    ]);
+    expect(sessions.end.mock.invocationCallOrder[1]).toBeLessThan(sessions.start.mock.invocationCallOrder[0]);
+    expect(audit.record).toHaveBeenCalledWith(
+      expect.objectContaining({ type: 'login.succeeded', userId: USER.id, appid: 'wxmobile' }),
+    );
+  });
+
+  it('redeems a link ticket and hands its user to the identity graph', async () => {
+    const { service, users, tickets } = setup();
+    const { linkTicket } = await tickets.issue('ticket-user');
+    await service.signIn(IDENTITY, { linkTicket });
+    expect(users.resolveIdentity).toHaveBeenCalledWith(IDENTITY, { linkToUserId: 'ticket-user' });
+  });
+
+  it('refuses a spent or unknown ticket before the identity graph is touched and no session starts', async () => {
+    const { service, users, sessions, tickets } = setup();
+    const { linkTicket } = await tickets.issue('ticket-user');
+    await service.signIn(IDENTITY, { linkTicket });
+    users.resolveIdentity.mockClear();
+    await expect(service.signIn(IDENTITY, { linkTicket })).rejects.toMatchObject({
+      code: 'LINK_TICKET_INVALID',
+    });
+    await expect(service.signIn(IDENTITY, { linkTicket: 'y'.repeat(43) })).rejects.toMatchObject({
+      code: 'LINK_TICKET_INVALID',
+    });
+    expect(users.resolveIdentity).not.toHaveBeenCalled();
+    expect(sessions.start).toHaveBeenCalledTimes(1);
+  });
+});
