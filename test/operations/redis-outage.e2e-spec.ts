@@ -6,6 +6,7 @@ import { PrivateRedis } from '../../src/testing/private-redis';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { timed, type Timed } from '../support/timed';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { READINESS_CHECKS } from '../../src/health/readiness.service';
 
 /**
  * Redis pausing, dying and coming back empty, with a redis-server of this suite's own (never the shared
@@ -184,7 +185,8 @@ describe('Redis outage (ops, private server)', () => {
     const warningsBefore = logs().filter((l) => l.alert === 'REDIS_UNAVAILABLE').length;
 
     await redis.kill();
-    await sleep(200);
+    // Readiness is answered from a check at most READINESS_CHECKS.intervalMs old: past it, the probe sees the outage.
+    await sleep(READINESS_CHECKS.intervalMs + 200);
     // Known down: refused without waiting for a timeout.
     for (const res of [await timed(login()), await timed(request(t.server).get('/health'))]) {
       expectUnavailable(res);
@@ -196,7 +198,11 @@ describe('Redis outage (ops, private server)', () => {
 
     await redis.start();
     await eventually('login answers again', async () => (await login()).status === 200);
-    expectOk(await timed(request(t.server).get('/health')));
+    // Readiness follows within one check interval (it answers from a cached check).
+    await eventually(
+      'readiness sees Redis back',
+      async () => (await request(t.server).get('/health')).status === 200,
+    );
     // The restarted server kept nothing; the instance wrote its live revocations back.
     const direct = await directClient(redis);
     try {
