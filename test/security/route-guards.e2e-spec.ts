@@ -19,6 +19,11 @@ const PUBLIC_ROUTES = [
   // What partners verify our tokens with (issue 10): public keys and metadata, never a secret.
   'GET /.well-known/jwks.json',
   'GET /.well-known/oauth-authorization-server',
+  // The browser login doors (issue 20): WeChat's redirects land here; the ticket is the credential.
+  'GET /auth/wechat/oauth/authorize',
+  'GET /auth/wechat/oauth/callback',
+  'GET /auth/wechat/oauth/embed-config',
+  'POST /auth/tickets/redeem',
 ].sort();
 
 /** Server-to-server routes: a service client (HTTP Basic, SERVICE_CLIENTS) instead of a user's token. Reviewed too. */
