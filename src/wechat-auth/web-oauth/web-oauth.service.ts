@@ -189,7 +189,7 @@ export class WebOAuthService {
         return answer.location;
       }
       if (deadline.remainingMs() <= REPEAT_POLL_MS) throw new AppException('STATE_INVALID');
-      await new Promise((resolve) => setTimeout(resolve, REPEAT_POLL_MS));
+      await this.clock.sleep(REPEAT_POLL_MS);
     }
   }
 
