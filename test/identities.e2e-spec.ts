@@ -89,6 +89,29 @@ describe('identities and the mobile-app login', () => {
       expect(f.wechat.calls.length).toBe(before);
     });
 
+    it('is rate-limited per client IP like the mini-program login (LOGIN_RATE_LIMIT), before WeChat', async () => {
+      const limited = await createTestApp({
+        databaseUrl: f.db.url,
+        wechatApiBase: f.wechat.baseUrl,
+        env: { WECHAT_APPS: 'wxmobile:secret-mobile:app', LOGIN_RATE_LIMIT: '2' },
+      });
+      try {
+        const before = f.wechat.calls.length;
+        const statuses: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const res = await request(limited.server)
+            .post('/auth/wechat/app/login')
+            .send({ appid: 'wxmobile', code: `unknown-code-${i}` });
+          statuses.push(res.status);
+          if (res.status === 429) expect(res.headers['retry-after']).toMatch(/^\d+$/);
+        }
+        expect(statuses).toEqual([401, 401, 429]);
+        expect(f.wechat.calls.length).toBe(before + 2);
+      } finally {
+        await limited.close();
+      }
+    });
+
     it('validates the body (appid required)', async () => {
       const res = await appLogin({ code: 'abcdefgh' });
       expect(res.status).toBe(400);
