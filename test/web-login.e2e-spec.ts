@@ -300,6 +300,46 @@ describe('web login: Official Account H5 and website QR (e2e)', () => {
     expect((await redeem(done.headers.location)).status).toBe(200);
   });
 
+  it('first logins of one person through three doors at once (mini program, Official Account, website QR): one user', async () => {
+    const persona = 'dora';
+    /** A browser's callback, prepared up to WeChat's redirect (not followed yet). */
+    const prepared = async (appid: string, scope?: string) => {
+      const start = await http()
+        .get('/auth/wechat/oauth/authorize')
+        .query({ appid, returnTo: RETURN_TO, ...(scope ? { scope } : {}) });
+      const { action, fields } = formOf((await http().get(pathOf(start.headers.location))).text);
+      fields.set('persona', persona);
+      fields.set('decision', 'allow');
+      const callback = pathOf((await http().get(`${action}?${fields}`)).headers.location);
+      return { callback, cookie: bindingCookie(start) };
+    };
+    const [oa, web] = [await prepared('wxoa', 'snsapi_userinfo'), await prepared('wxweb')];
+    const minted = await http()
+      .post('/sandbox/wechat/codes')
+      .send({ openid: 'o-dora-miniprogram', unionid: 'u_sandbox_dora' });
+    expect(minted.status).toBe(201);
+    const before = await userCount();
+    const [mp, oaDone, webDone] = await Promise.all([
+      http().post('/auth/wechat/login').send({ code: minted.body.code }),
+      http().get(oa.callback).set('cookie', oa.cookie),
+      http().get(web.callback).set('cookie', web.cookie),
+    ]);
+    expect(mp.status).toBe(200);
+    secrets.push(mp.body.accessToken, mp.body.refreshToken);
+    const [a, b] = [await redeem(oaDone.headers.location), await redeem(webDone.headers.location)];
+    expect([a.status, b.status]).toEqual([200, 200]);
+    // After a merge the survivor is the one user: every door answers for it, and one user was added.
+    const me = async (token: string) =>
+      (await http().get('/users/me').set('authorization', `Bearer ${token}`)).body.id as string;
+    const ids = new Set([
+      await me(mp.body.accessToken),
+      await me(a.body.accessToken),
+      await me(b.body.accessToken),
+    ]);
+    expect(ids.size).toBe(1);
+    expect(await userCount()).toBe(before + 1);
+  });
+
   it('two redemptions of one ticket at once: exactly one wins', async () => {
     const { location } = await login({ appid: 'wxoa', scope: 'snsapi_userinfo', persona: 'alice' });
     const ticket = fragmentOf(location).get('ticket');

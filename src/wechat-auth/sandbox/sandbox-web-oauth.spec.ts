@@ -123,6 +123,19 @@ describe('SandboxWechat web OAuth', () => {
     expect((await token(code)).errcode).toBe(40163);
   });
 
+  it('any other lower-case name is a person with a unionid; anything else is refused by the page', async () => {
+    const at = await token((await approve({ persona: 'dora' }))!);
+    expect(at).toMatchObject({ openid: sandboxOpenid('wxoa', 'dora'), unionid: sandboxUnionid('dora') });
+    const refused = await wx.oauthApprove({
+      appid: 'wxoa',
+      redirect_uri: REDIRECT,
+      scope: 'snsapi_base',
+      persona: 'Not A Name',
+      decision: 'allow',
+    });
+    expect('html' in refused && refused.html).toContain('pick a persona');
+  });
+
   it('a code expires after 5 minutes', async () => {
     const code = (await approve())!;
     clock.advance(5 * 60_000 + 1);

@@ -28,8 +28,20 @@ export const SANDBOX_PERSONAS = {
 
 export type SandboxPersona = keyof typeof SANDBOX_PERSONAS;
 
-const isPersona = (name: string | null): name is SandboxPersona =>
-  name !== null && Object.hasOwn(SANDBOX_PERSONAS, name);
+interface PersonaTraits {
+  nickname: string;
+  unionid: boolean;
+  snapshot: boolean;
+}
+
+/** Any other lower-case name (from a test or a hand-edited URL) is a person with a unionid. */
+const CUSTOM_PERSONA = /^[a-z][a-z0-9_-]{0,31}$/;
+
+function personaOf(name: string): PersonaTraits {
+  return Object.hasOwn(SANDBOX_PERSONAS, name)
+    ? SANDBOX_PERSONAS[name as SandboxPersona]
+    : { nickname: name, unionid: true, snapshot: false };
+}
 
 /** A persona's unionid: the same for every app. */
 export function sandboxUnionid(persona: string): string {
@@ -46,7 +58,7 @@ export interface OAuthGrant {
   appid: string;
   openid: string;
   scope: string;
-  persona: SandboxPersona;
+  persona: string;
 }
 
 const SCOPES_BY_PAGE = {
@@ -112,11 +124,12 @@ export class SandboxWebOAuth {
     const state = q.get('state');
     if (q.get('decision') === 'allow') {
       const persona = q.get('persona');
-      if (!isPersona(persona)) return { html: layout('WeChat sandbox', '<p id="error">pick a persona</p>') };
+      if (persona === null || !CUSTOM_PERSONA.test(persona))
+        return { html: layout('WeChat sandbox', '<p id="error">pick a persona</p>') };
       const appid = q.get('appid')!;
       const code = ctx.random.bytes(24).toString('base64url');
       ctx.issued('loginCode', code);
-      const openid = SANDBOX_PERSONAS[persona].snapshot
+      const openid = personaOf(persona).snapshot
         ? sandboxOpenid(appid, `snapshot-${ctx.random.bytes(6).toString('hex')}`)
         : sandboxOpenid(appid, persona);
       const grant: OAuthGrant = { appid, openid, scope, persona };
@@ -154,7 +167,7 @@ export class SandboxWebOAuth {
     const accessToken = ctx.random.bytes(32).toString('base64url');
     ctx.issued('accessToken', accessToken);
     await ctx.store.set(StoreKeys.sandboxSnsToken(accessToken), JSON.stringify(grant), SNS_TOKEN_TTL_MS);
-    const persona = SANDBOX_PERSONAS[grant.persona];
+    const persona = personaOf(grant.persona);
     // Per WeChat's documentation the unionid comes with the token only for a scope that asked for it.
     const unionid =
       persona.unionid && grant.scope !== 'snsapi_base' ? sandboxUnionid(grant.persona) : undefined;
@@ -175,9 +188,9 @@ export class SandboxWebOAuth {
     if ('error' in checked) return checked.error;
     const { grant } = checked;
     // snsapi_base grants no profile; a snapshot visitor's token neither.
-    if (grant.scope === 'snsapi_base' || SANDBOX_PERSONAS[grant.persona].snapshot)
+    if (grant.scope === 'snsapi_base' || personaOf(grant.persona).snapshot)
       return this.ctx.error(SANDBOX_ERRCODE.API_UNAUTHORIZED);
-    const persona = SANDBOX_PERSONAS[grant.persona];
+    const persona = personaOf(grant.persona);
     return {
       openid: grant.openid,
       nickname: persona.nickname,
