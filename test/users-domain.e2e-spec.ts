@@ -119,6 +119,7 @@ describe(`users domain (${TEST_DB})`, () => {
         { t: 'wechat_identities', c: 'appid', collation: 'utf8mb4_bin' },
         { t: 'wechat_identities', c: 'openid', collation: 'utf8mb4_bin' },
         { t: 'wechat_identities', c: 'unionid', collation: 'utf8mb4_bin' },
+        { t: 'wechat_usage', c: 'appid', collation: 'utf8mb4_bin' },
       ]);
     });
   });

@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner, Table } from 'typeorm';
-import { DEFAULT_COLLATION } from '../collation';
+import { CASE_SENSITIVE_COLLATION, DEFAULT_COLLATION } from '../collation';
 
 /**
  * `wechat_usage`: requests to WeChat's metered APIs per app, Beijing day and kind
@@ -27,6 +27,11 @@ export class WechatUsage1765250000000 implements MigrationInterface {
       // The database's default charset may not be utf8mb4 (see the initial migration).
       await q.query(
         `ALTER TABLE \`wechat_usage\` CONVERT TO CHARACTER SET utf8mb4 COLLATE ${DEFAULT_COLLATION}`,
+      );
+      // The appid is a WeChat id: compared byte for byte (database/collation.ts). Plain MODIFY: it is part of the
+      // primary key, which q.changeColumn would drop and re-create around the change.
+      await q.query(
+        `ALTER TABLE \`wechat_usage\` MODIFY \`appid\` varchar(32) CHARACTER SET utf8mb4 COLLATE ${CASE_SENSITIVE_COLLATION} NOT NULL`,
       );
     }
   }

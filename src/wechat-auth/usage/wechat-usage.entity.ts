@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { CASE_SENSITIVE_COLLATION } from '../../database/collation';
 
 /** The metered kinds of WeChat call (an endpoint adapter's `meter`). */
 export const METER_KINDS = ['phone', 'risk', 'text', 'media'] as const;
@@ -10,7 +11,8 @@ export type MeterKind = (typeof METER_KINDS)[number];
  */
 @Entity('wechat_usage')
 export class WechatUsageRow {
-  @PrimaryColumn({ type: 'varchar', length: 32 })
+  /** Case-sensitive, like every WeChat id (see database/collation.ts). */
+  @PrimaryColumn({ type: 'varchar', length: 32, collation: CASE_SENSITIVE_COLLATION })
   appid: string;
 
   /** `YYYY-MM-DD`, Beijing time (WeChat's quotas reset at its midnight); compares as text. */
