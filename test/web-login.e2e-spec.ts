@@ -363,3 +363,43 @@ describe('web login: Official Account H5 and website QR (e2e)', () => {
     expect(logs).not.toMatch(/oauth\/callback\?/);
   });
 });
+
+describe('web login rate limit (e2e)', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = await createTestApp({
+      databaseUrl: db.url,
+      env: {
+        LOGIN_RATE_LIMIT: '2',
+        WECHAT_APPS: 'wxoa:oa-secret-0123:oa',
+        OAUTH_RETURN_ORIGINS: 'https://m.example.com',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  it('starting logins and redeeming tickets are limited per client like the mini-program login', async () => {
+    const start = () =>
+      request(t.server)
+        .get('/auth/wechat/oauth/authorize')
+        .query({ appid: 'wxoa', scope: 'snsapi_base', returnTo: RETURN_TO });
+    expect([(await start()).status, (await start()).status]).toEqual([302, 302]);
+    const limited = await start();
+    expect([limited.status, limited.body.code]).toEqual([429, 'RATE_LIMITED']);
+    expect(limited.headers['retry-after']).toBeDefined();
+    const redeem = () =>
+      request(t.server)
+        .post('/auth/tickets/redeem')
+        .send({ ticket: 'x'.repeat(43) });
+    expect([(await redeem()).status, (await redeem()).status, (await redeem()).status]).toEqual([
+      401, 401, 429,
+    ]);
+  });
+});

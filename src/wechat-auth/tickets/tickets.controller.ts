@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
@@ -13,6 +14,7 @@ export class TicketsController {
   constructor(private readonly tickets: LoginTicketService) {}
 
   @Access({ public: true })
+  @UseGuards(ThrottlerGuard)
   @Post('redeem')
   @HttpCode(200)
   @NoStore()
@@ -24,7 +26,7 @@ export class TicketsController {
       'login. Of two redemptions at once, one wins; every other answer is 401 TICKET_INVALID.',
   })
   @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
-  @ApiErrors(...BODY_ERRORS, 'TICKET_INVALID', 'SERVICE_UNAVAILABLE')
+  @ApiErrors(...BODY_ERRORS, 'TICKET_INVALID', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE')
   redeem(@Body() body: RedeemTicketRequest): Promise<LoginResponse> {
     return this.tickets.redeem(body.ticket);
   }

@@ -1,4 +1,5 @@
-import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../../common/auth/access.decorator';
@@ -25,6 +26,9 @@ const COOKIE_HEADER = {
 /** The browser doors: Official Account H5 (snsapi_base / snsapi_userinfo) and website QR (snsapi_login). */
 @ApiTags('auth')
 @Access({ public: true })
+// Per client IP, like the mini-program login: each start writes a state to the shared store, each callback
+// calls WeChat (its quota is per app).
+@UseGuards(ThrottlerGuard)
 @Controller('auth/wechat/oauth')
 export class WebOAuthController {
   constructor(
@@ -46,7 +50,13 @@ export class WebOAuthController {
     description: "To WeChat's authorize or QR page.",
     headers: { ...REDIRECT_HEADERS, ...COOKIE_HEADER },
   })
-  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_APPID', 'RETURN_TO_NOT_ALLOWED', 'SERVICE_UNAVAILABLE')
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'UNKNOWN_APPID',
+    'RETURN_TO_NOT_ALLOWED',
+    'RATE_LIMITED',
+    'SERVICE_UNAVAILABLE',
+  )
   async authorize(
     @Query() query: AuthorizeQuery,
     @Req() request: FastifyRequest,
@@ -66,7 +76,13 @@ export class WebOAuthController {
       'the callback and a new state (bound to this browser by the cookie set here, like `authorize`).',
   })
   @ApiOkResponse({ type: EmbedConfigResponse, headers: { ...NO_STORE_HEADERS, ...COOKIE_HEADER } })
-  @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_APPID', 'RETURN_TO_NOT_ALLOWED', 'SERVICE_UNAVAILABLE')
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'UNKNOWN_APPID',
+    'RETURN_TO_NOT_ALLOWED',
+    'RATE_LIMITED',
+    'SERVICE_UNAVAILABLE',
+  )
   async embedConfig(
     @Query() query: EmbedConfigQuery,
     @Req() request: FastifyRequest,
@@ -98,7 +114,7 @@ export class WebOAuthController {
     description: 'To `returnTo#ticket=…` or `returnTo#error=CODE`.',
     headers: REDIRECT_HEADERS,
   })
-  @ApiErrors('VALIDATION_FAILED', 'STATE_INVALID', 'SERVICE_UNAVAILABLE')
+  @ApiErrors('VALIDATION_FAILED', 'STATE_INVALID', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE')
   async callback(
     @Query() query: CallbackQuery,
     @Req() request: FastifyRequest,
