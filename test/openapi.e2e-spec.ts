@@ -83,6 +83,11 @@ describe('OpenAPI contract', () => {
         'GET /wechat/events',
         'POST /wechat/events',
         'POST /auth/wechat/app/login',
+        // The browser doors (Official Account H5, website QR): WeChat's redirects; the ticket is the credential.
+        'GET /auth/wechat/oauth/authorize',
+        'GET /auth/wechat/oauth/callback',
+        'GET /auth/wechat/oauth/embed-config',
+        'POST /auth/tickets/redeem',
         'GET /.well-known/jwks.json',
         'GET /.well-known/oauth-authorization-server',
       ].sort(),
