@@ -24,6 +24,11 @@ const PUBLIC_ROUTES = [
   'GET /auth/wechat/oauth/callback',
   'GET /auth/wechat/oauth/embed-config',
   'POST /auth/tickets/redeem',
+  // The mobile app's login door (issue 20 §3): like the mini-program login, the WeChat code is the credential.
+  'POST /auth/wechat/app/login',
+  // WeChat's event push (issue 21 §3): authenticated by WeChat's signature (WECHAT_EVENT_TOKEN), not a bearer token.
+  'GET /wechat/events',
+  'POST /wechat/events',
 ].sort();
 
 /** Server-to-server routes: a service client (HTTP Basic, SERVICE_CLIENTS) instead of a user's token. Reviewed too. */
