@@ -3,7 +3,6 @@ import { AuditModule } from '../audit/audit.module';
 import { TokenModule } from '../token/token.module';
 import { UsersModule } from '../users/users.module';
 import { AppLoginController } from './app/app-login.controller';
-import { AppLoginService } from './app/app-login.service';
 import { LoginCodeLedger } from './login/login-code-ledger';
 import { WechatAuthController } from './login/wechat-auth.controller';
 import { WechatAuthService } from './login/wechat-auth.service';
@@ -23,7 +22,6 @@ import { WechatUpstreamModule } from './upstream/wechat-upstream.module';
   providers: [
     SignInService,
     WechatAuthService,
-    AppLoginService,
     LoginCodeLedger,
     WechatStrategy,
     WechatLoginGuard,

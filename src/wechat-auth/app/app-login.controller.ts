@@ -6,13 +6,14 @@ import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { ReqContext, type RequestContext } from '../../common/request-context';
 import { LoginResponse } from '../login/dto/login.response';
-import { AppLoginService } from './app-login.service';
+import { WechatAuthService } from '../login/wechat-auth.service';
+import { AppAccessTokenCall } from './app-access-token.endpoint';
 import { AppLoginRequest } from './dto/app-login.request';
 
 @ApiTags('auth')
 @Controller('auth/wechat/app')
 export class AppLoginController {
-  constructor(private readonly logins: AppLoginService) {}
+  constructor(private readonly logins: WechatAuthService) {}
 
   @Access({ public: true })
   // Throttled before the body is even read: a flood of codes must not reach WeChat (LOGIN_RATE_LIMIT).
@@ -47,7 +48,15 @@ export class AppLoginController {
     'SERVICE_UNAVAILABLE',
   )
   async login(@Body() body: AppLoginRequest, @ReqContext() context: RequestContext): Promise<LoginResponse> {
-    const { user, isNew, tokens } = await this.logins.login(body.appid, body.code, body.linkTicket, context);
+    // The mini-program login's path (deadline, ledger, doubt marker, sign-in, audit, metrics) with the app's
+    // adapter: `/sns/oauth2/access_token` for an appid of kind `app`.
+    const { user, isNew, tokens } = await this.logins.codeLogin(
+      'app',
+      body.appid,
+      body.code,
+      (spentBefore) => new AppAccessTokenCall(spentBefore),
+      { context, linkTicket: body.linkTicket },
+    );
     return { ...tokens, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
   }
 }

@@ -7,15 +7,21 @@ import { KvStore } from '../../common/store/kv-store';
 import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import { Metrics, NO_METRICS } from '../../metrics/metrics';
-import { SignInService, type WechatLogin } from '../sign-in/sign-in.service';
+import { type ChannelIdentity, SignInService, type WechatLogin } from '../sign-in/sign-in.service';
 import { Deadline } from '../upstream/deadline';
 import { WechatApi } from '../wechat-api';
 import { wechatApp } from '../wechat-apps';
-import { Code2SessionCall, type Code2SessionResult } from './code2session.endpoint';
+import type { WechatEndpoint } from '../upstream/wechat-endpoint';
+import { Code2SessionCall } from './code2session.endpoint';
 import { CODE_LIFETIME_MS, loginCodeHash } from './login-code';
 import { LoginCodeLedger } from './login-code-ledger';
 
 export type { WechatLogin };
+
+/** A door's code-exchange adapter, one per login, that knows whether an attempt may have spent the code. */
+export interface CodeExchange<R> extends WechatEndpoint<string, R> {
+  readonly maybeSpent: boolean;
+}
 
 /**
  * Login: which app, one deadline for the whole request, the code exchanged once, then the user and
@@ -35,18 +41,38 @@ export class WechatAuthService {
   ) {}
 
   /** `context`: the request's id and client IP, for the audit trail (and its id for the WeChat call's log lines). */
-  async login(
+  login(
     appid: string | undefined,
     code: string,
     context?: RequestContext,
     linkTicket?: string,
   ): Promise<WechatLogin> {
+    // Only a mini program's appid: another door's (an app, a website) is unknown here.
+    return this.codeLogin('miniprogram', appid, code, (spentBefore) => new Code2SessionCall(spentBefore), {
+      context,
+      linkTicket,
+    });
+  }
+
+  /**
+   * Every door whose client hands over a one-time WeChat code (the mini program's wx.login code, the mobile
+   * app SDK's authorization code): the appid must be of that door's kind, one deadline for the whole request,
+   * the code exchanged once through the ledger, the doubt marker, then the sign-in, the audit and the metrics.
+   * `newCall(spentBefore)` builds the door's endpoint adapter for one login.
+   */
+  async codeLogin<R extends Omit<ChannelIdentity, 'kind' | 'appid'>>(
+    kind: 'miniprogram' | 'app',
+    appid: string | undefined,
+    code: string,
+    newCall: (spentBefore: boolean) => CodeExchange<R>,
+    opts: { context?: RequestContext; linkTicket?: string } = {},
+  ): Promise<WechatLogin> {
+    const { context, linkTicket } = opts;
     let app: WechatAppCredentials;
     try {
-      // Only a mini program's appid: another door's (an app, a website) is unknown here.
-      app = wechatApp(this.config, appid, 'miniprogram');
+      app = wechatApp(this.config, appid, kind);
     } catch (e) {
-      this.metrics.login(undefined, 'miniprogram', asAppException(e)?.code ?? 'error');
+      this.metrics.login(undefined, kind, asAppException(e)?.code ?? 'error');
       throw e;
     }
     // Created once and carried down: waiting for another instance's claim, queueing, retries and each
@@ -55,20 +81,19 @@ export class WechatAuthService {
     try {
       // Sign-in (identity graph, merged users' sessions, the new session, login.succeeded) runs as the
       // ledger's completion: a failure there keeps WeChat's answer for a retry with the same code.
-      const login = await this.ledger.exchangeOnce(
+      const login = await this.ledger.exchangeOnce<WechatLogin, R>(
         app.appid,
         code,
         deadline,
-        () => this.exchange(app, code, deadline, context),
-        (session) =>
-          this.signIn.signIn({ kind: 'miniprogram', appid: app.appid, ...session }, { linkTicket, context }),
+        () => this.exchange(app, code, deadline, newCall, context),
+        (identity) => this.signIn.signIn({ kind, appid: app.appid, ...identity }, { linkTicket, context }),
       );
-      this.metrics.login(app.appid, 'miniprogram', 'success');
+      this.metrics.login(app.appid, kind, 'success');
       return login;
     } catch (e) {
       // The reason is the stable code only: never the login code or WeChat's errmsg.
       const known = asAppException(e);
-      this.metrics.login(app.appid, 'miniprogram', known?.code ?? 'error');
+      this.metrics.login(app.appid, kind, known?.code ?? 'error');
       if (known)
         await this.audit.record({ type: 'login.failed', appid: app.appid, reason: known.code, context });
       throw e;
@@ -76,14 +101,16 @@ export class WechatAuthService {
   }
 
   /** One exchange at WeChat. Remembers when it ended not knowing whether WeChat used the code. */
-  private async exchange(
+  private async exchange<R>(
     app: WechatAppCredentials,
     code: string,
     deadline: Deadline,
+    newCall: (spentBefore: boolean) => CodeExchange<R>,
     context: RequestContext | undefined,
-  ): Promise<Code2SessionResult> {
+  ): Promise<R> {
+    // Keyed by appid and code: two doors' codes never meet.
     const unsureKey = StoreKeys.loginCodeUnsure(loginCodeHash(app.appid, code));
-    const call = new Code2SessionCall((await this.store.get(unsureKey)) !== null);
+    const call = newCall((await this.store.get(unsureKey)) !== null);
     try {
       return await this.wechat.call(call, app, code, deadline, context);
     } catch (e) {
