@@ -29,6 +29,18 @@ module.exports = {
     ...(process.env.TEST_OPS === '1'
       ? [{ ...common, displayName: 'ops', testMatch: ['<rootDir>/test/operations/*.e2e-spec.ts'] }]
       : []),
+    // A real browser (Debian's chromium + playwright-core) on examples/web: `npm run test:browser` only (TEST_BROWSER=1),
+    // so `npm test` keeps needing nothing installed; .ci/run installs chromium and runs it.
+    ...(process.env.TEST_BROWSER === '1'
+      ? [
+          {
+            ...common,
+            displayName: 'browser',
+            testTimeout: 60_000,
+            testMatch: ['<rootDir>/test/browser/*.e2e-spec.ts'],
+          },
+        ]
+      : []),
     // Redis Sentinel and Cluster of the suite's own (redis-server on free ports): `npm run test:topologies` only.
     ...(process.env.TEST_TOPOLOGIES === '1'
       ? [{ ...common, displayName: 'topologies', testMatch: ['<rootDir>/test/topologies/*.e2e-spec.ts'] }]
