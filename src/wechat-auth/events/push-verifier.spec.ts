@@ -43,7 +43,7 @@ describe('WechatPushVerifier', () => {
 
   it('answers the URL check with echostr only when signed with our Token', async () => {
     const { verifier, now } = setup();
-    expect(verifier.verifyUrl(signedUrlCheck(TOKEN, '4375120948345356249', now()))).toBe(
+    expect(await verifier.verifyUrl(signedUrlCheck(TOKEN, '4375120948345356249', now()))).toBe(
       '4375120948345356249',
     );
     expect(await codeOf(() => verifier.verifyUrl(signedUrlCheck('otherToken', 'e', now())))).toBe(
@@ -51,6 +51,18 @@ describe('WechatPushVerifier', () => {
     );
     const { echostr: _, ...noEcho } = signedUrlCheck(TOKEN, 'e', now());
     expect(await codeOf(() => verifier.verifyUrl(noEcho))).toBe('401 WX_EVENT_REJECTED');
+  });
+
+  it("spends a URL check's (timestamp, nonce): neither the same check again nor a forged plain push with its signature", async () => {
+    const { verifier, now } = setup();
+    const check = signedUrlCheck(TOKEN, 'echo-1', now());
+    expect(await verifier.verifyUrl(check)).toBe('echo-1');
+    expect(await codeOf(() => verifier.verifyUrl(check))).toBe('401 WX_EVENT_REJECTED');
+    const forgedBody = { MsgType: 'event', Event: 'subscribe', FromUserName: 'forged' };
+    const { signature, timestamp, nonce } = check;
+    expect(await codeOf(verifier.verifyPush({ signature, timestamp, nonce }, forgedBody))).toBe(
+      '401 WX_EVENT_REJECTED',
+    );
   });
 
   it('takes a plain push signed with our Token, and refuses a forged one', async () => {

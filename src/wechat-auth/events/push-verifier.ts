@@ -66,14 +66,20 @@ export class WechatPushVerifier {
     return this.config.wechatEvents.token !== undefined;
   }
 
-  /** The URL check WeChat makes when the push is configured: answers `echostr` back. */
-  verifyUrl(query: PushQuery): string {
+  /**
+   * The URL check WeChat makes when the push is configured: answers `echostr` back. Its (timestamp, nonce) is
+   * spent like a push's: the plain-mode signature is the same over both, so a URL check seen in a proxy log
+   * must not become the signature of a forged POST.
+   */
+  async verifyUrl(query: PushQuery): Promise<string> {
     const token = this.token();
     const { timestamp, nonce } = this.stamp(query);
     if (typeof query.echostr !== 'string' || query.echostr === '') this.refuse('missing-parameters');
     if (!signatureMatches(str(query.signature), pushSignature(token, timestamp, nonce)))
       this.refuse('bad-signature');
-    return query.echostr;
+    const echostr = query.echostr;
+    await this.spend(timestamp, nonce);
+    return echostr;
   }
 
   /**
@@ -101,11 +107,15 @@ export class WechatPushVerifier {
       if (!isObject(body)) this.refuse('bad-message');
       event = body;
     }
-    // Last, once the signature holds: otherwise anyone could spend WeChat's future nonces.
+    await this.spend(timestamp, nonce);
+    return event;
+  }
+
+  /** Each (timestamp, nonce) is taken once. Last, once the signature holds: else anyone could spend WeChat's. */
+  private async spend(timestamp: string, nonce: string): Promise<void> {
     const tag = createHash('sha256').update(`${timestamp}:${nonce}`).digest('hex');
     if (!(await this.store.setIfAbsent(StoreKeys.wechatEventNonce(tag), '1', PUSH_NONCE_TTL_MS)))
       this.refuse('replayed-nonce');
-    return event;
   }
 
   private open(aesKey: Buffer, encrypted: string): PushEvent {

@@ -34,7 +34,7 @@ export class WechatEventsController {
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: '`echostr`, as sent.', schema: { type: 'string' } })
   @ApiErrors('WX_EVENT_REJECTED', 'NOT_FOUND')
-  verify(@Query() query: PushQuery): string {
+  verify(@Query() query: PushQuery): Promise<string> {
     return this.verifier.verifyUrl(query);
   }
 
