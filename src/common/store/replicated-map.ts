@@ -27,6 +27,11 @@ export interface ReplicatedMapOptions<E> {
   /** How often the store is retried while the map is not in sync or entries wait to be pushed. */
   retryMs: number;
   durable?: DurableEntries<E>;
+  /**
+   * Re-read the durable home this often (ms). For a store without pub/sub across processes (the in-process
+   * store): another process — the operator CLI — writes only to the database, and this is how it is seen.
+   */
+  pollDurableMs?: number;
   /** Names the map in its log lines and alerts (e.g. `REVOCATION` → REVOCATION_FEED_LOST). */
   alertPrefix: string;
 }
@@ -53,6 +58,8 @@ export class ReplicatedMap<E> {
   private readonly entries = new Map<string, E>();
   private checksSincePrune = 0;
   private retry?: NodeJS.Timeout;
+  private poll?: NodeJS.Timeout;
+  private pollFailing = false;
   private stopped = false;
 
   /** The map is known complete (subscription active and re-read since). */
@@ -95,11 +102,31 @@ export class ReplicatedMap<E> {
       this.warmFailed(e);
     }
     await this.resync();
+    if (this.opts.pollDurableMs && this.opts.durable && !this.stopped) {
+      this.poll = setInterval(() => void this.pollDurable(), this.opts.pollDurableMs);
+      this.poll.unref();
+    }
   }
 
   stop(): void {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
+    if (this.poll) clearInterval(this.poll);
+  }
+
+  /** Applies what the durable home holds (see `pollDurableMs`); a failure is logged once per outage. */
+  private async pollDurable(): Promise<void> {
+    try {
+      for (const entry of (await this.opts.durable?.load(this.clock.now())) ?? []) this.apply(entry);
+      this.pollFailing = false;
+    } catch (e) {
+      if (this.pollFailing) return;
+      this.pollFailing = true;
+      this.logger.warn(
+        { error: e instanceof Error ? e.name : 'unknown' },
+        'could not re-read the durable entries; retrying',
+      );
+    }
   }
 
   /** The live entry under `key`, if any. */

@@ -6,7 +6,7 @@ import { MemoryKvStore } from '../../common/store/memory-kv-store';
 import { createInMemoryDataSource, transactionRunnerFor } from '../../testing/in-memory-database';
 import { testConfig } from '../../testing/test-config';
 import { RevocationArchive } from './revocation-archive';
-import { RevocationService } from './revocation.service';
+import { DURABLE_POLL_MS, RevocationService } from './revocation.service';
 
 /**
  * Hardening round 2, finding 4: an acknowledged revocation holds on every instance — including ones started
@@ -52,6 +52,28 @@ describe('RevocationService with its durable archive (in-memory SQLite)', () => 
       later.isRevoked({ userId: 'x', sessionId: '22222222-2222-4222-8222-222222222222', userEpoch: 0 }),
     ).toBe(true);
     later.onModuleDestroy();
+  });
+
+  it('with the in-process store, a revocation another process wrote to the database (the CLI) holds here within the poll', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const server = await instance(); // the running service, in-process store
+      const token = {
+        userId: USER,
+        sessionId: '33333333-3333-4333-8333-333333333333',
+        userEpoch: clock.now(),
+      };
+      clock.advance(5);
+      const cli = await instance(); // another process: its own in-process store, the same database
+      await cli.revokeUser(USER);
+      cli.onModuleDestroy();
+      expect(server.isRevoked(token)).toBe(false);
+      await jest.advanceTimersByTimeAsync(DURABLE_POLL_MS);
+      expect(server.isRevoked(token)).toBe(true);
+      server.onModuleDestroy();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('a revocation whose database write fails is refused (rejects) and never acknowledged', async () => {

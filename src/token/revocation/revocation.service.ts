@@ -10,6 +10,8 @@ import { RevocationArchive } from './revocation-archive';
 
 /** While the replica is not in sync (or entries wait to be pushed), the store is retried this often. */
 const RETRY_MS = 2000;
+/** With the in-process store, how often the `revocations` table is re-read (revocations made by other processes). */
+export const DURABLE_POLL_MS = 2000;
 /** Retry-After of the 503 a stale replica answers. */
 const STALE_RETRY_AFTER_S = 5;
 
@@ -61,6 +63,9 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
       graceMs: config.redis.outageGraceSeconds * 1000,
       retryMs: RETRY_MS,
       durable: archive,
+      // The in-process store reaches no other process: a revocation the operator CLI made (it writes the
+      // database) is picked up from there within this long. With Redis it arrives by pub/sub instead.
+      pollDurableMs: store.kind === 'memory' ? DURABLE_POLL_MS : undefined,
       alertPrefix: 'REVOCATION',
     });
   }
