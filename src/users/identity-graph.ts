@@ -53,7 +53,7 @@ export class IdentityGraph {
         return { user: await this.touch(em, merge?.survivorId ?? owner.userId, now), isNew: false, merge };
       }
       const freshId = this.random.uuid();
-      await em.insert(User, {
+      const fresh: User = {
         id: freshId,
         nickname: fits(session.profile?.nickname, 64),
         avatarUrl: fits(session.profile?.avatarUrl, 512),
@@ -64,7 +64,8 @@ export class IdentityGraph {
         createdAt: now,
         updatedAt: now,
         lastLoginAt: now,
-      });
+      };
+      await em.insert(User, { ...fresh });
       // First, before any other index is touched: the unique (appid, openid) index decides between
       // concurrent first logins of one openid. A loser waits for the winner's commit, then fails with a
       // unique violation and re-reads; as it holds no lock the winner needs, it cannot deadlock it.
@@ -75,7 +76,9 @@ export class IdentityGraph {
         const linked = await this.linkLegacyHolders(em, unionid, identityId, freshId, now);
         if (linked) return { ...linked, isNew: false };
       }
-      return { user: await em.findOneOrFail(User, { where: { id: freshId } }), isNew: true };
+      // The row as inserted, not read back (one statement fewer per sign-up): nothing else can have
+      // changed a user nobody knows the id of yet. Its timestamps keep their milliseconds here only.
+      return { user: fresh, isNew: true };
     });
     return this.signIn(result.user, result.isNew, result.merge);
   }
@@ -167,17 +170,50 @@ export class IdentityGraph {
     return this.consolidate(em, unionid, now);
   }
 
+  /** Whether a returning login has nothing for the graph to decide: no link ticket, no unionid to record. */
+  static isPlainReturn(identity: WechatIdentity, session: WechatSession, opts: ResolveOptions): boolean {
+    return opts.linkToUserId === undefined && !(session.unionid && !identity.unionid);
+  }
+
+  /**
+   * A returning identity with nothing to decide (`isPlainReturn`) — most logins: two single statements, no
+   * transaction. The identity's update is conditional on the user it was read with, so a merge that moved
+   * it since (or a deletion) makes it match nothing, and so does the user's update if that user went in
+   * between: the login then starts over from a fresh read (IdentityVanished). The user's roles and status
+   * are those of the read; the session's own re-read of the user, after its row is written, is the one
+   * the tokens are issued from (SessionService.start).
+   */
+  async returningPlain(identity: WechatIdentity, user: User, session: WechatSession): Promise<ResolvedUser> {
+    const now = this.clock.date();
+    const moved = await this.tx.single((em) =>
+      em.update(
+        WechatIdentity,
+        { id: identity.id, userId: user.id },
+        { ...this.sealedSessionKey(session, now), updatedAt: now, lastLoginAt: now },
+      ),
+    );
+    if (moved.affected !== 1) throw new IdentityVanished();
+    const touched = await this.tx.single((em) =>
+      em.update(User, { id: user.id }, { lastLoginAt: now, updatedAt: now }),
+    );
+    if (touched.affected !== 1) throw new IdentityVanished();
+    return this.signIn({ ...user, lastLoginAt: now, updatedAt: now }, false, undefined);
+  }
+
   /** A returning identity: session_key refreshed, a late unionid claimed (and users merged when it must). */
   async returning(identityId: string, session: WechatSession, opts: ResolveOptions): Promise<ResolvedUser> {
     const now = this.clock.date();
     const { user, merge } = await this.tx.run(async (em) => {
       // Locked, inside the transaction: the current row, so a merge that has just moved this identity to
       // another user is seen, and no merge can move it until this login is done.
-      const identity = await em.findOne(WechatIdentity, {
-        where: { id: identityId },
-        lock: this.tx.writeLock,
-      });
-      if (!identity) throw new IdentityVanished();
+      // With its user in the same statement (both rows locked): the login's answer needs the user, and the
+      // update below would lock its row anyway.
+      const query = em
+        .createQueryBuilder(WechatIdentity, 'i')
+        .innerJoinAndSelect('i.user', 'u')
+        .where('i.id = :identityId', { identityId });
+      const identity = await (this.tx.writeLock ? query.setLock('pessimistic_write') : query).getOne();
+      if (!identity?.user) throw new IdentityVanished();
       // Never says whose: only that this WeChat account is someone else's already.
       if (opts.linkToUserId && identity.userId !== opts.linkToUserId)
         throw new AppException('IDENTITY_ALREADY_LINKED');
@@ -198,8 +234,9 @@ export class IdentityGraph {
       const merge = lateUnionid
         ? await this.claimLateUnionid(em, lateUnionid, identity.userId, now)
         : undefined;
-      const userId = merge?.survivorId ?? identity.userId;
-      return { user: await this.touch(em, userId, now), merge };
+      if (merge) return { user: await this.touch(em, merge.survivorId, now), merge };
+      await em.update(User, { id: identity.userId }, { lastLoginAt: now, updatedAt: now });
+      return { user: { ...identity.user, lastLoginAt: now, updatedAt: now }, merge };
     });
     return this.signIn(user, false, merge);
   }

@@ -136,12 +136,19 @@ export class UsersService {
     let rereads = 0;
     for (;;) {
       try {
-        const existing = await this.identities.findOne({
-          where: { appid: session.appid, openid: session.openid },
-        });
-        const resolved = existing
-          ? await this.graph.returning(existing.id, session, opts)
-          : await this.graph.create(session, opts);
+        // With its user: most logins are a returning identity with nothing to decide, answered from this
+        // read and two single updates (IdentityGraph.returningPlain).
+        // (A query builder, not findOne with relations: that one sends a second, DISTINCT query first.)
+        const existing = await this.identities
+          .createQueryBuilder('i')
+          .leftJoinAndSelect('i.user', 'u')
+          .where('i.appid = :appid AND i.openid = :openid', { appid: session.appid, openid: session.openid })
+          .getOne();
+        const resolved = !existing
+          ? await this.graph.create(session, opts)
+          : existing.user && IdentityGraph.isPlainReturn(existing, session, opts)
+            ? await this.graph.returningPlain(existing, existing.user, session)
+            : await this.graph.returning(existing.id, session, opts);
         // The login wrote the user (last login, a merge): /users/me must not answer the copy from before.
         this.readCache.invalidate(resolved.user.id, ...(resolved.mergedUserIds ?? []));
         return resolved;

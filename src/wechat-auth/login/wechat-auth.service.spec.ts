@@ -190,7 +190,7 @@ describe('WechatAuthService.login', () => {
       appid: APP_ONE.appid,
       ...SESSION,
     });
-    expect(tokens.start).toHaveBeenCalledWith(USER, APP_ONE.appid, undefined);
+    expect(tokens.start).toHaveBeenCalledWith(USER, APP_ONE.appid, undefined, { isNewUser: true });
     expect(result).toEqual({ user: USER, appid: APP_ONE.appid, isNew: true, tokens: TOKENS });
   });
 
@@ -225,7 +225,7 @@ describe('WechatAuthService.login', () => {
       sessionKey: SESSION.sessionKey,
       unionid: SESSION.unionid,
     });
-    expect(tokens.start).toHaveBeenCalledWith(USER, APP_TWO.appid, undefined);
+    expect(tokens.start).toHaveBeenCalledWith(USER, APP_TWO.appid, undefined, { isNewUser: false });
     expect(result).toEqual({ user: USER, appid: APP_TWO.appid, isNew: false, tokens: TOKENS });
   });
 
@@ -339,7 +339,7 @@ describe('WechatAuthService.login', () => {
     await expect(service.login(undefined, 'code-2')).rejects.toBe(down);
   });
 
-  it('remembers a login that ended in doubt about the code, and starts the next exchange of that code in doubt', async () => {
+  it('remembers a login that ended in doubt about the code: a later "code used" for that code means "get a new code"', async () => {
     const { service, wechat, store } = setup();
     wechat.call.mockImplementationOnce((call) => {
       (call as Code2SessionCall).maybeSpent = true;
@@ -349,10 +349,22 @@ describe('WechatAuthService.login', () => {
     await expect(service.login(undefined, 'code-1')).rejects.toMatchObject({ code: 'WX_UNAVAILABLE' });
     expect(await store.get(`wx:unsure:${loginCodeHash(APP_ONE.appid, 'code-1')}`)).toBe('1');
 
+    // WeChat (40163) says the code was used: by our own earlier attempt, maybe — not a 401.
+    wechat.call.mockRejectedValueOnce(new AppException('WX_CODE_USED'));
+    await expect(service.login(undefined, 'code-1')).rejects.toMatchObject({
+      code: 'WX_RETRY_LOGIN',
+      extras: { retryAfter: 1 },
+    });
+    // Another code without a doubt marker: WeChat's answer stands.
+    wechat.call.mockRejectedValueOnce(new AppException('WX_CODE_USED'));
+    await expect(service.login(undefined, 'code-2')).rejects.toMatchObject({ code: 'WX_CODE_USED' });
+  });
+
+  it('reads the doubt marker only when WeChat calls the code used (a successful login never does)', async () => {
+    const { service, store } = setup();
+    const get = jest.spyOn(store, 'get');
     await service.login(undefined, 'code-1');
-    expect((wechat.call.mock.calls[1][0] as Code2SessionCall).maybeSpent).toBe(true);
-    await service.login(undefined, 'code-2');
-    expect((wechat.call.mock.calls[2][0] as Code2SessionCall).maybeSpent).toBe(false);
+    expect(get.mock.calls.map(([key]) => key).filter((k) => k.startsWith('wx:unsure:'))).toEqual([]);
   });
 
   it('a failure that left no doubt leaves no marker', async () => {

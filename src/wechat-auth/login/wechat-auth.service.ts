@@ -2,6 +2,7 @@ import type { RequestContext } from '../../common/request-context';
 import { Injectable, Optional } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock/clock';
+import { AppException } from '../../common/errors/app.exception';
 import { asAppException } from '../../common/errors/to-error-response';
 import { KvStore } from '../../common/store/kv-store';
 import { StoreKeys } from '../../common/store/store-keys';
@@ -110,14 +111,29 @@ export class WechatAuthService {
   ): Promise<R> {
     // Keyed by appid and code: two doors' codes never meet.
     const unsureKey = StoreKeys.loginCodeUnsure(loginCodeHash(app.appid, code));
-    const call = newCall((await this.store.get(unsureKey)) !== null);
+    // The marker of an earlier login with this code is read only when WeChat calls the code used (40163):
+    // nearly every login never needs it, and the answer is the same as reading it up front.
+    const call = newCall(false);
     try {
       return await this.wechat.call(call, app, code, deadline, context);
     } catch (e) {
       // However this login ends without a session, if a call may have spent the code, remember it: a
       // retry with this code that then gets 40163 answers WX_RETRY_LOGIN, not 401.
       if (call.maybeSpent) await this.store.set(unsureKey, '1', CODE_LIFETIME_MS).catch(() => undefined);
+      if (asAppException(e)?.code === 'WX_CODE_USED' && (await this.spentBefore(unsureKey)))
+        throw new AppException('WX_RETRY_LOGIN', { retryAfter: 1, cause: e });
       throw e;
     }
+  }
+
+  /**
+   * Whether an earlier login with this code ended not knowing if WeChat used it. A store that cannot say
+   * counts as "maybe": "get a new code" (WX_RETRY_LOGIN) is the answer that is right either way.
+   */
+  private spentBefore(unsureKey: string): Promise<boolean> {
+    return this.store.get(unsureKey).then(
+      (v) => v !== null,
+      () => true,
+    );
   }
 }

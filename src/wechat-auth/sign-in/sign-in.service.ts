@@ -69,7 +69,7 @@ export class SignInService {
         context,
       });
     }
-    const tokens = await this.sessions.start(user, appid, context);
+    const tokens = await this.sessions.start(user, appid, context, { isNewUser: isNew });
     await this.audit.record({
       type: 'login.succeeded',
       userId: user.id,
