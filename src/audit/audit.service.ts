@@ -13,6 +13,7 @@ import { loggableKey, sanitizeDetails, type AuditDetails } from './audit-details
 import { isAuthEventType, type AuthEventType } from './auth-event-type';
 import { AuthEvent } from './auth-event.entity';
 import { EventIdFactory } from './event-id';
+import { EntitySql, runStatement } from '../database/entity-sql';
 
 export interface AuditEventInput {
   type: AuthEventType;
@@ -93,6 +94,7 @@ export class AuditService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(AuditService.name);
   private readonly ids: EventIdFactory;
   private readonly pending = new Set<Promise<void>>();
+  private readonly rowSql: EntitySql<AuthEvent>;
 
   constructor(
     @InjectRepository(AuthEvent) private readonly events: Repository<AuthEvent>,
@@ -101,6 +103,8 @@ export class AuditService implements BeforeApplicationShutdown {
     private readonly config: AppConfig,
   ) {
     this.ids = new EventIdFactory(random);
+    // Every login and refresh writes one row: the statement is written once (EntitySql).
+    this.rowSql = new EntitySql(events.manager.connection, AuthEvent);
   }
 
   /**
@@ -241,7 +245,8 @@ export class AuditService implements BeforeApplicationShutdown {
         `audit event ${event.type}: dropped ${dropped.join(', ')} (not allowed or malformed)`,
       );
     }
-    await this.events.insert(row);
+    const { sql, params } = this.rowSql.insert(row);
+    await runStatement(this.events.manager.connection, sql, params);
   }
 }
 

@@ -8,6 +8,7 @@ import type { TransactionRunner } from '../database/transaction-runner';
 import { UnionidOwner } from './unionid.entity';
 import { assertMayAct } from './user-access';
 import { User } from './user.entity';
+import type { UserRows } from './user-rows';
 import type { ResolveOptions, ResolvedUser, WechatSession } from './users.service';
 import { WechatIdentity } from './wechat-identity.entity';
 
@@ -33,6 +34,7 @@ export class IdentityGraph {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly sessionKeys: SecretBox,
+    private readonly rows: UserRows,
   ) {}
 
   /** A first login of (appid, openid): a new identity, joined to its unionid's user or to a new one. */
@@ -65,7 +67,7 @@ export class IdentityGraph {
         updatedAt: now,
         lastLoginAt: now,
       };
-      await em.insert(User, { ...fresh });
+      await this.rows.insertUser(em, fresh);
       // First, before any other index is touched: the unique (appid, openid) index decides between
       // concurrent first logins of one openid. A loser waits for the winner's commit, then fails with a
       // unique violation and re-reads; as it holds no lock the winner needs, it cannot deadlock it.
@@ -115,7 +117,7 @@ export class IdentityGraph {
     now: Date,
   ): Promise<string> {
     const id = this.random.uuid();
-    await em.insert(WechatIdentity, {
+    await this.rows.insertIdentity(em, {
       id,
       kind: session.kind ?? 'miniprogram',
       appid: session.appid,
@@ -185,18 +187,10 @@ export class IdentityGraph {
    */
   async returningPlain(identity: WechatIdentity, user: User, session: WechatSession): Promise<ResolvedUser> {
     const now = this.clock.date();
-    const moved = await this.tx.single((em) =>
-      em.update(
-        WechatIdentity,
-        { id: identity.id, userId: user.id },
-        { ...this.sealedSessionKey(session, now), updatedAt: now, lastLoginAt: now },
-      ),
-    );
-    if (moved.affected !== 1) throw new IdentityVanished();
-    const touched = await this.tx.single((em) =>
-      em.update(User, { id: user.id }, { lastLoginAt: now, updatedAt: now }),
-    );
-    if (touched.affected !== 1) throw new IdentityVanished();
+    const sealed = this.sealedSessionKey(session, now);
+    if (!(await this.tx.single((em) => this.rows.touchIdentity(em, identity.id, user.id, now, sealed))))
+      throw new IdentityVanished();
+    if (!(await this.tx.single((em) => this.rows.touchUser(em, user.id, now)))) throw new IdentityVanished();
     return this.signIn({ ...user, lastLoginAt: now, updatedAt: now }, false, undefined);
   }
 

@@ -12,6 +12,7 @@ import { IdentityGraph, IdentityVanished, sessionKeyAad } from './identity-graph
 import { UnionidOwner } from './unionid.entity';
 import { assertMayAct, userGone } from './user-access';
 import { UserReadCache } from './user-read-cache';
+import { UserRows } from './user-rows';
 import { User } from './user.entity';
 import { WechatIdentity } from './wechat-identity.entity';
 
@@ -91,6 +92,7 @@ const COUNTRY_CODE = /^\+?(\d{1,4})$/;
 @Injectable()
 export class UsersService {
   private readonly graph: IdentityGraph;
+  private readonly rows: UserRows;
 
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
@@ -101,7 +103,8 @@ export class UsersService {
     private readonly sessionKeys: SecretBox,
     private readonly readCache: UserReadCache,
   ) {
-    this.graph = new IdentityGraph(tx, clock, random, sessionKeys);
+    this.rows = new UserRows(users.manager.connection);
+    this.graph = new IdentityGraph(tx, clock, random, sessionKeys, this.rows);
   }
 
   /**
@@ -138,12 +141,7 @@ export class UsersService {
       try {
         // With its user: most logins are a returning identity with nothing to decide, answered from this
         // read and two single updates (IdentityGraph.returningPlain).
-        // (A query builder, not findOne with relations: that one sends a second, DISTINCT query first.)
-        const existing = await this.identities
-          .createQueryBuilder('i')
-          .leftJoinAndSelect('i.user', 'u')
-          .where('i.appid = :appid AND i.openid = :openid', { appid: session.appid, openid: session.openid })
-          .getOne();
+        const existing = await this.rows.identityWithUser(session.appid, session.openid);
         const resolved = !existing
           ? await this.graph.create(session, opts)
           : existing.user && IdentityGraph.isPlainReturn(existing, session, opts)
@@ -171,7 +169,7 @@ export class UsersService {
   }
 
   findById(id: string): Promise<User | null> {
-    return this.users.findOne({ where: { id } });
+    return this.rows.userById(id);
   }
 
   /**

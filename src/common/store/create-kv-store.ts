@@ -13,6 +13,12 @@ import { RedisKvStore } from './redis-kv-store';
  */
 const FAIL_FAST = { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000 } as const;
 
+/**
+ * Commands issued in the same event-loop turn (by parallel requests) leave in one write: a login or a
+ * refresh pays a socket write per round trip, and under load most of them share one (docs/benchmark.md).
+ */
+const PIPELINE = { enableAutoPipelining: true } as const;
+
 /** Reconnect for ever, at most 2 s apart: recovery needs no restart. */
 const reconnect = (attempt: number) => Math.min(attempt * 100, 2000);
 
@@ -24,7 +30,7 @@ export function createKvStore(config: AppConfig, clock: Clock): KvStore {
   const secrets = secretsOfTopology(topology);
   switch (topology.kind) {
     case 'single': {
-      const client = new Redis(topology.url, { ...FAIL_FAST, retryStrategy: reconnect });
+      const client = new Redis(topology.url, { ...FAIL_FAST, ...PIPELINE, retryStrategy: reconnect });
       logOutages(client, logger, secrets);
       return new RedisKvStore(client, config.redis.keyPrefix);
     }
@@ -35,6 +41,7 @@ export function createKvStore(config: AppConfig, clock: Clock): KvStore {
     }
     case 'cluster': {
       const client = new Cluster(nodesOf(topology.nodes), {
+        ...PIPELINE,
         redisOptions: { ...FAIL_FAST, password: topology.password },
         clusterRetryStrategy: reconnect,
         // A moved or failed-over slot is retried after this, up to maxRedirections times; RedisKvStore's
@@ -61,6 +68,7 @@ export function createKvStore(config: AppConfig, clock: Clock): KvStore {
 export function sentinelOptions(topology: Extract<RedisTopology, { kind: 'sentinel' }>): RedisOptions {
   return {
     ...FAIL_FAST,
+    ...PIPELINE,
     sentinels: nodesOf(topology.sentinels),
     name: topology.masterName,
     password: topology.password,

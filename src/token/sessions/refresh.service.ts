@@ -1,6 +1,6 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock/clock';
 import { SecretBox } from '../../common/crypto/secret-box';
@@ -96,7 +96,7 @@ export class RefreshService {
   private async rotateOrReplay(presented: string, context: RequestContext | undefined): Promise<TokenPair> {
     if (!REFRESH_TOKEN_FORMAT.test(presented)) throw refreshTokenInvalid();
     const hash = hashRefreshToken(presented);
-    const row = await this.refreshTokens.findOne({ where: { tokenHash: hash } });
+    const row = await this.sessions.rows.byHash(hash);
     if (!row) throw refreshTokenInvalid();
     if (row.revokedAt) return this.presentedAgain(row, hash, context);
     if (row.expiresAt.getTime() <= this.clock.now()) throw refreshTokenInvalid();
@@ -110,21 +110,17 @@ export class RefreshService {
     // Of concurrent refreshes with one token (or a refresh and a logout) exactly one update wins; a loser
     // removes its successor. A failure in between leaves at worst a successor row whose token nobody holds
     // (the session list shows one row per family), never a rotated token without its successor.
-    await this.tx.retrying((em) => em.insert(RefreshToken, next.row), 'single');
-    const res = await this.tx.retrying(
-      (em) =>
-        em.update(
-          RefreshToken,
-          { id: row.id, revokedAt: IsNull() },
-          { revokedAt: this.clock.date(), replacedBy: next.row.id },
-        ),
+    const rows = this.sessions.rows;
+    await this.tx.retrying((em) => rows.insert(em, next.row), 'single');
+    const rotated = await this.tx.retrying(
+      (em) => rows.rotate(em, row.id, this.clock.date(), next.row.id),
       'single',
     );
-    if (res.affected !== 1) {
-      await this.tx.retrying((em) => em.delete(RefreshToken, { id: next.row.id }), 'single');
+    if (!rotated) {
+      await this.tx.retrying((em) => rows.remove(em, next.row.id), 'single');
       // Changed between our read and our update: another request rotated it (wait for its answer) or a
       // logout revoked it. Read what happened; committed by now, since our update waited for it.
-      const now = await this.refreshTokens.findOne({ where: { tokenHash: hash } });
+      const now = await rows.byHash(hash);
       if (!now?.revokedAt) throw refreshTokenInvalid();
       return this.presentedAgain(now, hash, context);
     }

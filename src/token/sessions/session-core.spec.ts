@@ -831,9 +831,10 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
       const pair = await tokens.sessions.start(alice, 'wxapp');
       const principal = await sessionOf(pair);
       // The logout lands between the refresh's read and its conditional update.
-      const findOne = refreshRepo.findOne.bind(refreshRepo);
-      jest.spyOn(refreshRepo, 'findOne').mockImplementationOnce(async (opts) => {
-        const row = await findOne(opts);
+      const rows = tokens.sessions.rows;
+      const byHash = rows.byHash.bind(rows);
+      jest.spyOn(rows, 'byHash').mockImplementationOnce(async (hash) => {
+        const row = await byHash(hash);
         await tokens.sessions.logout(principal, { all: true });
         return row;
       });

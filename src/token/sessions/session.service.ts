@@ -16,6 +16,7 @@ import { UsersService } from '../../users/users.service';
 import { RefreshToken } from '../refresh-token.entity';
 import { RevocationService } from '../revocation/revocation.service';
 import type { TokenPair } from '../token-pair';
+import { RefreshRows } from './refresh-rows';
 import { hashRefreshToken, TokenIssuer } from './token-issuer';
 
 /**
@@ -75,6 +76,8 @@ export interface EndOptions {
 @Injectable()
 export class SessionService {
   private readonly logger = new Logger(SessionService.name);
+  /** The statements of every login (start) and refresh (RefreshService). */
+  readonly rows: RefreshRows;
 
   constructor(
     @InjectRepository(RefreshToken) private readonly refreshTokens: Repository<RefreshToken>,
@@ -87,7 +90,9 @@ export class SessionService {
     private readonly revocations: RevocationService,
     private readonly audit: AuditService,
     @Optional() private readonly metrics: Metrics = NO_METRICS,
-  ) {}
+  ) {
+    this.rows = new RefreshRows(refreshTokens.manager.connection);
+  }
 
   /**
    * A new login session (refresh family) for the user.
@@ -108,7 +113,7 @@ export class SessionService {
   ): Promise<TokenPair> {
     const familyId = this.random.uuid();
     const refresh = this.issuer.newRefreshToken(user.id, appid, familyId);
-    await this.tx.retrying((em) => em.insert(RefreshToken, refresh.row), 'single');
+    await this.tx.retrying((em) => this.rows.insert(em, refresh.row), 'single');
     if (!opts.isNewUser) await this.evictBeyondLimit(user.id, familyId, context);
     // The epoch first, then the user's current state (a revocation in between cannot slip through), then
     // the token.
@@ -249,11 +254,7 @@ export class SessionService {
   private async evictBeyondLimit(userId: string, keep: string, context?: RequestContext): Promise<void> {
     const max = this.config.sessions.maxPerUser;
     if (max <= 0) return;
-    const live = await this.refreshTokens.find({
-      select: { familyId: true },
-      where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(this.clock.date()) },
-    });
-    const familyIds = [...new Set(live.map((r) => r.familyId))];
+    const familyIds = await this.rows.liveFamilies(userId, this.clock.date());
     if (familyIds.length <= max) return;
     // A family's creation is its first token's; the live token's created_at is only the last refresh.
     const firsts: { familyId: string; firstAt: string | Date }[] = await this.refreshTokens
