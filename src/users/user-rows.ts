@@ -22,7 +22,8 @@ export class UserRows {
   constructor(private readonly dataSource: DataSource) {
     const u = (this.user = new EntitySql(dataSource, User));
     const i = (this.identity = new EntitySql(dataSource, WechatIdentity));
-    const set = (...props: (keyof WechatIdentity & string)[]) => props.map((p) => `${i.col(p)} = ?`).join(', ');
+    const set = (...props: (keyof WechatIdentity & string)[]) =>
+      props.map((p) => `${i.col(p)} = ?`).join(', ');
     this.sql = {
       identityWithUser:
         `SELECT ${i.select('i', 'i_')}, ${u.select('u', 'u_')} FROM ${i.table} i ` +

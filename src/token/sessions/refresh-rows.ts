@@ -30,7 +30,9 @@ export class RefreshRows {
   }
 
   async byHash(tokenHash: string): Promise<RefreshToken | null> {
-    const { rows } = await runStatement(this.dataSource, this.sql.byHash, [this.t.param('tokenHash', tokenHash)]);
+    const { rows } = await runStatement(this.dataSource, this.sql.byHash, [
+      this.t.param('tokenHash', tokenHash),
+    ]);
     return rows.length > 0 ? this.t.hydrate(rows[0]) : null;
   }
 
