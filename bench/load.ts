@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { Client } from 'undici';
@@ -14,6 +15,29 @@ export interface Load {
   failures: number;
   /** CLOCK_MONOTONIC µs (the clock of .cpuprofile timestamps): where this load sits in a service profile. */
   windowUs: [number, number];
+  /**
+   * CPU time (user + system) the measured process spent per request of the measured run, in µs — when
+   * the load was given its pid (Linux). Unlike req/s it hardly depends on what else the machine is doing.
+   */
+  cpuUsPerRequest?: number;
+}
+
+/** CPU time a process has used so far, in ms, from /proc/<pid>/stat (utime + stime; Linux only). */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // Fields 14 and 15 of stat(5), in clock ticks (USER_HZ: 100 on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The load with its process's CPU per request, when both CPU readings were available. */
+function withCpu(load: Load, before: number | undefined, after: number | undefined): Load {
+  if (before === undefined || after === undefined || load.requests === 0) return load;
+  return { ...load, cpuUsPerRequest: ((after - before) * 1000) / load.requests };
 }
 
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
@@ -56,12 +80,13 @@ async function autocannonOnce(
 export async function measure(
   url: string,
   timing: Timing,
-  opts: { headers?: Record<string, string>; request?: AutocannonRequest } = {},
+  opts: { headers?: Record<string, string>; request?: AutocannonRequest; pid?: number } = {},
 ): Promise<Load> {
   const warmupFailures =
     timing.warmupSeconds > 0 ? (await autocannonOnce(url, timing.warmupSeconds, opts)).failures : 0;
+  const cpuBefore = processCpuMs(opts.pid);
   const load = await autocannonOnce(url, timing.seconds, opts);
-  return { ...load, failures: load.failures + warmupFailures };
+  return withCpu({ ...load, failures: load.failures + warmupFailures }, cpuBefore, processCpuMs(opts.pid));
 }
 
 /**
@@ -93,7 +118,12 @@ export function loginRequest(
  * answer returns next (autocannon resets its per-connection context after every request, so it
  * cannot chain: an undici Client per chain instead). A chain stops at its first non-200.
  */
-export async function refreshChains(baseUrl: string, tokens: string[], timing: Timing): Promise<Load> {
+export async function refreshChains(
+  baseUrl: string,
+  tokens: string[],
+  timing: Timing,
+  pid?: number,
+): Promise<Load> {
   const clients = tokens.map(() => new Client(baseUrl, { pipelining: 1 }));
   const current = [...tokens];
   const run = async (seconds: number): Promise<Load> => {
@@ -139,8 +169,9 @@ export async function refreshChains(baseUrl: string, tokens: string[], timing: T
   };
   try {
     const warmup = await run(timing.warmupSeconds);
+    const cpuBefore = processCpuMs(pid);
     const load = await run(timing.seconds);
-    return { ...load, failures: load.failures + warmup.failures };
+    return withCpu({ ...load, failures: load.failures + warmup.failures }, cpuBefore, processCpuMs(pid));
   } finally {
     await Promise.all(clients.map((c) => c.close()));
   }

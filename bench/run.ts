@@ -158,19 +158,28 @@ async function main(): Promise<boolean> {
   // Each write scenario right after the same scenario on the write baseline (each its own openids).
   const writeBaselineBefore = (scenario: string, run: (url: string) => Promise<Load>) =>
     writeBase ? step(`write baseline, before ${scenario}`, () => run(writeBase)) : Promise.resolve(undefined);
+  // The CPU each write costs the process that serves it (service or write baseline), beside its rate.
+  const pidOf = (url: string) =>
+    url === writeBase ? writeBaseline?.child.process.pid : hs.child.process.pid;
   const newLogins = async (url: string, prefix: string, into: Set<string>): Promise<Load> => {
     let next = 0;
-    return measure(url, timing, { request: loginRequest(codeFor, () => `${prefix}${next++}`, into) });
+    return measure(url, timing, {
+      request: loginRequest(codeFor, () => `${prefix}${next++}`, into),
+      pid: pidOf(url),
+    });
   };
   const returningLogins = (url: string, pool: string[], into: Set<string>): Promise<Load> => {
     if (pool.length === 0) throw new Error('no login of a new user succeeded');
     let turn = 0;
-    return measure(url, timing, { request: loginRequest(codeFor, () => pool[turn++ % pool.length], into) });
+    return measure(url, timing, {
+      request: loginRequest(codeFor, () => pool[turn++ % pool.length], into),
+      pid: pidOf(url),
+    });
   };
   const chains = async (url: string, prefix: string): Promise<Load> => {
     const openids = Array.from({ length: CONNECTIONS }, (_, i) => `${prefix}${i}`);
     const tokens = await Promise.all(openids.map(async (o) => (await login(url, o)).refreshToken));
-    return refreshChains(url, tokens, timing);
+    return refreshChains(url, tokens, timing, pidOf(url));
   };
 
   const baselineNewUsers = new Set<string>();
@@ -272,9 +281,9 @@ async function main(): Promise<boolean> {
       target: '',
       result: verdict(usersMe),
     },
-    writeRow('login, new users', loginNew, baselineLoginNew),
-    writeRow('login, returning users', loginReturning, baselineLoginReturning),
-    writeRow(`refresh, ${CONNECTIONS} chains`, refresh, baselineRefresh),
+    ...writeRows('login, new users', loginNew, baselineLoginNew),
+    ...writeRows('login, returning users', loginReturning, baselineLoginReturning),
+    ...writeRows(`refresh, ${CONNECTIONS} chains`, refresh, baselineRefresh),
     {
       scenario: `stampede ${STAMPEDE.rounds}×${STAMPEDE.parallel} codes, one openid`,
       service: `${ok200}/${stampedeTotal} × 200`,
@@ -368,11 +377,15 @@ async function main(): Promise<boolean> {
   return table.every((r) => r.result !== 'FAIL');
 }
 
-/** A write scenario against the write baseline (≥ 0.60 of it, 0 failed); without one (SQLite), the figure alone. */
-function writeRow(scenario: string, service: Load, baseline: Load | undefined): Row {
+/**
+ * A write scenario against the write baseline (≥ 0.60 of it, 0 failed); without one (SQLite), the figure
+ * alone. Then the CPU each request cost either process (the ratio is baseline / service, so that it reads
+ * like the rate's: 0.25 = four times the baseline's CPU per request).
+ */
+function writeRows(scenario: string, service: Load, baseline: Load | undefined): Row[] {
   if (!baseline)
-    return { scenario, service: perSecond(service), target: '0 failed', result: verdict(service) };
-  return {
+    return [{ scenario, service: perSecond(service), target: '0 failed', result: verdict(service) }];
+  const rate: Row = {
     scenario,
     service: perSecond(service),
     baseline: perSecond(baseline),
@@ -380,6 +393,16 @@ function writeRow(scenario: string, service: Load, baseline: Load | undefined): 
     target: '≥ 0.60, 0 failed',
     result: verdict(service, service.rps / baseline.rps >= 0.6, baseline),
   };
+  if (service.cpuUsPerRequest === undefined || baseline.cpuUsPerRequest === undefined) return [rate];
+  const cpu: Row = {
+    scenario: `${scenario}, CPU per request`,
+    service: `${service.cpuUsPerRequest.toFixed(0)} µs`,
+    baseline: `${baseline.cpuUsPerRequest.toFixed(0)} µs`,
+    ratio: ratio(baseline.cpuUsPerRequest, service.cpuUsPerRequest),
+    target: '',
+    result: '',
+  };
+  return [rate, cpu];
 }
 
 function count(values: number[]): Map<number, number> {
