@@ -5,7 +5,7 @@ import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
 import { asAppException } from '../../common/errors/to-error-response';
 import type { RequestContext } from '../../common/request-context';
-import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
+import { AppConfig } from '../../config/app-config';
 import { Deadline } from '../upstream/deadline';
 import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
 import { WechatApi } from '../wechat-api';
@@ -15,13 +15,14 @@ import { GetUserRiskRankCall, type RiskRank } from './get-user-risk-rank.endpoin
 export type RiskScene = 'signup' | 'phone';
 
 export interface RiskCheck {
-  app: WechatAppCredentials;
+  /** A configured mini program's appid (getuserriskrank rates mini-program users only). */
+  appid: string;
   openid: string;
   scene: RiskScene;
   /** The user concerned, when there is one already (phone lookups); a sign-up has none yet. */
   userId?: string;
-  /** The request's deadline: the check spends at most one WeChat timeout of it. */
-  deadline: Deadline;
+  /** The request's deadline (default: WECHAT_API_DEADLINE_MS from now): the check spends at most one WeChat timeout of it. */
+  deadline?: Deadline;
   /** Its `clientIp` is the address WeChat rates (`request.ip`: the hop `TRUST_PROXY` believes). */
   context?: RequestContext;
   /** Stores the rank on an identity that exists already (phone lookups), before a refusal too. */
@@ -58,10 +59,12 @@ export class RiskGate {
   async check(c: RiskCheck): Promise<RiskRank | undefined> {
     const { mode, blockRank } = this.config.risk;
     if (mode === 'off') return undefined;
-    const base = { userId: c.userId ?? null, appid: c.app.appid, context: c.context };
+    const base = { userId: c.userId ?? null, appid: c.appid, context: c.context };
+    const app = this.config.wechat.apps.get(c.appid);
     const clientIp = c.context?.clientIp ?? '';
-    if (isIP(clientIp) === 0) {
-      // WeChat requires client_ip; without one there is nothing to rate (never a request without context).
+    if (!app || isIP(clientIp) === 0) {
+      // WeChat requires client_ip (every door has a request context); the appid is one the caller already
+      // checked. Neither is a reason to refuse the person.
       await this.audit.record({
         ...base,
         type: 'risk.check_failed',
@@ -72,13 +75,12 @@ export class RiskGate {
     }
     let rank: RiskRank;
     try {
-      const deadline = Deadline.after(
-        this.clock,
-        Math.min(c.deadline.remainingMs(), this.config.wechat.timeoutMs),
-      );
+      const { apiDeadlineMs, timeoutMs } = this.config.wechat;
+      const remainingMs = c.deadline?.remainingMs() ?? apiDeadlineMs;
+      const deadline = Deadline.after(this.clock, Math.min(remainingMs, timeoutMs));
       rank = await this.wechat.call(
         new GetUserRiskRankCall(),
-        c.app,
+        app,
         { openid: c.openid, clientIp },
         deadline,
         c.context,
@@ -87,8 +89,8 @@ export class RiskGate {
       const known = asAppException(e);
       const cause = known?.extras.cause ?? e;
       const errcode = cause instanceof WechatUpstreamError ? cause.details.errcode : undefined;
-      if (!known) this.logger.error({ err: e, appid: c.app.appid }, 'risk check failed unexpectedly');
-      else this.logger.warn({ appid: c.app.appid, code: known.code, errcode }, 'risk check failed: let through');
+      if (!known) this.logger.error({ err: e, appid: c.appid }, 'risk check failed unexpectedly');
+      else this.logger.warn({ appid: c.appid, code: known.code, errcode }, 'risk check failed: let through');
       await this.audit.record({
         ...base,
         type: 'risk.check_failed',

@@ -25,7 +25,8 @@ export const riskConfig = defineSlice({
       default: 4,
       min: 1,
       max: 4,
-      description: 'with `WECHAT_RISK_CHECK=block`: the lowest rank refused (WeChat ranks 0–4, higher is riskier)',
+      description:
+        'with `WECHAT_RISK_CHECK=block`: the lowest rank refused (WeChat ranks 0–4, higher is riskier)',
     }),
   },
   build: (v) => ({ risk: { mode: v.WECHAT_RISK_CHECK, blockRank: v.WECHAT_RISK_BLOCK_RANK } }),
