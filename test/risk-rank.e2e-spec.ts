@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { UserDirectory } from '../src/users/user-directory.service';
+import { beijingDay, UsageMeter } from '../src/wechat-auth/usage/usage-meter';
 import { useTestApp, type TestAppFixture } from './support/use-test-app';
 
 const RISK_API = '/wxa/getuserriskrank';
@@ -148,6 +149,21 @@ describe('risk rank: WECHAT_RISK_CHECK=observe (e2e)', () => {
     });
   });
 
+  it('every getuserriskrank request is metered as `risk` (GET /admin/usage/wechat)', async () => {
+    const admin = await adminToken(f); // its own sign-up is ranked too
+    await f.t.app.get(UsageMeter).flush();
+    const sent = f.wechat.callsTo(RISK_API).filter((c) => (c.body as Row).appid === 'wxapp_one').length;
+    const day = beijingDay(Date.now());
+    const res = await f
+      .http()
+      .get(`/admin/usage/wechat?from=${day}&to=${day}`)
+      .set('Authorization', `Bearer ${admin}`);
+    expect(res.status).toBe(200);
+    const one = res.body.items.find((i: { appid: string }) => i.appid === 'wxapp_one');
+    // The -1 above is the one failure.
+    expect(one.risk).toMatchObject({ sent, answered: sent - 1, failed: 1, cap: null });
+  });
+
   it('a timeout fails open within the login’s deadline', async () => {
     f.wechat.scriptPath(RISK_API, { kind: 'hang' });
     const started = Date.now();
@@ -178,6 +194,16 @@ describe('risk rank: WECHAT_RISK_CHECK=block, WECHAT_RISK_BLOCK_RANK=3 (e2e)', (
     expect(JSON.parse(String(blocked[0].details))).toEqual({ riskScene: 'signup', riskRank: 3 });
     const failed = await auditRows(f, 'login.failed');
     expect(failed).toContainEqual(expect.objectContaining({ reason: 'RISK_BLOCKED' }));
+  });
+
+  it('two concurrent first logins of a refused person: both refused, neither writes a row', async () => {
+    const codes = [1, 2].map(() => f.wechat.mint({ openid: 'o-twice', riskRank: 4 }));
+    const results = await Promise.all(codes.map((code) => loginWith(f, code)));
+    expect(results.map((r) => [r.status, r.body.code])).toEqual([
+      [403, 'RISK_BLOCKED'],
+      [403, 'RISK_BLOCKED'],
+    ]);
+    expect(await identityRows(f, 'o-twice')).toEqual([]);
   });
 
   it('a rank below the threshold signs up as usual', async () => {
