@@ -24,9 +24,10 @@ export interface AccountExport {
     lastLoginAt: string | null;
   };
   identities: Array<
-    Omit<IdentityView, 'createdAt' | 'sessionKeyUpdatedAt'> & {
+    Omit<IdentityView, 'createdAt' | 'sessionKeyUpdatedAt' | 'riskRankedAt'> & {
       createdAt: string;
       sessionKeyUpdatedAt: string | null;
+      riskRankedAt: string | null;
     }
   >;
   sessions: Array<{ id: string; appid: string; lastRefreshedAt: string; expiresAt: string }>;

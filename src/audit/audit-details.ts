@@ -36,6 +36,10 @@ export const AUDIT_DETAIL_RULES: Readonly<Record<string, DetailRule>> = {
   reuseInterval: { kind: 'bool' },
   /** Who started a deletion, export or logout: the user themselves, an admin, or the system (eviction, reuse). */
   initiator: { kind: 'enum', values: ['self', 'admin', 'system'] },
+  /** risk.*: WeChat's getuserriskrank answer (0–4, a rating of the account, not personal data about it). */
+  riskRank: { kind: 'int', min: 0, max: 4 },
+  /** risk.*: what the rank was asked for (a new identity's first login, or a phone lookup). */
+  riskScene: { kind: 'enum', values: ['signup', 'phone'] },
 };
 
 /** The stored JSON's limit (the column is varchar(1024); every admitted value is ASCII, so chars = bytes). */

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { WechatEventsConfig } from '../wechat-auth/events/events.config';
+import type { RiskConfig } from '../wechat-auth/risk/risk.config';
 import type { IdentityKind } from '../users/identity-kind';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -200,6 +201,8 @@ export abstract class AppConfig {
   abstract readonly sessionKeyEncryptionKey: Buffer;
   abstract readonly wechat: WechatConfig;
   abstract readonly phone: PhoneConfig;
+  /** WeChat's user risk rank at sign-up and before a phone lookup (WECHAT_RISK_CHECK). */
+  abstract readonly risk: RiskConfig;
   abstract readonly openData: OpenDataConfig;
   /** WeChat's message push (`/wechat/events`): its Token and, for safe mode, the AES key. */
   abstract readonly wechatEvents: WechatEventsConfig;

@@ -11,6 +11,7 @@ import { usersConfig } from '../users/users.config';
 import { wechatEventsConfig } from '../wechat-auth/events/events.config';
 import { openDataConfig } from '../wechat-auth/open-data/open-data.config';
 import { phoneConfig } from '../wechat-auth/phone/phone.config';
+import { riskConfig } from '../wechat-auth/risk/risk.config';
 import { wechatConfig } from '../wechat-auth/wechat.config';
 import { webOAuthConfig } from '../wechat-auth/web-oauth/web-oauth.config';
 import type { AppConfig, DatabaseConfig } from './app-config';
@@ -43,6 +44,7 @@ export const CONFIG_SLICES: readonly ConfigSlice[] = [
   wechatConfig,
   webOAuthConfig,
   phoneConfig,
+  riskConfig,
   openDataConfig,
   wechatEventsConfig,
   httpConfig,
@@ -74,6 +76,7 @@ export function loadConfig(
   const wechat = composer.build(wechatConfig);
   const webOAuth = composer.build(webOAuthConfig);
   const phone = composer.build(phoneConfig);
+  const risk = composer.build(riskConfig);
   const openData = composer.build(openDataConfig);
   const wechatEvents = composer.build(wechatEventsConfig);
   const http = composer.build(httpConfig);
@@ -92,6 +95,7 @@ export function loadConfig(
     !wechat ||
     !webOAuth ||
     !phone ||
+    !risk ||
     !openData ||
     !wechatEvents ||
     !http ||
@@ -111,6 +115,7 @@ export function loadConfig(
     ...wechat,
     ...webOAuth,
     ...phone,
+    ...risk,
     ...openData,
     ...wechatEvents,
     ...http,

@@ -14,6 +14,7 @@ import { IdentityLifecycle1764600000000 } from './migrations/1764600000000-ident
 import { AuditEvents1764700000000 } from './migrations/1764700000000-audit-events';
 import { DurableRevocations1765000000000 } from './migrations/1765000000000-durable-revocations';
 import { WechatUsage1765250000000 } from './migrations/1765250000000-wechat-usage';
+import { IdentityRiskRank1765300000000 } from './migrations/1765300000000-identity-risk-rank';
 import { IdentityGraph1765100000000 } from './migrations/1765100000000-identity-graph';
 import { guardedMysqlDriver } from './mysql-pool-guard';
 
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   DurableRevocations1765000000000,
   IdentityGraph1765100000000,
   WechatUsage1765250000000,
+  IdentityRiskRank1765300000000,
 ];
 
 /** The one place TypeORM is configured; used by the app and by ormconfig.ts (migration CLI). */

@@ -17,6 +17,8 @@ export interface UserSearch {
   phone?: string;
   openid?: string;
   unionid?: string;
+  /** Users with an identity whose latest risk rank is at least this (0–4). */
+  riskRankMin?: number;
 }
 
 export interface Page {
@@ -32,6 +34,9 @@ export interface IdentityView {
   /** When WeChat last handed us a session_key (the key itself never leaves the server). */
   sessionKeyUpdatedAt: Date | null;
   hasSessionKey: boolean;
+  /** WeChat's latest risk rank (0–4) and when it was asked; null when never ranked. */
+  riskRank: number | null;
+  riskRankedAt: Date | null;
 }
 
 /** The admin user list's pages: newest first by (created_at, id) (query alias `u`). */
@@ -69,6 +74,13 @@ export class UserDirectory {
         .andWhere(filter.unionid ? 'i.unionid = :unionid' : '1=1', { unionid: filter.unionid });
       q.andWhere(`u.id IN (${sub.getQuery()})`, sub.getParameters());
     }
+    if (filter.riskRankMin !== undefined) {
+      const sub = this.identities
+        .createQueryBuilder('ri')
+        .select('ri.userId')
+        .where('ri.riskRank >= :riskRankMin', { riskRankMin: filter.riskRankMin });
+      q.andWhere(`u.id IN (${sub.getQuery()})`, sub.getParameters());
+    }
     return USER_KEYSET.page(q, page);
   }
 
@@ -86,6 +98,8 @@ export class UserDirectory {
       createdAt: r.createdAt,
       sessionKeyUpdatedAt: r.sessionKeyUpdatedAt,
       hasSessionKey: r.sessionKeyEnc !== null && r.sessionKeyEnc !== undefined,
+      riskRank: r.riskRank ?? null,
+      riskRankedAt: r.riskRankedAt ?? null,
     }));
   }
 

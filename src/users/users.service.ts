@@ -168,6 +168,20 @@ export class UsersService {
     }
   }
 
+  /**
+   * Whether (appid, openid) is known already: a cheap read before `resolveIdentity`, so a sign-up can be
+   * refused (the risk check) before any row is written. Two concurrent first logins may both see false.
+   */
+  async identityExists(appid: string, openid: string): Promise<boolean> {
+    const row = await this.identities.findOne({ select: { id: true }, where: { appid, openid } });
+    return row !== null;
+  }
+
+  /** Stores WeChat's latest risk rank on the identity (no-op when it does not exist). */
+  async recordRiskRank(appid: string, openid: string, rank: number): Promise<void> {
+    await this.identities.update({ appid, openid }, { riskRank: rank, riskRankedAt: this.clock.date() });
+  }
+
   findById(id: string): Promise<User | null> {
     return this.rows.userById(id);
   }

@@ -53,4 +53,12 @@ export class WechatIdentity {
   /** The last login through this identity (NULL: none since the column was added). */
   @Column({ name: 'last_login_at', type: 'datetime', nullable: true })
   lastLoginAt: Date | null;
+
+  /** WeChat's latest getuserriskrank answer for it (0–4, higher is riskier); NULL: never ranked (WECHAT_RISK_CHECK). */
+  @Column({ name: 'risk_rank', type: 'smallint', nullable: true })
+  riskRank: number | null;
+
+  /** When `riskRank` was asked. */
+  @Column({ name: 'risk_ranked_at', type: 'datetime', nullable: true })
+  riskRankedAt: Date | null;
 }

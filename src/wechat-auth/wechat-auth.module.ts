@@ -12,6 +12,7 @@ import { OpenDataService } from './open-data/open-data.service';
 import { PhoneController } from './phone/phone.controller';
 import { PhoneLookupBudget } from './phone/phone-lookup-budget';
 import { PhoneService } from './phone/phone.service';
+import { RiskGate } from './risk/risk-gate';
 import { SignInService } from './sign-in/sign-in.service';
 import { WechatUpstreamModule } from './upstream/wechat-upstream.module';
 
@@ -28,6 +29,7 @@ import { WechatUpstreamModule } from './upstream/wechat-upstream.module';
     PhoneLookupBudget,
     PhoneService,
     OpenDataService,
+    RiskGate,
   ],
   // Every login door signs in through SignInService (identity graph → sessions → audit).
   exports: [SignInService],

@@ -10,6 +10,7 @@ import {
   type IssuedSecret,
   type MintedPhoneCode,
   type OpenData,
+  type RiskChoice,
 } from '../../src/wechat-auth/sandbox/sandbox-wechat';
 import { issuedSecrets } from './leak-check';
 
@@ -96,7 +97,9 @@ export class FakeWechat {
    * `keepSessionKey`, a new session_key). Synchronous for the tests' sake: the
    * code is chosen here and the sandbox's write is awaited before the next call is answered.
    */
-  mint(user: { openid?: string; unionid?: string; appid?: string; keepSessionKey?: boolean } = {}): string {
+  mint(
+    user: { openid?: string; unionid?: string; appid?: string; keepSessionKey?: boolean } & RiskChoice = {},
+  ): string {
     const code = randomBytes(16).toString('hex');
     const minting = this.sandbox.mintLoginCode({ ...user, code });
     this.minting.add(minting);

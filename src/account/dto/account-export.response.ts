@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { AuthEventResponse } from '../../audit/dto/auth-event.response';
-import { AdminSessionResponse, IdentityResponse } from './admin.dto';
+import { AdminSessionResponse, AdminIdentityResponse } from './admin.dto';
 
 export class ExportedUser {
   @ApiProperty({ format: 'uuid' })
@@ -41,8 +41,8 @@ export class AccountExportResponse {
   @ApiProperty({ type: ExportedUser })
   user: ExportedUser;
 
-  @ApiProperty({ type: [IdentityResponse] })
-  identities: IdentityResponse[];
+  @ApiProperty({ type: [AdminIdentityResponse] })
+  identities: AdminIdentityResponse[];
 
   @ApiProperty({ type: [AdminSessionResponse] })
   sessions: AdminSessionResponse[];

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayUnique, IsArray, IsIn, IsOptional } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { PageCursor, PageLimit } from '../../common/pagination/page-query';
 import { IsPurePhoneNumber, IsWechatUserId } from '../../common/validation/ids';
 import { ROLES, type Role } from '../../common/auth/roles';
@@ -34,6 +35,25 @@ export class ListUsersQuery {
   @IsOptional()
   @IsWechatUserId()
   unionid?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 4,
+    description:
+      "Users with an identity whose latest WeChat risk rank is at least this (see `riskRank` of the user's " +
+      'identities); never-ranked identities do not match.',
+    example: 3,
+  })
+  @IsOptional()
+  // One plain digit only (`Number()` would take ` 3`, `3.0`, `0x3`); anything else stays a string and fails.
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^[0-4]$/.test(value) ? Number(value) : value,
+  )
+  @IsInt()
+  @Min(0)
+  @Max(4)
+  riskRankMin?: number;
 
   @PageLimit(USERS_PAGE_SIZE.max, USERS_PAGE_SIZE.default)
   limit?: number;
@@ -98,7 +118,11 @@ export class AdminUserPageResponse {
   nextCursor: string | null;
 }
 
-export class IdentityResponse {
+/**
+ * An identity with its WeChat ids, as admins (and the user's own export) see it. Named apart from the user's
+ * own `IdentityResponse` (users/dto): Swagger keys schemas by class name, and one shadowed the other.
+ */
+export class AdminIdentityResponse {
   @ApiProperty()
   appid: string;
 
@@ -116,6 +140,26 @@ export class IdentityResponse {
 
   @ApiProperty({ description: 'Whether a session_key is held (the key itself never leaves the server).' })
   hasSessionKey: boolean;
+
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 4,
+    description:
+      "WeChat's latest user risk rank for this identity (getuserriskrank: 0–4, higher is riskier), asked at its " +
+      'first login and before phone lookups while `WECHAT_RISK_CHECK` is `observe` or `block`; null: never ranked.',
+    example: 0,
+  })
+  riskRank: number | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When `riskRank` was asked.',
+  })
+  riskRankedAt: string | null;
 }
 
 export class AdminSessionResponse {
@@ -133,11 +177,12 @@ export class AdminSessionResponse {
 }
 
 /** An identity as the API shows it (admins, and the user's own export): dates as ISO strings. */
-export function toIdentityResponse(i: IdentityView): IdentityResponse {
+export function toIdentityResponse(i: IdentityView): AdminIdentityResponse {
   return {
     ...i,
     createdAt: i.createdAt.toISOString(),
     sessionKeyUpdatedAt: i.sessionKeyUpdatedAt?.toISOString() ?? null,
+    riskRankedAt: i.riskRankedAt?.toISOString() ?? null,
   };
 }
 
@@ -155,8 +200,8 @@ export class AdminUserDetailResponse {
   @ApiProperty({ type: AdminUserResponse })
   user: AdminUserResponse;
 
-  @ApiProperty({ type: [IdentityResponse] })
-  identities: IdentityResponse[];
+  @ApiProperty({ type: [AdminIdentityResponse] })
+  identities: AdminIdentityResponse[];
 
   @ApiProperty({ type: [AdminSessionResponse] })
   sessions: AdminSessionResponse[];

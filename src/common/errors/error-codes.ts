@@ -71,6 +71,8 @@ export const ERRORS = {
       'This is the last active admin: make someone else an admin before demoting, disabling or deleting it.',
   },
   WX_USER_BLOCKED: { status: 403, message: 'WeChat blocked this login as high risk.' },
+  // WECHAT_RISK_CHECK=block: WeChat's getuserriskrank rated the person at or above WECHAT_RISK_BLOCK_RANK.
+  RISK_BLOCKED: { status: 403, message: 'This account was refused by the risk check.' },
   USER_DISABLED: { status: 403, message: 'This account is disabled.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },

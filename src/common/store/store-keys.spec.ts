@@ -33,6 +33,7 @@ const SAMPLES: Record<keyof typeof StoreKeys, [family: KeyFamily, key: string]> 
   sandboxCodeUsed: ['sandboxCodeUsed', StoreKeys.sandboxCodeUsed('c')],
   sandboxPhoneCode: ['sandboxPhoneCode', StoreKeys.sandboxPhoneCode('c')],
   sandboxPhoneCodeUsed: ['sandboxPhoneCodeUsed', StoreKeys.sandboxPhoneCodeUsed('c')],
+  sandboxRisk: ['sandboxRisk', StoreKeys.sandboxRisk('wx1', 'o1')],
   sandboxStable: ['sandboxStable', StoreKeys.sandboxStable('wx1')],
   sandboxStableNext: ['sandboxStableNext', StoreKeys.sandboxStableNext('wx1', 1, 'none')],
   sandboxToken: ['sandboxToken', StoreKeys.sandboxToken('t')],

@@ -67,6 +67,7 @@ export const KEY_PREFIXES = {
   sandboxCodeUsed: 'sandbox:code-used:',
   sandboxPhoneCode: 'sandbox:phone-code:',
   sandboxPhoneCodeUsed: 'sandbox:phone-code-used:',
+  sandboxRisk: 'sandbox:risk:',
   sandboxStable: 'sandbox:stable:',
   sandboxStableNext: 'sandbox:stable-next:',
   sandboxToken: 'sandbox:token:',
@@ -127,6 +128,8 @@ export const StoreKeys = {
   sandboxCodeUsed: (code: string) => `${P.sandboxCodeUsed}${code}`,
   sandboxPhoneCode: (code: string) => `${P.sandboxPhoneCode}${code}`,
   sandboxPhoneCodeUsed: (code: string) => `${P.sandboxPhoneCodeUsed}${code}`,
+  sandboxRisk: (appid: string, openid: string) =>
+    `${P.sandboxRisk}${encodeURIComponent(appid)}:${encodeURIComponent(openid)}`,
   sandboxStable: (appid: string) => `${P.sandboxStable}${appid}`,
   sandboxStableNext: (appid: string, epoch: number, current: string) =>
     `${P.sandboxStableNext}${appid}:${epoch}:${current}`,

@@ -22,7 +22,9 @@ export class WechatAuthController {
     summary: 'Log in with a wx.login() code.',
     description:
       'Exchanges the code at WeChat (jscode2session), finds or creates the user and starts a session. ' +
-      "WeChat's session_key stays on the server. Errors with 503 carry Retry-After.",
+      "WeChat's session_key stays on the server. With `WECHAT_RISK_CHECK=block`, a new user WeChat rates " +
+      'at or above `WECHAT_RISK_BLOCK_RANK` is refused (`403 RISK_BLOCKED`) before anything is stored. ' +
+      'Errors with 503 carry Retry-After.',
   })
   @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(
@@ -31,6 +33,7 @@ export class WechatAuthController {
     'WX_CODE_INVALID',
     'WX_CODE_USED',
     'WX_USER_BLOCKED',
+    'RISK_BLOCKED',
     'USER_DISABLED',
     'RATE_LIMITED',
     'WX_RATE_LIMITED',

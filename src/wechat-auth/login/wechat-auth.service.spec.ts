@@ -27,6 +27,10 @@ import { LoginCodeLedger } from './login-code-ledger';
 import { LinkTickets } from '../../users/link-tickets';
 import { SignInService } from '../sign-in/sign-in.service';
 import { WechatAuthService } from './wechat-auth.service';
+import type { RiskGate } from '../risk/risk-gate';
+
+/** WECHAT_RISK_CHECK=off: the gate is never asked (RiskGate's own spec covers it). */
+const RISK_OFF = { enabled: false } as unknown as RiskGate;
 
 const APP_ONE: WechatAppCredentials = { appid: 'wxapp_one', secret: 'secret-one' };
 const APP_TWO: WechatAppCredentials = { appid: 'wxapp_two', secret: 'secret-two' };
@@ -90,6 +94,7 @@ function setup(env: Record<string, string> = {}) {
       tokens as unknown as SessionService,
       audit as unknown as AuditService,
       new LinkTickets(store, new Random()),
+      RISK_OFF,
     ),
     store,
     clock,
@@ -418,6 +423,7 @@ function cluster(env: Record<string, string> = {}) {
         tokens as unknown as SessionService,
         audit,
         new LinkTickets(store, new Random()),
+        RISK_OFF,
       ),
       store,
       clock,

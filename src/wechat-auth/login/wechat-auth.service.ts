@@ -87,7 +87,8 @@ export class WechatAuthService {
         code,
         deadline,
         () => this.exchange(app, code, deadline, newCall, context),
-        (identity) => this.signIn.signIn({ kind, appid: app.appid, ...identity }, { linkTicket, context }),
+        (identity) =>
+          this.signIn.signIn({ kind, appid: app.appid, ...identity }, { linkTicket, context, deadline }),
       );
       this.metrics.login(app.appid, kind, 'success');
       return login;

@@ -26,6 +26,8 @@ export class PhoneController {
       'authorized for this mini program, stores it with its country code and answers it masked. ' +
       'Lookups are capped per person (the WeChat account, which outlives a deleted account) and per app ' +
       'and day (`PHONE_LOOKUPS_PER_USER_PER_DAY`, `PHONE_LOOKUPS_PER_APP_PER_DAY`) before WeChat is called. ' +
+      'With `WECHAT_RISK_CHECK=block`, a person WeChat rates at or above `WECHAT_RISK_BLOCK_RANK` is refused ' +
+      '(`403 RISK_BLOCKED`) before the cap is spent or WeChat is asked for the number. ' +
       'A `wx.login()` code here is ' +
       '`400 WX_CODE_INVALID`.',
   })
@@ -38,6 +40,7 @@ export class PhoneController {
     'PHONE_IN_USE',
     'NO_WECHAT_SESSION',
     'PHONE_RATE_LIMITED',
+    'RISK_BLOCKED',
     'WX_RATE_LIMITED',
     'WX_UNAVAILABLE',
     'WX_MISCONFIGURED',

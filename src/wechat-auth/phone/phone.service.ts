@@ -10,6 +10,7 @@ import { userGone, UsersService } from '../../users/users.service';
 import { Deadline } from '../upstream/deadline';
 import { WechatApi } from '../wechat-api';
 import { wechatApp } from '../wechat-apps';
+import { RiskGate } from '../risk/risk-gate';
 import { GetPhoneNumberCall, type PhoneInfo } from './get-phone-number.endpoint';
 import { PhoneLookupBudget } from './phone-lookup-budget';
 
@@ -31,6 +32,7 @@ export class PhoneService {
     private readonly users: UsersService,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly risk: RiskGate,
   ) {}
 
   /** `context`: the request's id and client IP, for the audit trail. */
@@ -42,6 +44,18 @@ export class PhoneService {
       if (!(await this.users.findById(principal.userId))) throw userGone();
       throw new AppException('NO_WECHAT_SESSION');
     }
+    const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
+    // WECHAT_RISK_CHECK: a refusal (403 RISK_BLOCKED) comes before the budget is spent and before the paid
+    // lookup; the rank is stored on the identity either way (its latest, for admins).
+    await this.risk.check({
+      appid: app.appid,
+      openid: identity.openid,
+      scene: 'phone',
+      userId: principal.userId,
+      deadline,
+      context,
+      store: (rank) => this.users.recordRiskRank(app.appid, identity.openid, rank),
+    });
     // Before WeChat is called: each successful lookup is billed. Counted on the WeChat account, which
     // survives the deletion of our user (a new login is a new user, not a new allowance).
     const refund = await this.budget.spend({
@@ -49,7 +63,6 @@ export class PhoneService {
       openid: identity.openid,
       unionid: identity.unionid,
     });
-    const deadline = Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
     const call = new GetPhoneNumberCall();
     let info: PhoneInfo;
     try {

@@ -1,4 +1,4 @@
-import { IsBoolean, IsOptional } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { IsWechatAppid, IsWechatUserId } from '../../common/validation/ids';
 
 export class MintCodeRequest {
@@ -21,4 +21,18 @@ export class MintCodeRequest {
   @IsOptional()
   @IsBoolean()
   keepSessionKey?: boolean;
+
+  /** What getuserriskrank answers for this user from now on (WeChat's rank, 0–4); default 0. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(4)
+  riskRank?: number;
+
+  /** Makes getuserriskrank answer this errcode for this user instead (e.g. -1, system busy), until the next mint. */
+  @IsOptional()
+  @IsInt()
+  @Min(-1)
+  @Max(99999999)
+  riskErrcode?: number;
 }

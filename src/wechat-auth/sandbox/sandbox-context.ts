@@ -8,6 +8,7 @@ import type { KvStore } from '../../common/store/kv-store';
  * a typo on one side must not be mirrored on the other.
  */
 export const SANDBOX_ERRCODE = {
+  SYSTEM_BUSY: -1,
   INVALID_CREDENTIAL: 40001,
   INVALID_GRANT_TYPE: 40002,
   INVALID_OPENID: 40003,
@@ -15,6 +16,7 @@ export const SANDBOX_ERRCODE = {
   INVALID_CODE: 40029,
   INVALID_URL: 40066,
   INVALID_SECRET: 40125,
+  INVALID_SCENE: 40129,
   CODE_USED: 40163,
   ACCESS_TOKEN_MISSING: 41001,
   CODE_MISSING: 41008,
@@ -22,14 +24,17 @@ export const SANDBOX_ERRCODE = {
   ACCESS_TOKEN_EXPIRED: 42001,
   REQUIRE_GET: 43001,
   REQUIRE_POST: 43002,
+  APPID_OPENID_MISMATCH: 43104,
   EMPTY_POST_DATA: 44002,
   DAILY_QUOTA: 45009,
   DATA_FORMAT_ERROR: 47001,
   API_UNAUTHORIZED: 48001,
+  USER_NOT_RECENT: 61010,
   INVALID_SIGNATURE: 87009,
 } as const;
 
 const ERRMSG: Record<number, string> = {
+  [-1]: 'system error',
   40001: 'invalid credential, access_token is invalid or not latest',
   40002: 'invalid grant_type',
   40003: 'invalid openid',
@@ -37,6 +42,7 @@ const ERRMSG: Record<number, string> = {
   40029: 'invalid code',
   40066: 'invalid url',
   40125: 'invalid appsecret',
+  40129: 'invalid scene',
   40163: 'code been used',
   41001: 'access_token missing',
   41008: 'missing code',
@@ -44,10 +50,12 @@ const ERRMSG: Record<number, string> = {
   42001: 'access_token expired',
   43001: 'require GET method',
   43002: 'require POST method',
+  43104: 'appid does not match openid',
   44002: 'empty post data',
   45009: 'reach max api daily quota limit',
   47001: 'data format error',
   48001: 'api unauthorized',
+  61010: 'user access record expired',
   87009: 'invalid signature',
 };
 

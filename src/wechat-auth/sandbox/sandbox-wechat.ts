@@ -10,6 +10,7 @@ import {
 import { SandboxApp, type MintedAppCode } from './sandbox-app';
 import { SandboxLogin, type MintedLoginCode } from './sandbox-login';
 import { SandboxPhone, type MintedPhoneCode } from './sandbox-phone';
+import { SandboxRisk, type RiskChoice } from './sandbox-risk';
 import { SandboxSession, type OpenData } from './sandbox-session';
 import { SandboxTokens, type AccessTokenAnswer } from './sandbox-tokens';
 import { SandboxWebOAuth, type PageAnswer, type SandboxPage } from './sandbox-web-oauth';
@@ -23,6 +24,7 @@ export {
 } from './sandbox-context';
 export type { MintedLoginCode } from './sandbox-login';
 export type { MintedPhoneCode } from './sandbox-phone';
+export type { RiskChoice } from './sandbox-risk';
 export { UnknownSandboxAppError, type MintedAppCode } from './sandbox-app';
 export {
   SANDBOX_PERSONAS,
@@ -72,6 +74,7 @@ export class SandboxWechat {
   private readonly login: SandboxLogin;
   private readonly tokens: SandboxTokens;
   private readonly phone: SandboxPhone;
+  private readonly risk: SandboxRisk;
   private readonly session: SandboxSession;
   private readonly webOAuth: SandboxWebOAuth;
   private readonly app: SandboxApp;
@@ -88,6 +91,7 @@ export class SandboxWechat {
     this.login = new SandboxLogin(this.ctx);
     this.tokens = new SandboxTokens(this.ctx);
     this.phone = new SandboxPhone(this.ctx, this.tokens);
+    this.risk = new SandboxRisk(this.ctx, this.tokens, this.login);
     this.session = new SandboxSession(this.ctx, this.login, this.tokens);
     this.webOAuth = new SandboxWebOAuth(this.ctx);
     this.app = new SandboxApp(this.ctx);
@@ -98,6 +102,7 @@ export class SandboxWechat {
         method: 'POST',
         endpoint: (q, b) => this.phone.phoneNumber(q, b),
       },
+      '/wxa/getuserriskrank': { method: 'POST', endpoint: (q, b) => this.risk.riskRank(q, b) },
       '/wxa/checksession': { method: 'GET', endpoint: (q) => this.session.checkSession(q) },
       '/sns/oauth2/access_token': { method: 'GET', endpoint: (q) => this.webOAuth.accessToken(q) },
       '/sns/userinfo': { method: 'GET', endpoint: (q) => this.webOAuth.userInfo(q) },
@@ -134,10 +139,16 @@ export class SandboxWechat {
    * What `wx.login()` gives the mini program. Like WeChat, a new login may
    * rotate the user's session_key: by default every mint does, so stale-key
    * handling is exercised; `keepSessionKey` keeps the current one.
-   * `code` lets a caller that needs the code synchronously choose it.
+   * `code` lets a caller that needs the code synchronously choose it. `riskRank` (default 0) or
+   * `riskErrcode` decide what getuserriskrank answers for this user until their next mint.
    */
-  mintLoginCode(input?: Parameters<SandboxLogin['mintLoginCode']>[0]): Promise<MintedLoginCode> {
-    return this.login.mintLoginCode(input);
+  async mintLoginCode(
+    input: Parameters<SandboxLogin['mintLoginCode']>[0] & RiskChoice = {},
+  ): Promise<MintedLoginCode> {
+    const { riskRank, riskErrcode, ...login } = input;
+    const minted = await this.login.mintLoginCode(login);
+    await this.risk.choose(minted.appid, minted.openid, { riskRank, riskErrcode });
+    return minted;
   }
 
   /** What the WeChat SDK's "Log in with WeChat" gives a mobile app: a code for `/sns/oauth2/access_token`. */

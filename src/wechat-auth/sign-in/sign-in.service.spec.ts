@@ -7,17 +7,25 @@ import type { SessionService } from '../../token/sessions/session.service';
 import { LinkTickets } from '../../users/link-tickets';
 import type { User } from '../../users/user.entity';
 import type { ResolvedUser, ResolveOptions, UsersService, WechatSession } from '../../users/users.service';
+import { AppException } from '../../common/errors/app.exception';
+import type { RiskCheck, RiskGate } from '../risk/risk-gate';
 import { SignInService, type ChannelIdentity } from './sign-in.service';
 
 const USER = { id: 'user-1', roles: ['user'] } as unknown as User;
 const TOKENS = { accessToken: 'jwt', refreshToken: 'r' } as TokenPair;
 const IDENTITY: ChannelIdentity = { kind: 'app', appid: 'wxmobile', openid: 'o-1', unionid: 'u-1' };
 
-function setup() {
+function setup(riskEnabled = false) {
   const users = {
     resolveIdentity: jest
       .fn<Promise<ResolvedUser>, [WechatSession, ResolveOptions?]>()
       .mockResolvedValue({ user: USER, isNew: false }),
+    identityExists: jest.fn<Promise<boolean>, [string, string]>().mockResolvedValue(false),
+    recordRiskRank: jest.fn<Promise<void>, [string, string, number]>().mockResolvedValue(undefined),
+  };
+  const risk = {
+    enabled: riskEnabled,
+    check: jest.fn<Promise<number | undefined>, [RiskCheck]>().mockResolvedValue(0),
   };
   const sessions = {
     start: jest.fn<Promise<TokenPair>, [User, string]>().mockResolvedValue(TOKENS),
@@ -30,8 +38,9 @@ function setup() {
     sessions as unknown as SessionService,
     audit as unknown as AuditService,
     tickets,
+    risk as unknown as RiskGate,
   );
-  return { service, users, sessions, audit, tickets };
+  return { service, users, sessions, audit, tickets, risk };
 }
 
 describe('SignInService.signIn', () => {
@@ -75,5 +84,63 @@ describe('SignInService.signIn', () => {
     });
     expect(users.resolveIdentity).not.toHaveBeenCalled();
     expect(sessions.start).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('SignInService.signIn: the risk check of a sign-up', () => {
+  const MINI: ChannelIdentity = { kind: 'miniprogram', appid: 'wxapp_one', openid: 'o-new' };
+  const context = { requestId: 'r-1', clientIp: '203.0.113.7' };
+
+  it('off: neither the existence read nor the gate', async () => {
+    const { service, users, risk } = setup(false);
+    await service.signIn(MINI, { context });
+    expect(users.identityExists).not.toHaveBeenCalled();
+    expect(risk.check).not.toHaveBeenCalled();
+    expect(users.recordRiskRank).not.toHaveBeenCalled();
+  });
+
+  it('a new mini-program identity is ranked before the graph writes, and the rank stored on it after', async () => {
+    const { service, users, risk } = setup(true);
+    risk.check.mockResolvedValue(2);
+    await service.signIn(MINI, { context });
+    expect(users.identityExists).toHaveBeenCalledWith('wxapp_one', 'o-new');
+    expect(risk.check).toHaveBeenCalledWith(
+      expect.objectContaining({ appid: 'wxapp_one', openid: 'o-new', scene: 'signup', context }),
+    );
+    expect(risk.check.mock.invocationCallOrder[0]).toBeLessThan(
+      users.resolveIdentity.mock.invocationCallOrder[0],
+    );
+    expect(users.recordRiskRank).toHaveBeenCalledWith('wxapp_one', 'o-new', 2);
+  });
+
+  it('a returning identity, or another door’s, is not ranked', async () => {
+    const { service, users, risk } = setup(true);
+    users.identityExists.mockResolvedValue(true);
+    await service.signIn(MINI, { context });
+    users.identityExists.mockResolvedValue(false);
+    await service.signIn(IDENTITY, { context });
+    expect(risk.check).not.toHaveBeenCalled();
+    expect(users.recordRiskRank).not.toHaveBeenCalled();
+  });
+
+  it('failed open (no rank): the login goes on and nothing is stored', async () => {
+    const { service, users, sessions, risk } = setup(true);
+    risk.check.mockResolvedValue(undefined);
+    await service.signIn(MINI, { context });
+    expect(sessions.start).toHaveBeenCalledTimes(1);
+    expect(users.recordRiskRank).not.toHaveBeenCalled();
+  });
+
+  it('refused: no identity graph, no session, no audit of a login, and the link ticket is not spent', async () => {
+    const { service, users, sessions, audit, risk, tickets } = setup(true);
+    risk.check.mockRejectedValue(new AppException('RISK_BLOCKED'));
+    const { linkTicket } = await tickets.issue('ticket-user');
+    await expect(service.signIn(MINI, { context, linkTicket })).rejects.toMatchObject({
+      code: 'RISK_BLOCKED',
+    });
+    expect(users.resolveIdentity).not.toHaveBeenCalled();
+    expect(sessions.start).not.toHaveBeenCalled();
+    expect(audit.record).not.toHaveBeenCalled();
+    expect(await tickets.redeem(linkTicket)).toBe('ticket-user');
   });
 });

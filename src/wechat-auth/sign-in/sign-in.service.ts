@@ -7,6 +7,9 @@ import type { ChannelIdentity, IdentityKind } from '../../users/identity-kind';
 import { LinkTickets } from '../../users/link-tickets';
 import type { User } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
+import type { RiskRank } from '../risk/get-user-risk-rank.endpoint';
+import { RiskGate } from '../risk/risk-gate';
+import type { Deadline } from '../upstream/deadline';
 
 export type { ChannelIdentity, IdentityKind };
 
@@ -21,8 +24,10 @@ export interface WechatLogin {
 export interface SignInOptions {
   /** From `POST /users/me/identities/link-ticket`: attach the identity to that user instead of a new one. */
   linkTicket?: string;
-  /** The request's id and client IP, for the audit trail. */
+  /** The request's id and client IP, for the audit trail (and the IP for the risk check). */
   context?: RequestContext;
+  /** The door's deadline for the request: the risk check of a new identity spends at most one WeChat timeout of it. */
+  deadline?: Deadline;
 }
 
 /**
@@ -42,11 +47,14 @@ export class SignInService {
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
     private readonly linkTickets: LinkTickets,
+    private readonly risk: RiskGate,
   ) {}
 
   async signIn(identity: ChannelIdentity, opts: SignInOptions = {}): Promise<WechatLogin> {
     const { context } = opts;
     const { appid } = identity;
+    // Before anything is written or spent (the link ticket included): a refused sign-up leaves no row.
+    const riskRank = await this.screenSignUp(identity, opts);
     // Spent here, after WeChat vouched for the identity: a ticket is worth one login attempt. (A failure
     // after this leaves the door's code usable again through the login-code ledger, not the ticket.)
     const linkToUserId =
@@ -58,6 +66,7 @@ export class SignInService {
     } = await (linkToUserId
       ? this.users.resolveIdentity(identity, { linkToUserId })
       : this.users.resolveIdentity(identity));
+    if (riskRank !== undefined) await this.users.recordRiskRank(appid, identity.openid, riskRank);
     for (const mergedUserId of mergedUserIds) {
       // Every merged-away user's row is gone (its refresh tokens and /users/me stop working): its session
       // rows go and its access tokens stop now too, on every instance; audited on the survivor.
@@ -78,5 +87,23 @@ export class SignInService {
       context,
     });
     return { user, appid, isNew, tokens };
+  }
+
+  /**
+   * WeChat's risk rank for a mini-program identity seen for the first time (RiskGate: off, observe, block).
+   * "First time" is a read before the identity graph writes: two concurrent first logins may both ask WeChat
+   * (harmless), and a refused one throws before either writes. Other doors' openids are not WeChat
+   * mini-program users, which is all getuserriskrank rates. Off: not even the read.
+   */
+  private async screenSignUp(identity: ChannelIdentity, opts: SignInOptions): Promise<RiskRank | undefined> {
+    if (!this.risk.enabled || identity.kind !== 'miniprogram') return undefined;
+    if (await this.users.identityExists(identity.appid, identity.openid)) return undefined;
+    return this.risk.check({
+      appid: identity.appid,
+      openid: identity.openid,
+      scene: 'signup',
+      deadline: opts.deadline,
+      context: opts.context,
+    });
   }
 }

@@ -234,7 +234,7 @@ export class WebOAuthService {
           ...(unionid ? { unionid } : {}),
           ...(profile ? { profile } : {}),
         },
-        { ...(record.linkTicket ? { linkTicket: record.linkTicket } : {}), context },
+        { ...(record.linkTicket ? { linkTicket: record.linkTicket } : {}), context, deadline },
       );
       const ticket = await this.tickets.issue(login);
       this.metrics.login(appid, kind, 'success');
