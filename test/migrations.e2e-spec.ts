@@ -34,6 +34,7 @@ describe('migrations', () => {
       'DurableRevocations1765000000000',
       'IdentityGraph1765100000000',
       'WechatUsage1765250000000',
+      'ProfileContentChecks1765400000000',
     ]);
 
     const drift = await ds.driver.createSchemaBuilder().log();

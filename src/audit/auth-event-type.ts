@@ -12,6 +12,7 @@ export const AUTH_EVENT_TYPES = [
   'sessions.logged_out_all',
   'session.evicted',
   'phone.bound',
+  'profile.content_rejected',
   'users.merged',
   'user.disabled',
   'user.enabled',

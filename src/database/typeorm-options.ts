@@ -15,6 +15,7 @@ import { AuditEvents1764700000000 } from './migrations/1764700000000-audit-event
 import { DurableRevocations1765000000000 } from './migrations/1765000000000-durable-revocations';
 import { WechatUsage1765250000000 } from './migrations/1765250000000-wechat-usage';
 import { IdentityGraph1765100000000 } from './migrations/1765100000000-identity-graph';
+import { ProfileContentChecks1765400000000 } from './migrations/1765400000000-profile-content-checks';
 import { guardedMysqlDriver } from './mysql-pool-guard';
 
 export const ENTITIES = [
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   DurableRevocations1765000000000,
   IdentityGraph1765100000000,
   WechatUsage1765250000000,
+  ProfileContentChecks1765400000000,
 ];
 
 /** The one place TypeORM is configured; used by the app and by ormconfig.ts (migration CLI). */
