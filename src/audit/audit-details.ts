@@ -36,6 +36,9 @@ export const AUDIT_DETAIL_RULES: Readonly<Record<string, DetailRule>> = {
   reuseInterval: { kind: 'bool' },
   /** Who started a deletion, export or logout: the user themselves, an admin, or the system (eviction, reuse). */
   initiator: { kind: 'enum', values: ['self', 'admin', 'system'] },
+  /** profile.content_rejected: which field WeChat's content check refused, and its label (a category). */
+  contentField: { kind: 'enum', values: ['nickname', 'avatar'] },
+  contentLabel: { kind: 'int', min: 0, max: 999_999 },
 };
 
 /** The stored JSON's limit (the column is varchar(1024); every admitted value is ASCII, so chars = bytes). */

@@ -8,6 +8,7 @@ import { metricsConfig } from '../metrics/metrics.config';
 import { oauthConfig } from '../oauth/oauth.config';
 import { tokenConfig } from '../token/token.config';
 import { usersConfig } from '../users/users.config';
+import { contentConfig } from '../wechat-auth/content/content.config';
 import { wechatEventsConfig } from '../wechat-auth/events/events.config';
 import { openDataConfig } from '../wechat-auth/open-data/open-data.config';
 import { phoneConfig } from '../wechat-auth/phone/phone.config';
@@ -45,6 +46,7 @@ export const CONFIG_SLICES: readonly ConfigSlice[] = [
   phoneConfig,
   openDataConfig,
   wechatEventsConfig,
+  contentConfig,
   httpConfig,
   databaseConfig,
   storeConfig,
@@ -76,6 +78,7 @@ export function loadConfig(
   const phone = composer.build(phoneConfig);
   const openData = composer.build(openDataConfig);
   const wechatEvents = composer.build(wechatEventsConfig);
+  const content = composer.build(contentConfig);
   const http = composer.build(httpConfig);
   const database = composer.build(databaseConfig);
   const store = composer.build(storeConfig);
@@ -94,6 +97,7 @@ export function loadConfig(
     !phone ||
     !openData ||
     !wechatEvents ||
+    !content ||
     !http ||
     !database ||
     !store ||
@@ -113,6 +117,7 @@ export function loadConfig(
     ...phone,
     ...openData,
     ...wechatEvents,
+    ...content,
     ...http,
     ...database,
     ...store,

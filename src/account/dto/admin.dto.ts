@@ -7,6 +7,7 @@ import { maskPhone } from '../../users/mask-phone';
 import type { RefreshToken } from '../../token/refresh-token.entity';
 import type { IdentityView } from '../../users/user-directory.service';
 import type { User, UserStatus } from '../../users/user.entity';
+import { AdminProfileChecksResponse, toAdminProfileChecks } from './admin-profile-checks.dto';
 
 /** The admin user list's page size: 20 unless `limit` says otherwise, at most 100. */
 export const USERS_PAGE_SIZE = { default: 20, max: 100 } as const;
@@ -69,6 +70,9 @@ export class AdminUserResponse {
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   lastLoginAt: string | null;
+
+  @ApiProperty({ type: AdminProfileChecksResponse })
+  contentChecks: AdminProfileChecksResponse;
 }
 
 /** An admin's view of a user: the phone masked like everywhere else in the API. */
@@ -83,6 +87,7 @@ export function toAdminUserResponse(user: User): AdminUserResponse {
     status: user.status,
     createdAt: user.createdAt.toISOString(),
     lastLoginAt: user.lastLoginAt?.toISOString() ?? null,
+    contentChecks: toAdminProfileChecks(user),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Clock } from '../../common/clock/clock';
 import type { Random } from '../../common/random/random';
 import type { KvStore } from '../../common/store/kv-store';
+import type { SandboxMediaCheck } from './sandbox-content';
 
 /**
  * WeChat's errcodes as WeChat sends them. The sandbox is WeChat's side of the
@@ -26,6 +27,7 @@ export const SANDBOX_ERRCODE = {
   DAILY_QUOTA: 45009,
   DATA_FORMAT_ERROR: 47001,
   API_UNAUTHORIZED: 48001,
+  INVALID_SCENE: 40129,
   INVALID_SIGNATURE: 87009,
 } as const;
 
@@ -48,6 +50,7 @@ const ERRMSG: Record<number, string> = {
   45009: 'reach max api daily quota limit',
   47001: 'data format error',
   48001: 'api unauthorized',
+  40129: 'invalid scene',
   87009: 'invalid signature',
 };
 
@@ -71,6 +74,8 @@ export interface SandboxWechatOptions {
   /** The app minted for when none is named; default: the first of `apps`. */
   defaultAppid?: string;
   onIssued?: (secret: IssuedSecret) => void;
+  /** Told of every image check media_check_async accepted, with the verdict to push (sandbox-content.ts). */
+  onMediaCheck?: (check: SandboxMediaCheck) => void;
 }
 
 /** What every capability of the sandbox shares: the apps, the state, and WeChat's error shape. */
