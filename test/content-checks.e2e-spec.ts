@@ -165,6 +165,13 @@ describe('content checks on the profile, WECHAT_CONTENT_CHECK=on (e2e)', () => {
     const check = lastCheck();
     expect(await deliver(f, { ...check, suggest: 'pass', label: 100 }, 'forgedToken99')).toBe(401);
     expect(await u.me()).toMatchObject({ avatarUrl: null, avatarStatus: 'pending' });
+    // The user's export holds the pending avatar too (it is their data).
+    const exported = await f.http().get('/users/me/export').set('authorization', `Bearer ${access}`);
+    expect(exported.status).toBe(200);
+    expect(exported.body.user).toMatchObject({
+      avatarUrl: null,
+      avatarPendingUrl: 'https://cdn.example.com/risky-forged.png',
+    });
     await deliver(f, check);
     expect(await u.me()).toMatchObject({ avatarUrl: null, avatarStatus: 'rejected' });
   });
