@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AccountService } from '../src/account/account.service';
 import { Clock } from '../src/common/clock/clock';
@@ -8,6 +9,9 @@ import { mediaCheckEvent, signedPush } from '../src/wechat-auth/sandbox/sandbox-
 import type { SandboxMediaCheck } from '../src/wechat-auth/sandbox/sandbox-wechat';
 import { UsageMeter } from '../src/wechat-auth/usage/usage-meter';
 import { beijingDay } from '../src/wechat-auth/usage/usage-meter';
+import { freePort } from './support/free-port';
+import { createTestApp, type TestApp } from './support/test-app';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
 import { useTestApp, type TestAppFixture } from './support/use-test-app';
 
 const TOKEN = 'contentPushToken42';
@@ -94,6 +98,13 @@ describe('content checks on the profile, WECHAT_CONTENT_CHECK=on (e2e)', () => {
       .set('authorization', `Bearer ${refreshed.body.accessToken as string}`);
     expect(view.status).toBe(200);
     expect(view.body.user.contentChecks).toMatchObject({ nicknameReview: true, avatarStatus: 'none' });
+    const list = await f
+      .http()
+      .get('/admin/users')
+      .query({ needsReview: 'true' })
+      .set('authorization', `Bearer ${refreshed.body.accessToken as string}`);
+    expect(list.status).toBe(200);
+    expect((list.body.items as Array<{ id: string }>).map((u) => u.id)).toEqual([userId]);
   });
 
   it('a new avatar stays pending (the previous one shown) until WeChat passes it; media_check_async got the wire fields', async () => {
@@ -258,5 +269,74 @@ describe('content checks off (the default) (e2e)', () => {
     expect(f.wechat.callsTo(TEXT_API)).toHaveLength(0);
     expect(f.wechat.callsTo(MEDIA_API)).toHaveLength(0);
     expect(f.wechat.mediaChecks).toHaveLength(0);
+  });
+});
+
+describe('content checks against the mounted sandbox: it pushes the verdict itself (e2e)', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const port = await freePort();
+    t = await createTestApp({
+      databaseUrl: db.url,
+      listen: true,
+      env: {
+        PORT: String(port),
+        WECHAT_SANDBOX: 'true',
+        WECHAT_APPID: '',
+        WECHAT_SECRET: '',
+        WECHAT_APPS: '',
+        WECHAT_CONTENT_CHECK: 'on',
+        WECHAT_EVENT_TOKEN: TOKEN,
+        SANDBOX_MEDIA_CHECK_DELAY_MS: '0',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  /** The avatar status once the sandbox's push has landed (it travels over HTTP: polled, at most ~5 s). */
+  async function settled(access: string): Promise<Record<string, unknown>> {
+    for (let i = 0; i < 100; i++) {
+      const me = await request(t.server)
+        .get('/users/me')
+        .set('authorization', `Bearer ${access}`)
+        .expect(200);
+      if (me.body.avatarStatus !== 'pending') return me.body as Record<string, unknown>;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('the sandbox never pushed a verdict');
+  }
+
+  it('pass publishes, risky drops: the signed push arrives at /wechat/events by itself', async () => {
+    const minted = await request(t.server)
+      .post('/sandbox/wechat/codes')
+      .send({ openid: 'o-sandbox-content' });
+    const login = await request(t.server)
+      .post('/auth/wechat/login')
+      .send({ code: minted.body.code })
+      .expect(200);
+    const access = login.body.accessToken as string;
+    const patch = (body: Record<string, unknown>) =>
+      request(t.server).patch('/users/me').set('authorization', `Bearer ${access}`).send(body);
+
+    expect((await patch({ nickname: 'risky name' })).status).toBe(422);
+    expect((await patch({ avatarUrl: 'https://cdn.example.com/fine.png' })).body.avatarStatus).toBe(
+      'pending',
+    );
+    expect(await settled(access)).toMatchObject({
+      avatarUrl: 'https://cdn.example.com/fine.png',
+      avatarStatus: 'approved',
+    });
+    await patch({ avatarUrl: 'https://cdn.example.com/risky.png' }).expect(200);
+    expect(await settled(access)).toMatchObject({
+      avatarUrl: 'https://cdn.example.com/fine.png',
+      avatarStatus: 'rejected',
+    });
   });
 });

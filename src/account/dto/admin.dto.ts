@@ -36,6 +36,16 @@ export class ListUsersQuery {
   @IsWechatUserId()
   unionid?: string;
 
+  @ApiPropertyOptional({
+    enum: ['true'],
+    description:
+      "Only users to look at for WeChat's content checks: a nickname or avatar WeChat flagged `review`, or an " +
+      'avatar still without a verdict after its re-submission.',
+  })
+  @IsOptional()
+  @IsIn(['true'])
+  needsReview?: 'true';
+
   @PageLimit(USERS_PAGE_SIZE.max, USERS_PAGE_SIZE.default)
   limit?: number;
 
