@@ -22,6 +22,7 @@ import { createRootLogger, ROOT_LOGGER } from './logging';
 import { TokenModule } from './token/token.module';
 import { UsersModule } from './users/users.module';
 import { WechatAuthModule } from './wechat-auth/wechat-auth.module';
+import { ContentModule } from './wechat-auth/content/content.module';
 import { WechatEventsModule } from './wechat-auth/events/wechat-events.module';
 import { WechatUsageModule } from './wechat-auth/usage/wechat-usage.module';
 import { WebOAuthModule } from './wechat-auth/web-oauth/web-oauth.module';
@@ -61,6 +62,7 @@ export class AppModule {
         TokenModule,
         WechatAuthModule,
         WechatEventsModule,
+        ContentModule,
         WechatUsageModule,
         WebOAuthModule,
         // The stand-in for WeChat (never in production): its own routes, beside the app, not inside a feature.

@@ -83,6 +83,7 @@ describe('login → guarded API (e2e)', () => {
       id: userId,
       nickname: null,
       avatarUrl: null,
+      avatarStatus: 'none',
       phone: null,
       phoneCountryCode: null,
       createdAt: expect.any(String),

@@ -35,6 +35,7 @@ describe('migrations', () => {
       'IdentityGraph1765100000000',
       'WechatUsage1765250000000',
       'IdentityRiskRank1765300000000',
+      'ProfileContentChecks1765400000000',
     ]);
 
     const drift = await ds.driver.createSchemaBuilder().log();

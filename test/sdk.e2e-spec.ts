@@ -6,11 +6,15 @@ import request from 'supertest';
 import * as sdk from '../sdk/miniprogram/src';
 import {
   AuthError,
+  ContentRejectedError,
   createAuthClient,
   type AuthClient,
   type AuthClientOptions,
+  type Profile,
   type WxRequestSuccess,
 } from '../sdk/miniprogram/src';
+import { EventHandlers } from '../src/wechat-auth/events/event-handlers';
+import { mediaCheckEvent, signedPush } from '../src/wechat-auth/sandbox/sandbox-events';
 import { Clock } from '../src/common/clock/clock';
 import { FakeWechat } from './support/fake-wechat';
 import { freePort } from './support/free-port';
@@ -19,6 +23,7 @@ import { createTestDatabase, TEST_DB, type TestDatabase } from './support/test-d
 import { StandInWx } from './sdk/stand-in-wx';
 
 const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
+const PUSH_TOKEN = 'sdkPushToken42';
 const N = 8;
 
 /** The service's clock, real time plus an offset, so a test can expire access tokens without waiting. */
@@ -79,6 +84,10 @@ describe(`mini-program SDK against the service (${TEST_DB})`, () => {
         WECHAT_MAX_RETRIES: '1',
         WECHAT_BREAKER_THRESHOLD: '1000',
         PHONE_LOOKUPS_PER_USER_PER_DAY: '2',
+        // WeChat's content checks on the profile (docs/content-checks.md): updateProfile's pending avatar and
+        // ContentRejectedError.
+        WECHAT_CONTENT_CHECK: 'on',
+        WECHAT_EVENT_TOKEN: PUSH_TOKEN,
       },
       override: (b) => b.overrideProvider(Clock).useValue(serverClock),
     });
@@ -538,16 +547,39 @@ describe(`mini-program SDK against the service (${TEST_DB})`, () => {
       expect(wx.loginCalls).toBe(2);
     });
 
-    it('updateProfile saves the avatar/nickname fill-in values (PUT /users/me: wx.request has no PATCH)', async () => {
+    it('updateProfile saves the avatar/nickname fill-in values (PUT /users/me: wx.request has no PATCH); the avatar waits for WeChat', async () => {
       const { client, wx } = device();
       const profile = await client.updateProfile({
         nickname: '小程序用户',
         avatarUrl: 'https://cdn.example.com/a.png',
       });
-      expect(profile).toMatchObject({ nickname: '小程序用户', avatarUrl: 'https://cdn.example.com/a.png' });
+      expect(profile).toMatchObject({ nickname: '小程序用户', avatarUrl: null, avatarStatus: 'pending' });
       expect(wx.sent.filter((r) => r.path === '/users/me').map((r) => r.method)).toEqual(['PUT']);
+      // WeChat's verdict arrives by push: the avatar is published.
+      const check = wechat.mediaChecks[wechat.mediaChecks.length - 1];
+      // Stamped with the service's (skewed) time: a push more than 5 minutes off is refused.
+      const push = signedPush({
+        token: PUSH_TOKEN,
+        appid: check.appid,
+        event: mediaCheckEvent(check),
+        timestamp: Math.floor(serverClock.now() / 1000),
+      });
+      await request(t.server).post('/wechat/events').query(push.query).send(push.body).expect(200);
+      await t.app.get(EventHandlers).drain();
+      const me = await client.request<Profile>({ url: '/users/me' });
+      expect(me.data).toMatchObject({ avatarUrl: 'https://cdn.example.com/a.png', avatarStatus: 'approved' });
       const e = await rejection(client.updateProfile({ avatarUrl: 'wxfile://tmp_123.png' }));
       expect(e).toMatchObject({ code: 'VALIDATION_FAILED', statusCode: 400 });
+    });
+
+    it("updateProfile: a nickname WeChat's content check refuses rejects with ContentRejectedError (label); nothing saved", async () => {
+      const { client } = device();
+      await client.updateProfile({ nickname: 'Before' });
+      const e = await rejection(client.updateProfile({ nickname: 'risky words' }));
+      expect(e).toBeInstanceOf(ContentRejectedError);
+      expect(e).toMatchObject({ code: 'CONTENT_REJECTED', statusCode: 422, label: 20001 });
+      const me = await client.request<Profile>({ url: '/users/me' });
+      expect(me.data.nickname).toBe('Before');
     });
   });
 

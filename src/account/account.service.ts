@@ -15,6 +15,8 @@ export interface AccountExport {
     id: string;
     nickname: string | null;
     avatarUrl: string | null;
+    /** An avatar still waiting for WeChat's content check (personal data too). */
+    avatarPendingUrl: string | null;
     phone: string | null;
     phoneCountryCode: string | null;
     roles: string[];
@@ -175,6 +177,7 @@ export class AccountService {
         id: user.id,
         nickname: user.nickname,
         avatarUrl: user.avatarUrl,
+        avatarPendingUrl: user.avatarPendingUrl,
         phone: user.phone,
         phoneCountryCode: user.phoneCountryCode,
         roles: user.roles,

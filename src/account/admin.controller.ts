@@ -48,7 +48,14 @@ export class AdminController {
   @ApiErrors('VALIDATION_FAILED', 'DATABASE_UNAVAILABLE')
   async list(@Query() q: ListUsersQuery): Promise<AdminUserPageResponse> {
     const page = await this.directory.search(
-      { status: q.status, phone: q.phone, openid: q.openid, unionid: q.unionid, riskRankMin: q.riskRankMin },
+      {
+        status: q.status,
+        phone: q.phone,
+        openid: q.openid,
+        unionid: q.unionid,
+        riskRankMin: q.riskRankMin,
+        needsReview: q.needsReview === 'true',
+      },
       { limit: q.limit ?? USERS_PAGE_SIZE.default, cursor: q.cursor },
     );
     return {

@@ -40,6 +40,9 @@ export const AUDIT_DETAIL_RULES: Readonly<Record<string, DetailRule>> = {
   riskRank: { kind: 'int', min: 0, max: 4 },
   /** risk.*: what the rank was asked for (a new identity's first login, or a phone lookup). */
   riskScene: { kind: 'enum', values: ['signup', 'phone'] },
+  /** profile.content_rejected: which field WeChat's content check refused, and its label (a category). */
+  contentField: { kind: 'enum', values: ['nickname', 'avatar'] },
+  contentLabel: { kind: 'int', min: 0, max: 999_999 },
 };
 
 /** The stored JSON's limit (the column is varchar(1024); every admitted value is ASCII, so chars = bytes). */

@@ -15,6 +15,7 @@ export const AUTH_EVENT_TYPES = [
   'risk.ranked',
   'risk.blocked',
   'risk.check_failed',
+  'profile.content_rejected',
   'users.merged',
   'user.disabled',
   'user.enabled',

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { ContentConfig } from '../wechat-auth/content/content.config';
 import type { WechatEventsConfig } from '../wechat-auth/events/events.config';
 import type { RiskConfig } from '../wechat-auth/risk/risk.config';
 import type { IdentityKind } from '../users/identity-kind';
@@ -206,6 +207,8 @@ export abstract class AppConfig {
   abstract readonly openData: OpenDataConfig;
   /** WeChat's message push (`/wechat/events`): its Token and, for safe mode, the AES key. */
   abstract readonly wechatEvents: WechatEventsConfig;
+  /** WeChat's content checks on the profile (WECHAT_CONTENT_CHECK). */
+  abstract readonly content: ContentConfig;
   /** Browser login: WeChat's authorize/QR pages (`openBase`) and the exact origins a login may return to. */
   abstract readonly webOAuth: { openBase: string; returnOrigins: readonly string[] };
   /**

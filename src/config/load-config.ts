@@ -8,6 +8,7 @@ import { metricsConfig } from '../metrics/metrics.config';
 import { oauthConfig } from '../oauth/oauth.config';
 import { tokenConfig } from '../token/token.config';
 import { usersConfig } from '../users/users.config';
+import { contentConfig } from '../wechat-auth/content/content.config';
 import { wechatEventsConfig } from '../wechat-auth/events/events.config';
 import { openDataConfig } from '../wechat-auth/open-data/open-data.config';
 import { phoneConfig } from '../wechat-auth/phone/phone.config';
@@ -47,6 +48,7 @@ export const CONFIG_SLICES: readonly ConfigSlice[] = [
   riskConfig,
   openDataConfig,
   wechatEventsConfig,
+  contentConfig,
   httpConfig,
   databaseConfig,
   storeConfig,
@@ -79,6 +81,7 @@ export function loadConfig(
   const risk = composer.build(riskConfig);
   const openData = composer.build(openDataConfig);
   const wechatEvents = composer.build(wechatEventsConfig);
+  const content = composer.build(contentConfig);
   const http = composer.build(httpConfig);
   const database = composer.build(databaseConfig);
   const store = composer.build(storeConfig);
@@ -98,6 +101,7 @@ export function loadConfig(
     !risk ||
     !openData ||
     !wechatEvents ||
+    !content ||
     !http ||
     !database ||
     !store ||
@@ -118,6 +122,7 @@ export function loadConfig(
     ...risk,
     ...openData,
     ...wechatEvents,
+    ...content,
     ...http,
     ...database,
     ...store,

@@ -28,6 +28,14 @@ describe('EntitySql', () => {
     createdAt: new Date('2026-12-06T08:00:00.123Z'),
     updatedAt: new Date('2026-12-06T08:00:01.000Z'),
     lastLoginAt: null,
+    avatarStatus: 'none',
+    avatarPendingUrl: null,
+    avatarCheckAppid: null,
+    avatarTraceId: null,
+    avatarSubmittedAt: null,
+    avatarResubmitted: false,
+    avatarReview: true,
+    nicknameReview: false,
   });
   const USER_ID = '5f0c8f0e-8b1e-4f7e-9a51-1d2b3c4d5e6f';
 

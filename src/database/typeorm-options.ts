@@ -16,6 +16,7 @@ import { DurableRevocations1765000000000 } from './migrations/1765000000000-dura
 import { WechatUsage1765250000000 } from './migrations/1765250000000-wechat-usage';
 import { IdentityRiskRank1765300000000 } from './migrations/1765300000000-identity-risk-rank';
 import { IdentityGraph1765100000000 } from './migrations/1765100000000-identity-graph';
+import { ProfileContentChecks1765400000000 } from './migrations/1765400000000-profile-content-checks';
 import { guardedMysqlDriver } from './mysql-pool-guard';
 
 export const ENTITIES = [
@@ -36,6 +37,7 @@ export const MIGRATIONS = [
   IdentityGraph1765100000000,
   WechatUsage1765250000000,
   IdentityRiskRank1765300000000,
+  ProfileContentChecks1765400000000,
 ];
 
 /** The one place TypeORM is configured; used by the app and by ormconfig.ts (migration CLI). */

@@ -66,6 +66,7 @@ export class IdentityGraph {
         createdAt: now,
         updatedAt: now,
         lastLoginAt: now,
+        ...NO_CONTENT_CHECKS,
       };
       await this.rows.insertUser(em, fresh);
       // First, before any other index is touched: the unique (appid, openid) index decides between
@@ -353,6 +354,18 @@ export class IdentityGraph {
     };
   }
 }
+
+/** A new user's content-check columns: nothing pending, nothing flagged (the columns' defaults). */
+const NO_CONTENT_CHECKS = {
+  avatarStatus: 'none',
+  avatarPendingUrl: null,
+  avatarCheckAppid: null,
+  avatarTraceId: null,
+  avatarSubmittedAt: null,
+  avatarResubmitted: false,
+  avatarReview: false,
+  nicknameReview: false,
+} as const satisfies Partial<User>;
 
 /** A profile value from WeChat, if it fits its column; otherwise nothing (never a truncated URL). */
 function fits(value: string | undefined, max: number): string | null {

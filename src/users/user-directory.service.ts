@@ -19,6 +19,8 @@ export interface UserSearch {
   unionid?: string;
   /** Users with an identity whose latest risk rank is at least this (0–4). */
   riskRankMin?: number;
+  /** Only users an admin should look at for WeChat's content checks (docs/content-checks.md). */
+  needsReview?: boolean;
 }
 
 export interface Page {
@@ -66,6 +68,11 @@ export class UserDirectory {
     const q = this.users.createQueryBuilder('u');
     if (filter.status) q.andWhere('u.status = :status', { status: filter.status });
     if (filter.phone) q.andWhere('u.phone = :phone', { phone: filter.phone });
+    if (filter.needsReview)
+      // Flagged "review" by WeChat, or an avatar still without a verdict after its one re-submission.
+      q.andWhere(
+        "(u.nickname_review = 1 OR u.avatar_review = 1 OR (u.avatar_status = 'pending' AND u.avatar_resubmitted = 1))",
+      );
     if (filter.openid || filter.unionid) {
       const sub = this.identities
         .createQueryBuilder('i')

@@ -2,6 +2,14 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type UserStatus = 'active' | 'disabled';
 
+/**
+ * Where the user's last avatar change stands with WeChat's content check (docs/content-checks.md): `none`
+ * (not checked: the check is off, or nothing was sent), `pending` (the new avatar waits in
+ * `avatarPendingUrl` for WeChat's verdict; `avatarUrl` still shows the previous one), `approved`
+ * (published), `rejected` (WeChat judged it risky: dropped).
+ */
+export type AvatarStatus = 'none' | 'pending' | 'approved' | 'rejected';
+
 const rolesTransformer = {
   to: (roles: string[] | undefined): string => (roles ?? []).join(','),
   from: (value: string | null): string[] => (value ? value.split(',').filter(Boolean) : []),
@@ -11,6 +19,8 @@ const rolesTransformer = {
 @Entity('users')
 // One number, one user. NULL in either column never collides, so users without a phone are unconstrained.
 @Index('uq_users_phone', ['phoneCountryCode', 'phone'], { unique: true })
+@Index('idx_users_avatar_trace', ['avatarTraceId'])
+@Index('idx_users_avatar_pending', ['avatarStatus', 'avatarSubmittedAt'])
 export class User {
   /** UUID, so failed inserts never burn visible sequence numbers and ids are not enumerable. */
   @PrimaryColumn({ type: 'varchar', length: 36 })
@@ -44,4 +54,36 @@ export class User {
 
   @Column({ name: 'last_login_at', type: 'datetime', nullable: true })
   lastLoginAt: Date | null;
+
+  // ---- WeChat's content checks (ProfileModeration; migration 1765400000000) ----
+
+  @Column({ name: 'avatar_status', type: 'varchar', length: 16, default: 'none' })
+  avatarStatus: AvatarStatus;
+
+  /** The avatar waiting for WeChat's verdict (shown to nobody but admins until it passes). */
+  @Column({ name: 'avatar_pending_url', type: 'varchar', length: 512, nullable: true })
+  avatarPendingUrl: string | null;
+
+  /** The app whose interface token and openid the check was sent with (the re-submit uses them again). */
+  @Column({ name: 'avatar_check_appid', type: 'varchar', length: 32, nullable: true })
+  avatarCheckAppid: string | null;
+
+  /** media_check_async's `trace_id`: the `wxa_media_check` push names it. */
+  @Column({ name: 'avatar_trace_id', type: 'varchar', length: 128, nullable: true })
+  avatarTraceId: string | null;
+
+  @Column({ name: 'avatar_submitted_at', type: 'datetime', nullable: true })
+  avatarSubmittedAt: Date | null;
+
+  /** Sent to WeChat a second time after 30 minutes without a verdict (only once). */
+  @Column({ name: 'avatar_resubmitted', type: 'boolean', default: false })
+  avatarResubmitted: boolean;
+
+  /** WeChat said `review` for the published avatar: for an admin to look at. */
+  @Column({ name: 'avatar_review', type: 'boolean', default: false })
+  avatarReview: boolean;
+
+  /** WeChat said `review` for the nickname: saved, for an admin to look at. */
+  @Column({ name: 'nickname_review', type: 'boolean', default: false })
+  nicknameReview: boolean;
 }

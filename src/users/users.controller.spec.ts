@@ -11,6 +11,11 @@ import { AllExceptionsFilter } from '../common/filters/all-exceptions.filter';
 import { registerJsonBodyParser } from '../common/http/json-body-parser';
 import { VALIDATION_OPTIONS, validationFailed } from '../common/validation/validate-body';
 import { createInMemoryDataSource, createUsersService } from '../testing/in-memory-database';
+import { testConfig } from '../testing/test-config';
+import { ProfileChecks } from './profile-checks';
+import { ProfileModeration } from './profile-moderation';
+import { ProfileUpdate } from './profile-update';
+import { UserReadCache } from './user-read-cache';
 import { User } from './user.entity';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
@@ -44,11 +49,19 @@ describe('UsersController over HTTP (Fastify, the app’s body parser, validatio
 
   beforeAll(async () => {
     dataSource = await createInMemoryDataSource();
-    users = createUsersService(dataSource, new FakeClock());
+    const clock = new FakeClock();
+    users = createUsersService(dataSource, clock);
+    // No content check registered (WECHAT_CONTENT_CHECK=off): profile-update.spec.ts covers the other case.
+    const moderation = new ProfileModeration(
+      dataSource.getRepository(User),
+      clock,
+      new UserReadCache(testConfig(), clock),
+    );
     const moduleRef = await Test.createTestingModule({
       controllers: [UsersController],
       providers: [
         { provide: UsersService, useValue: users },
+        { provide: ProfileUpdate, useValue: new ProfileUpdate(users, new ProfileChecks(), moderation) },
         { provide: APP_GUARD, useClass: HeaderPrincipalGuard },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
@@ -101,6 +114,7 @@ describe('UsersController over HTTP (Fastify, the app’s body parser, validatio
       id: userId,
       nickname: null,
       avatarUrl: null,
+      avatarStatus: 'none',
       phone: '138****5678',
       phoneCountryCode: '86',
       createdAt: expect.any(String),
@@ -115,6 +129,7 @@ describe('UsersController over HTTP (Fastify, the app’s body parser, validatio
       id: userId,
       nickname: '小明👍🏽',
       avatarUrl: 'https://cdn.example.com/a.png',
+      avatarStatus: 'none',
       phone: null,
       phoneCountryCode: null,
       createdAt: expect.any(String),

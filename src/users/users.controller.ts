@@ -12,12 +12,30 @@ import { maskPhone } from './mask-phone';
 import type { User } from './user.entity';
 import { assertMayAct } from './user-access';
 import { UsersService } from './users.service';
+import { ProfileUpdate } from './profile-update';
+import { ReqContext } from '../common/request-context';
+import type { RequestContext } from '../common/request-context';
+
+const PROFILE_ERRORS = [
+  ...BODY_ERRORS,
+  'UNAUTHORIZED',
+  'USER_DISABLED',
+  'CONTENT_REJECTED',
+  'NO_WECHAT_SESSION',
+  'WX_UNAVAILABLE',
+  'WX_RATE_LIMITED',
+  'WX_MISCONFIGURED',
+  'DATABASE_UNAVAILABLE',
+] as const;
 
 @ApiTags('users')
 @Access({ user: {} })
 @Controller('users')
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly profile: ProfileUpdate,
+  ) {}
 
   @Get('me')
   @NoStore()
@@ -33,22 +51,28 @@ export class UsersController {
   @ApiOperation({
     summary: "Change the signed-in user's nickname and/or avatar (from WeChat's fill-in components).",
     description:
-      'Send at least one field; `null` clears it, an absent field is kept. Answers like `GET /users/me`.',
+      'Send at least one field; `null` clears it, an absent field is kept. Answers like `GET /users/me`. ' +
+      "With WeChat's content checks on (`WECHAT_CONTENT_CHECK=on`): a risky nickname → 422 CONTENT_REJECTED " +
+      '(nothing saved); a new avatar stays pending (`avatarStatus: pending`, the previous `avatarUrl` still ' +
+      "shown) until WeChat's verdict publishes or drops it.",
   })
   @ApiOkResponse({ type: MeResponse, headers: NO_STORE_HEADERS })
-  @ApiErrors(...BODY_ERRORS, 'UNAUTHORIZED', 'USER_DISABLED', 'DATABASE_UNAVAILABLE')
+  @ApiErrors(...PROFILE_ERRORS)
   async updateMe(
     @CurrentUser() principal: AuthPrincipal,
     @Body() body: UpdateProfileRequest,
+    @ReqContext() context?: RequestContext,
   ): Promise<MeResponse> {
     if (body.nickname === undefined && body.avatarUrl === undefined) {
       throw new AppException('VALIDATION_FAILED', { details: ['send nickname and/or avatarUrl'] });
     }
-    activeOrThrow(await this.users.findById(principal.userId));
-    const updated = await this.users.updateProfile(principal.userId, {
-      nickname: body.nickname,
-      avatarUrl: body.avatarUrl,
-    });
+    const user = activeOrThrow(await this.users.findById(principal.userId));
+    const updated = await this.profile.apply(
+      user,
+      principal.appid,
+      { nickname: body.nickname, avatarUrl: body.avatarUrl },
+      context,
+    );
     return toMeResponse(activeOrThrow(updated));
   }
 
@@ -61,12 +85,13 @@ export class UsersController {
       'Same rules and answer as `PATCH /users/me` (absent fields are kept).',
   })
   @ApiOkResponse({ type: MeResponse, headers: NO_STORE_HEADERS })
-  @ApiErrors(...BODY_ERRORS, 'UNAUTHORIZED', 'USER_DISABLED', 'DATABASE_UNAVAILABLE')
+  @ApiErrors(...PROFILE_ERRORS)
   updateMeByPut(
     @CurrentUser() principal: AuthPrincipal,
     @Body() body: UpdateProfileRequest,
+    @ReqContext() context?: RequestContext,
   ): Promise<MeResponse> {
-    return this.updateMe(principal, body);
+    return this.updateMe(principal, body, context);
   }
 }
 
@@ -80,6 +105,7 @@ function toMeResponse(user: User): MeResponse {
     id: user.id,
     nickname: user.nickname,
     avatarUrl: user.avatarUrl,
+    avatarStatus: user.avatarStatus,
     phone: maskPhone(user.phone),
     phoneCountryCode: user.phoneCountryCode,
     createdAt: user.createdAt.toISOString(),

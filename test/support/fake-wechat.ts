@@ -11,6 +11,7 @@ import {
   type MintedPhoneCode,
   type OpenData,
   type RiskChoice,
+  type SandboxMediaCheck,
 } from '../../src/wechat-auth/sandbox/sandbox-wechat';
 import { issuedSecrets } from './leak-check';
 
@@ -45,6 +46,11 @@ export class FakeWechat {
   readonly accessTokens: string[] = [];
   /** Pure numbers (no country code). */
   readonly phoneNumbers: string[] = [];
+  /**
+   * Every image check media_check_async accepted, with the verdict WeChat would push: tests deliver it
+   * (signed) when they choose, so a push can be made to arrive before, after or instead of anything.
+   */
+  readonly mediaChecks: SandboxMediaCheck[] = [];
   /** WeChat itself, for what the HTTP surface does not cover. */
   readonly sandbox: SandboxWechat;
   private readonly byCode = new Map<string, FakeAnswer[]>();
@@ -72,6 +78,7 @@ export class FakeWechat {
       clock,
       {
         onIssued: (secret) => this.record(secret),
+        onMediaCheck: (check) => void this.mediaChecks.push(check),
       },
     );
   }

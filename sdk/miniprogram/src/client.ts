@@ -47,11 +47,19 @@ export interface LoginUser {
   isNew: boolean;
 }
 
+/**
+ * WeChat's content check on the last avatar change (server option `WECHAT_CONTENT_CHECK=on`): `pending` — the
+ * new avatar waits for WeChat's verdict and `avatarUrl` still shows the previous one; `approved`; `rejected`
+ * (dropped); `none` (not checked).
+ */
+export type AvatarStatus = 'none' | 'pending' | 'approved' | 'rejected';
+
 /** `GET /users/me`, `PUT /users/me`. */
 export interface Profile {
   id: string;
   nickname: string | null;
   avatarUrl: string | null;
+  avatarStatus: AvatarStatus;
   /** Masked, `138****5678`. */
   phone: string | null;
   phoneCountryCode: string | null;
@@ -103,6 +111,10 @@ export interface AuthClient {
     payload: OpenDataPayload | (() => OpenDataPayload | Promise<OpenDataPayload>),
   ): Promise<DecryptResult<T>>;
   /** `PUT /users/me` (wx.request has no PATCH; the service takes the same partial body) with the avatar/nickname fill-in's values. */
+  /**
+   * `PUT /users/me`. With the server's content checks on, a refused nickname rejects with
+   * `ContentRejectedError` (its `label`), and a new avatar comes back `avatarStatus: 'pending'`.
+   */
   updateProfile(patch: { nickname?: string | null; avatarUrl?: string | null }): Promise<Profile>;
   /** Whether a session (a refresh token not yet expired) is held; no request. */
   isLoggedIn(): boolean;

@@ -40,6 +40,23 @@ export class AuthError extends Error {
   }
 }
 
+/**
+ * `updateProfile`: WeChat's content check refused the nickname (422 CONTENT_REJECTED); nothing was saved.
+ * `label` is WeChat's category (20001 politics, 20002 porn, … 21000 other), when the service sent it.
+ */
+export class ContentRejectedError extends AuthError {
+  readonly label?: number;
+
+  constructor(init: ConstructorParameters<typeof AuthError>[0]) {
+    super(init);
+    this.name = 'ContentRejectedError';
+    const detail = Array.isArray(init.details)
+      ? init.details.find((d): d is string => typeof d === 'string' && /^label:\d{1,6}$/.test(d))
+      : undefined;
+    this.label = detail !== undefined ? Number(detail.slice('label:'.length)) : undefined;
+  }
+}
+
 export function isAuthError(e: unknown): e is AuthError {
   return e instanceof AuthError;
 }
@@ -49,14 +66,15 @@ export function errorFromResponse(res: WxRequestSuccess): AuthError {
   const body = (typeof res.data === 'object' && res.data !== null ? res.data : {}) as Record<string, unknown>;
   const retry = headerValue(res.header, 'retry-after');
   const retryAfter = retry !== undefined && /^\d+$/.test(retry.trim()) ? Number(retry.trim()) : undefined;
-  return new AuthError({
+  const init = {
     code: typeof body.code === 'string' ? body.code : CLIENT_ERROR_CODES.HTTP_ERROR,
     statusCode: res.statusCode,
     message: typeof body.message === 'string' ? body.message : `HTTP ${res.statusCode}`,
     requestId: typeof body.requestId === 'string' ? body.requestId : headerValue(res.header, 'x-request-id'),
     retryAfter,
     details: body.details,
-  });
+  };
+  return init.code === 'CONTENT_REJECTED' ? new ContentRejectedError(init) : new AuthError(init);
 }
 
 export function networkError(err: unknown, code: string = CLIENT_ERROR_CODES.NETWORK_ERROR): AuthError {

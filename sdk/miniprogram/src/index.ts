@@ -3,6 +3,7 @@ export {
   type AuthClient,
   type AuthClientOptions,
   type AuthResponse,
+  type AvatarStatus,
   type DecryptResult,
   type LoginUser,
   type OpenDataPayload,
@@ -10,6 +11,6 @@ export {
   type RequestOptions,
   type SessionCheck,
 } from './client';
-export { AuthError, CLIENT_ERROR_CODES, isAuthError } from './errors';
+export { AuthError, CLIENT_ERROR_CODES, ContentRejectedError, isAuthError } from './errors';
 export type { StoredSession } from './token-store';
 export type { HttpMethod, WxLike, WxLoginOptions, WxRequestOptions, WxRequestSuccess } from './wx';

@@ -12,6 +12,13 @@ export class ExportedUser {
   @ApiProperty({ type: String, nullable: true })
   avatarUrl: string | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "A new avatar still waiting for WeChat's content check (docs/content-checks.md).",
+  })
+  avatarPendingUrl: string | null;
+
   @ApiProperty({ type: String, nullable: true, description: 'In full: it is your own data.' })
   phone: string | null;
 

@@ -8,6 +8,7 @@ import { maskPhone } from '../../users/mask-phone';
 import type { RefreshToken } from '../../token/refresh-token.entity';
 import type { IdentityView } from '../../users/user-directory.service';
 import type { User, UserStatus } from '../../users/user.entity';
+import { AdminProfileChecksResponse, toAdminProfileChecks } from './admin-profile-checks.dto';
 
 /** The admin user list's page size: 20 unless `limit` says otherwise, at most 100. */
 export const USERS_PAGE_SIZE = { default: 20, max: 100 } as const;
@@ -55,6 +56,16 @@ export class ListUsersQuery {
   @Max(4)
   riskRankMin?: number;
 
+  @ApiPropertyOptional({
+    enum: ['true'],
+    description:
+      "Only users to look at for WeChat's content checks: a nickname or avatar WeChat flagged `review`, or an " +
+      'avatar still without a verdict after its re-submission.',
+  })
+  @IsOptional()
+  @IsIn(['true'])
+  needsReview?: 'true';
+
   @PageLimit(USERS_PAGE_SIZE.max, USERS_PAGE_SIZE.default)
   limit?: number;
 
@@ -89,6 +100,9 @@ export class AdminUserResponse {
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   lastLoginAt: string | null;
+
+  @ApiProperty({ type: AdminProfileChecksResponse })
+  contentChecks: AdminProfileChecksResponse;
 }
 
 /** An admin's view of a user: the phone masked like everywhere else in the API. */
@@ -103,6 +117,7 @@ export function toAdminUserResponse(user: User): AdminUserResponse {
     status: user.status,
     createdAt: user.createdAt.toISOString(),
     lastLoginAt: user.lastLoginAt?.toISOString() ?? null,
+    contentChecks: toAdminProfileChecks(user),
   };
 }
 

@@ -77,6 +77,10 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  CONTENT_REJECTED: {
+    status: 422,
+    message: "WeChat's content check refused this nickname; nothing was changed.",
+  },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },

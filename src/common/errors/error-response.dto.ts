@@ -22,6 +22,11 @@ export class ErrorResponseDto {
   })
   requestId: string;
 
-  @ApiProperty({ required: false, description: 'Per-field problems, for VALIDATION_FAILED.', type: [String] })
+  @ApiProperty({
+    required: false,
+    description:
+      "Per-field problems, for VALIDATION_FAILED; `label:<n>` (WeChat's label) for CONTENT_REJECTED.",
+    type: [String],
+  })
   details?: string[];
 }

@@ -22,6 +22,7 @@ const SAMPLES: Record<keyof typeof StoreKeys, [family: KeyFamily, key: string]> 
   checkSession: ['checkSession', StoreKeys.checkSession('wx1', 'tag')],
   checkSessionRate: ['checkSessionRate', StoreKeys.checkSessionRate('u1')],
   wechatEventNonce: ['wechatEventNonce', StoreKeys.wechatEventNonce('ab')],
+  mediaVerdict: ['mediaVerdict', StoreKeys.mediaVerdict('trace-1')],
   phonePerson: ['phonePerson', StoreKeys.phonePerson('o', 'tag')],
   phoneApp: ['phoneApp', StoreKeys.phoneApp('wx1')],
   linkTicket: ['linkTicket', StoreKeys.linkTicket('hash')],

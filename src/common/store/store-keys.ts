@@ -49,6 +49,8 @@ export const KEY_PREFIXES = {
   checkSessionRate: 'wx:checksession-rate:',
   /** A message push's (timestamp, nonce) already accepted (wechat-auth/events): `wx:event-nonce:<sha256>`. */
   wechatEventNonce: 'wx:event-nonce:',
+  /** A `wxa_media_check` verdict, kept 1 h for a profile update still committing (wechat-auth/content): `wx:media-verdict:<trace_id>`. */
+  mediaVerdict: 'wx:media-verdict:',
   /** Paid phone lookups of one person today: `phone:person:<o|u>:<hmac>:<day>`. */
   phonePerson: 'phone:person:',
   /** Paid phone lookups of one app today: `phone:app:<appid>:<day>`. */
@@ -114,6 +116,8 @@ export const StoreKeys = {
   /** A `Quota` key: the period is appended by the quota. */
   checkSessionRate: (userId: string) => `${P.checkSessionRate}${userId}`,
   wechatEventNonce: (tag: string) => `${P.wechatEventNonce}${tag}`,
+  /** `traceId`: WeChat's trace id from a verified push, checked against TRACE_ID (no personal data). */
+  mediaVerdict: (traceId: string) => `${P.mediaVerdict}${traceId}`,
   /** A `Quota` key. `kind`: `o` for an app's openid, `u` for a unionid; `tag`: their keyed hash. */
   phonePerson: (kind: 'o' | 'u', tag: string) => `${P.phonePerson}${kind}:${tag}`,
   /** A `Quota` key: the period is appended by the quota. */

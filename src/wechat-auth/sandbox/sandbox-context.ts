@@ -1,6 +1,7 @@
 import type { Clock } from '../../common/clock/clock';
 import type { Random } from '../../common/random/random';
 import type { KvStore } from '../../common/store/kv-store';
+import type { SandboxMediaCheck } from './sandbox-content';
 
 /**
  * WeChat's errcodes as WeChat sends them. The sandbox is WeChat's side of the
@@ -79,6 +80,8 @@ export interface SandboxWechatOptions {
   /** The app minted for when none is named; default: the first of `apps`. */
   defaultAppid?: string;
   onIssued?: (secret: IssuedSecret) => void;
+  /** Told of every image check media_check_async accepted, with the verdict to push (sandbox-content.ts). */
+  onMediaCheck?: (check: SandboxMediaCheck) => void;
 }
 
 /** What every capability of the sandbox shares: the apps, the state, and WeChat's error shape. */

@@ -5,7 +5,8 @@ import { Access } from '../../common/auth/access.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { IsWechatAppid } from '../../common/validation/ids';
 import { AppConfig } from '../../config/app-config';
-import { mediaCheckEvent, signedPush } from './sandbox-events';
+import { mediaCheckEvent } from './sandbox-events';
+import { pushToSelf } from './sandbox-push-delivery';
 
 export class DeliverMediaCheckRequest {
   /** The `trace_id` media_check_async answered. */
@@ -48,20 +49,10 @@ export class SandboxEventsController {
     if (token === undefined) throw new AppException('NOT_FOUND', {}, 'WECHAT_EVENT_TOKEN is not set.');
     const appid = body.appid ?? this.config.wechat.defaultAppid;
     if (!this.config.wechat.apps.has(appid)) throw new AppException('UNKNOWN_APPID');
-    const push = signedPush({
-      token,
-      aesKey: this.config.wechatEvents.aesKey,
+    return pushToSelf(
+      this.config,
       appid,
-      event: mediaCheckEvent({ appid, traceId: body.traceId, suggest: body.suggest, label: body.label }),
-    });
-    const url = new URL(`http://127.0.0.1:${this.config.port}/wechat/events`);
-    for (const [k, v] of Object.entries(push.query)) url.searchParams.set(k, v);
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(push.body),
-      signal: AbortSignal.timeout(5000),
-    });
-    return { status: res.status, answer: (await res.text()).slice(0, 200) };
+      mediaCheckEvent({ appid, traceId: body.traceId, suggest: body.suggest, label: body.label }),
+    );
   }
 }

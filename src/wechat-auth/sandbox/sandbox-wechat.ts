@@ -8,6 +8,7 @@ import {
   type WechatAnswer,
 } from './sandbox-context';
 import { SandboxApp, type MintedAppCode } from './sandbox-app';
+import { SandboxContent } from './sandbox-content';
 import { SandboxLogin, type MintedLoginCode } from './sandbox-login';
 import { SandboxPhone, type MintedPhoneCode } from './sandbox-phone';
 import { SandboxRisk, type RiskChoice } from './sandbox-risk';
@@ -25,6 +26,7 @@ export {
 export type { MintedLoginCode } from './sandbox-login';
 export type { MintedPhoneCode } from './sandbox-phone';
 export type { RiskChoice } from './sandbox-risk';
+export { sandboxVerdict, type SandboxMediaCheck } from './sandbox-content';
 export { UnknownSandboxAppError, type MintedAppCode } from './sandbox-app';
 export {
   SANDBOX_PERSONAS,
@@ -65,7 +67,7 @@ type Endpoint = (query: URLSearchParams, body: unknown) => Promise<WechatAnswer>
  * state lives in the KvStore, so instances sharing Redis act as one WeChat.
  *
  * This class only routes; each capability lives beside it (login, tokens,
- * phone, session). Faithful where WECHAT.md is explicit; where it is silent
+ * phone, session, content checks). Faithful where WECHAT.md is explicit; where it is silent
  * the choice is noted beside the code. Faults (busy, quota, hangs) are not
  * modelled here: tests inject them in front of it.
  */
@@ -78,6 +80,7 @@ export class SandboxWechat {
   private readonly session: SandboxSession;
   private readonly webOAuth: SandboxWebOAuth;
   private readonly app: SandboxApp;
+  private readonly content: SandboxContent;
   private readonly routes: Record<string, { method: 'GET' | 'POST'; endpoint: Endpoint }>;
 
   constructor(
@@ -95,6 +98,7 @@ export class SandboxWechat {
     this.session = new SandboxSession(this.ctx, this.login, this.tokens);
     this.webOAuth = new SandboxWebOAuth(this.ctx);
     this.app = new SandboxApp(this.ctx);
+    this.content = new SandboxContent(this.ctx, this.tokens, this.login, options.onMediaCheck);
     this.routes = {
       '/sns/jscode2session': { method: 'GET', endpoint: (q) => this.login.jscode2session(q) },
       '/cgi-bin/stable_token': { method: 'POST', endpoint: (_q, b) => this.tokens.stableToken(b) },
@@ -107,6 +111,8 @@ export class SandboxWechat {
       '/sns/oauth2/access_token': { method: 'GET', endpoint: (q) => this.webOAuth.accessToken(q) },
       '/sns/userinfo': { method: 'GET', endpoint: (q) => this.webOAuth.userInfo(q) },
       '/sns/auth': { method: 'GET', endpoint: (q) => this.webOAuth.auth(q) },
+      '/wxa/msg_sec_check': { method: 'POST', endpoint: (q, b) => this.content.msgSecCheck(q, b) },
+      '/wxa/media_check_async': { method: 'POST', endpoint: (q, b) => this.content.mediaCheckAsync(q, b) },
     };
   }
 

@@ -4,6 +4,7 @@ import { Random } from '../../common/random/random';
 import { KvStore } from '../../common/store/kv-store';
 import { AppConfig } from '../../config/app-config';
 import { SandboxEventsController } from './sandbox-events.controller';
+import { scheduleMediaVerdict } from './sandbox-push-delivery';
 import { SandboxWechat } from './sandbox-wechat';
 import { WechatSandboxController } from './wechat-sandbox.controller';
 
@@ -20,7 +21,11 @@ import { WechatSandboxController } from './wechat-sandbox.controller';
           store,
           random,
           clock,
-          { defaultAppid: config.wechat.defaultAppid },
+          {
+            defaultAppid: config.wechat.defaultAppid,
+            // WeChat's push of each image verdict, to this service's /wechat/events (sandbox-content.ts).
+            onMediaCheck: (check) => scheduleMediaVerdict(config, check),
+          },
         ),
     },
   ],

@@ -1,0 +1,73 @@
+import type { WechatAppCredentials } from '../../config/app-config';
+import type { ErrcodeMeaning, WechatEndpoint } from '../upstream/wechat-endpoint';
+import type { LogContext, WechatRequest } from '../upstream/wechat-http';
+import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
+
+export interface TextCheckInput {
+  content: string;
+  /** The user's openid in the calling app (WeChat wants one that visited the mini program recently). */
+  openid: string;
+}
+
+export type Suggest = 'pass' | 'review' | 'risky';
+
+export interface TextVerdict {
+  suggest: Suggest;
+  /** WeChat's label (100 = normal; 20001 politics, 20002 porn, … — see docs/content-checks.md). */
+  label: number;
+}
+
+const SUGGESTS: readonly string[] = ['pass', 'review', 'risky'];
+
+/** The profile scene of WeChat's content checks (1 资料; 2 评论; 3 论坛; 4 社交日志). */
+export const SCENE_PROFILE = 1;
+
+/** The openid has not visited the mini program recently enough for WeChat to check on its behalf. */
+const OPENID_STALE = 61010;
+
+const ERRCODES: Readonly<Record<number, ErrcodeMeaning<TextVerdict>>> = {
+  [OPENID_STALE]: {
+    error: 'NO_WECHAT_SESSION',
+    message:
+      'WeChat does not know this user as active in the mini program right now; log in with wx.login and retry.',
+  },
+};
+
+/** `body.result` as WeChat sends it in both checks' answers and in the `wxa_media_check` push. */
+export function readVerdict(result: unknown): TextVerdict | undefined {
+  const r = result as { suggest?: unknown; label?: unknown } | undefined;
+  if (typeof r?.suggest !== 'string' || !SUGGESTS.includes(r.suggest)) return undefined;
+  const label = typeof r.label === 'number' && Number.isInteger(r.label) ? r.label : 0;
+  return { suggest: r.suggest as Suggest, label };
+}
+
+/**
+ * `POST /wxa/msg_sec_check?access_token=…` (version 2): `{ content, version: 2, scene: 1, openid }` →
+ * `{ errcode: 0, trace_id, result: { suggest, label }, detail: [...] }`. A pure check: resending is safe.
+ */
+export class MsgSecCheckCall implements WechatEndpoint<TextCheckInput, TextVerdict> {
+  readonly name = 'msg_sec_check';
+  readonly usesAccessToken = true;
+  readonly meter = 'text' as const;
+  readonly errcodes = ERRCODES;
+
+  request(_app: WechatAppCredentials, input: TextCheckInput, accessToken: string | undefined): WechatRequest {
+    return {
+      method: 'POST',
+      path: '/wxa/msg_sec_check',
+      query: { access_token: accessToken ?? '' },
+      json: { content: input.content, version: 2, scene: SCENE_PROFILE, openid: input.openid },
+    };
+  }
+
+  logContext(): LogContext {
+    // Neither the text (personal data) nor the openid.
+    return {};
+  }
+
+  parse(body: Record<string, unknown>): TextVerdict {
+    const verdict = readVerdict(body.result);
+    if (!verdict) throw new WechatUpstreamError('unparsable');
+    return verdict;
+  }
+}
