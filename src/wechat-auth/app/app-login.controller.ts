@@ -5,7 +5,7 @@ import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { ReqContext, type RequestContext } from '../../common/request-context';
-import { LoginResponse } from '../login/dto/login.response';
+import { LoginResponse, toLoginResponse } from '../login/dto/login.response';
 import { WechatAuthService } from '../login/wechat-auth.service';
 import { AppAccessTokenCall } from './app-access-token.endpoint';
 import { AppLoginRequest } from './dto/app-login.request';
@@ -50,13 +50,13 @@ export class AppLoginController {
   async login(@Body() body: AppLoginRequest, @ReqContext() context: RequestContext): Promise<LoginResponse> {
     // The mini-program login's path (deadline, ledger, doubt marker, sign-in, audit, metrics) with the app's
     // adapter: `/sns/oauth2/access_token` for an appid of kind `app`.
-    const { user, isNew, tokens } = await this.logins.codeLogin(
+    const login = await this.logins.codeLogin(
       'app',
       body.appid,
       body.code,
       (spentBefore) => new AppAccessTokenCall(spentBefore),
       { context, linkTicket: body.linkTicket },
     );
-    return { ...tokens, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
+    return toLoginResponse(login);
   }
 }

@@ -5,7 +5,7 @@ import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { LoginRequest } from './dto/login.request';
-import { LoginResponse } from './dto/login.response';
+import { LoginResponse, toLoginResponse } from './dto/login.response';
 import type { WechatLogin } from './wechat-auth.service';
 import { WechatLoginGuard } from './wechat.strategy';
 
@@ -42,7 +42,6 @@ export class WechatAuthController {
   )
   // The body is validated by the strategy (guards run before pipes); @Body is here for the contract.
   login(@Body() _body: LoginRequest, @Req() request: { user: WechatLogin }): LoginResponse {
-    const { user, isNew, tokens } = request.user;
-    return { ...tokens, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
+    return toLoginResponse(request.user);
   }
 }

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { TokenPairResponse } from '../../../token/dto/token-pair.response';
+import type { WechatLogin } from '../../sign-in/sign-in.service';
 
 export class LoginUser {
   @ApiProperty({ format: 'uuid' })
@@ -18,4 +19,10 @@ export class LoginUser {
 export class LoginResponse extends TokenPairResponse {
   @ApiProperty({ type: LoginUser })
   user: LoginUser;
+}
+
+/** The login answer of every door, as the mini-program login returns it. */
+export function toLoginResponse(login: WechatLogin): LoginResponse {
+  const { user, isNew, tokens } = login;
+  return { ...tokens, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
 }
