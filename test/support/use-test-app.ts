@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { FakeWechat } from './fake-wechat';
+import { freePort } from './free-port';
 import { createTestApp, type TestApp, type TestAppOptions } from './test-app';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
@@ -103,4 +104,47 @@ export function useTestApp(
     login: (openid) => loginOn(need('t'), need('wechat'), openid),
   };
   return fixture;
+}
+
+export type SandboxAppFixture = Pick<TestAppFixture, 't' | 'db' | 'http'>;
+
+/**
+ * The app on its built-in WeChat sandbox instead of a fake WeChat, as a newcomer runs it: it listens on a free
+ * port of its own, since it calls its sandbox routes over HTTP. `apps`: WECHAT_APPS beside the sandbox's own
+ * mini program; `env`: anything else. A database of the suite's own, and the teardown, as `useTestApp()`.
+ */
+export function useSandboxApp(opts: { apps: string; env?: Record<string, string> }): SandboxAppFixture {
+  const { state, need } = fixtureState<{ t: TestApp; db: TestDatabase }>('useSandboxApp');
+
+  beforeAll(async () => {
+    state.db = await createTestDatabase();
+    const port = await freePort();
+    state.t = await createTestApp({
+      databaseUrl: state.db.url,
+      listen: true,
+      env: {
+        PORT: String(port),
+        WECHAT_SANDBOX: 'true',
+        WECHAT_APPID: '',
+        WECHAT_SECRET: '',
+        WECHAT_APPS: opts.apps,
+        ...opts.env,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await state.t?.close();
+    await state.db?.drop();
+  });
+
+  return {
+    get t() {
+      return need('t');
+    },
+    get db() {
+      return need('db');
+    },
+    http: () => request(need('t').server),
+  };
 }
