@@ -7,7 +7,7 @@ import { Random } from '../../common/random/random';
 import { MemoryKvStore } from '../../common/store/memory-kv-store';
 import { StoreUnavailableError } from '../../common/store/store-unavailable.error';
 import type { WechatAppCredentials } from '../../config/app-config';
-import { flush, type Outcome, track } from '../../testing/async';
+import { flush, type Outcome, settleAll } from '../../testing/async';
 import { testConfig } from '../../testing/test-config';
 import type { TokenPair } from '../../token/token-pair';
 import type { AuditEventInput, AuditService } from '../../audit/audit.service';
@@ -401,21 +401,6 @@ function cluster(env: Record<string, string> = {}) {
       throw new WechatUpstreamError('timeout', { maybeDelivered: true });
     };
   return { clock, store, config, attempts, instance, hangs };
-}
-
-/** Flushes and moves fake time 1 ms at a time until every promise has settled; returns their outcomes. */
-async function settleAll<T>(
-  promises: Promise<T>[],
-  clock: FakeClock,
-  limitMs = 60_000,
-): Promise<Outcome<T>[]> {
-  const outcomes = promises.map((p) => track(p));
-  for (let waited = 0; ; waited++) {
-    await flush();
-    if (outcomes.every((o) => o.state !== 'pending')) return outcomes;
-    if (waited >= limitMs) throw new Error(`still pending after ${limitMs} ms of fake time`);
-    clock.advance(1);
-  }
 }
 
 /** A login's promise that also notes the fake time at which it settled. */
