@@ -2,10 +2,10 @@ import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '../../common/auth/access.decorator';
-import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
+import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { LoginRequest } from './dto/login.request';
-import { LoginResponse, toLoginResponse } from './dto/login.response';
+import { CODE_LOGIN_ERRORS, LoginResponse, toLoginResponse } from './dto/login.response';
 import type { WechatLogin } from './wechat-auth.service';
 import { WechatLoginGuard } from './wechat.strategy';
 
@@ -25,21 +25,7 @@ export class WechatAuthController {
       "WeChat's session_key stays on the server. Errors with 503 carry Retry-After.",
   })
   @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
-  @ApiErrors(
-    ...BODY_ERRORS,
-    'UNKNOWN_APPID',
-    'WX_CODE_INVALID',
-    'WX_CODE_USED',
-    'WX_USER_BLOCKED',
-    'USER_DISABLED',
-    'RATE_LIMITED',
-    'WX_RATE_LIMITED',
-    'WX_UNAVAILABLE',
-    'WX_MISCONFIGURED',
-    'WX_RETRY_LOGIN',
-    'DATABASE_UNAVAILABLE',
-    'SERVICE_UNAVAILABLE',
-  )
+  @ApiErrors(...CODE_LOGIN_ERRORS)
   // The body is validated by the strategy (guards run before pipes); @Body is here for the contract.
   login(@Body() _body: LoginRequest, @Req() request: { user: WechatLogin }): LoginResponse {
     return toLoginResponse(request.user);

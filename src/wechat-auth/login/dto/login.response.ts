@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { BODY_ERRORS } from '../../../common/errors/api-errors.decorator';
 import { TokenPairResponse } from '../../../token/dto/token-pair.response';
 import type { WechatLogin } from '../../sign-in/sign-in.service';
 
@@ -26,3 +27,20 @@ export function toLoginResponse(login: WechatLogin): LoginResponse {
   const { user, isNew, tokens } = login;
   return { ...tokens, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
 }
+
+/** What exchanging a one-time WeChat code for a session can answer, at every door that takes one. */
+export const CODE_LOGIN_ERRORS = [
+  ...BODY_ERRORS,
+  'UNKNOWN_APPID',
+  'WX_CODE_INVALID',
+  'WX_CODE_USED',
+  'WX_USER_BLOCKED',
+  'USER_DISABLED',
+  'RATE_LIMITED',
+  'WX_RATE_LIMITED',
+  'WX_UNAVAILABLE',
+  'WX_MISCONFIGURED',
+  'WX_RETRY_LOGIN',
+  'DATABASE_UNAVAILABLE',
+  'SERVICE_UNAVAILABLE',
+] as const;
