@@ -106,30 +106,25 @@ export function useTestApp(
   return fixture;
 }
 
-export type SandboxAppFixture = Pick<TestAppFixture, 't' | 'db' | 'http'>;
+export interface ListeningAppFixture extends Pick<TestAppFixture, 't' | 'db' | 'http'> {
+  /** The port the app listens on (127.0.0.1). */
+  readonly port: number;
+}
 
 /**
- * The app on its built-in WeChat sandbox instead of a fake WeChat, as a newcomer runs it: it listens on a free
- * port of its own, since it calls its sandbox routes over HTTP. `apps`: WECHAT_APPS beside the sandbox's own
- * mini program; `env`: anything else. A database of the suite's own, and the teardown, as `useTestApp()`.
+ * The app listening on a free port of its own (for real sockets, or an app that calls itself), with a database
+ * of the suite's own and no fake WeChat; `env` adds to the test environment. Torn down like `useTestApp()`.
  */
-export function useSandboxApp(opts: { apps: string; env?: Record<string, string> }): SandboxAppFixture {
-  const { state, need } = fixtureState<{ t: TestApp; db: TestDatabase }>('useSandboxApp');
+export function useListeningApp(env: Record<string, string> = {}): ListeningAppFixture {
+  const { state, need } = fixtureState<{ t: TestApp; db: TestDatabase; port: number }>('useListeningApp');
 
   beforeAll(async () => {
     state.db = await createTestDatabase();
-    const port = await freePort();
+    state.port = await freePort();
     state.t = await createTestApp({
       databaseUrl: state.db.url,
       listen: true,
-      env: {
-        PORT: String(port),
-        WECHAT_SANDBOX: 'true',
-        WECHAT_APPID: '',
-        WECHAT_SECRET: '',
-        WECHAT_APPS: opts.apps,
-        ...opts.env,
-      },
+      env: { PORT: String(state.port), ...env },
     });
   });
 
@@ -145,6 +140,23 @@ export function useSandboxApp(opts: { apps: string; env?: Record<string, string>
     get db() {
       return need('db');
     },
+    get port() {
+      return need('port');
+    },
     http: () => request(need('t').server),
   };
+}
+
+/**
+ * The app on its built-in WeChat sandbox instead of a fake WeChat, as a newcomer runs it (listening: it calls
+ * its sandbox routes over HTTP). `apps`: WECHAT_APPS beside the sandbox's own mini program; `env`: the rest.
+ */
+export function useSandboxApp(opts: { apps: string; env?: Record<string, string> }): ListeningAppFixture {
+  return useListeningApp({
+    WECHAT_SANDBOX: 'true',
+    WECHAT_APPID: '',
+    WECHAT_SECRET: '',
+    WECHAT_APPS: opts.apps,
+    ...opts.env,
+  });
 }
