@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { User } from '../../src/users/user.entity';
 import { TEST_JWT_SECRET } from '../support/test-app';
 import { useTestApp } from '../support/use-test-app';
+import { accessClaims, b64urlJson as enc, nowSeconds as now } from '../support/access-claims';
 
 /**
  * Asymmetric keys, the JWKS, the RFC 8414 metadata, RFC 7662 introspection and the interface-token
@@ -39,20 +40,7 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
 
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
   const PARTNER = basic('partner-a', PARTNER_SECRET);
-  const now = () => Math.floor(Date.now() / 1000);
-  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const claims = (extra: Record<string, unknown> = {}) => ({
-    sub: login.user.id,
-    appid: 'wxapp_one',
-    roles: ['user'],
-    sid: '00000000-0000-4000-8000-000000000000',
-    iss: 'wechat-auth',
-    aud: 'miniprogram',
-    iat: now(),
-    exp: now() + 600,
-    jti: 'hand-made',
-    ...extra,
-  });
+  const claims = (extra: Record<string, unknown> = {}) => accessClaims(login.user.id, 'hand-made', extra);
   /** A JWS over exactly this header and payload: the signature is right for `alg`, whatever our checks say. */
   const jws = (
     header: Record<string, unknown>,

@@ -5,6 +5,7 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { TEST_JWT_SECRET } from '../support/test-app';
 import { useTestApp } from '../support/use-test-app';
+import { accessClaims, b64urlJson as enc, nowSeconds as now } from '../support/access-claims';
 
 /**
  * Forged access tokens, the way Keycloak and node-oidc-provider test themselves: each hostile
@@ -22,21 +23,8 @@ describe('forged access tokens (security e2e)', () => {
   let userId = '';
   let refreshToken = '';
 
-  const now = () => Math.floor(Date.now() / 1000);
-  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   /** Exactly the claims our tokens carry, for the user logged in below. */
-  const claims = (extra: Record<string, unknown> = {}) => ({
-    sub: userId,
-    appid: 'wxapp_one',
-    roles: ['user'],
-    sid: '00000000-0000-4000-8000-000000000000',
-    iss: 'wechat-auth',
-    aud: 'miniprogram',
-    iat: now(),
-    exp: now() + 600,
-    jti: 'forged-jti',
-    ...extra,
-  });
+  const claims = (extra: Record<string, unknown> = {}) => accessClaims(userId, 'forged-jti', extra);
   const HEADER = { alg: 'HS256', typ: 'at+jwt' };
   /** HMAC over exactly this header and payload (any algorithm, any key), bypassing jsonwebtoken's own checks. */
   const hmac = (
