@@ -1,34 +1,8 @@
-import request from 'supertest';
-import { freePort } from './support/free-port';
-import { createTestApp, type TestApp } from './support/test-app';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useSandboxApp } from './support/use-test-app';
 
 /** The mobile-app door on the built-in sandbox: one persona through the mini program and the app is one user. */
 describe('mobile-app login on the sandbox (e2e)', () => {
-  let db: TestDatabase;
-  let t: TestApp;
-  const http = () => request(t.server);
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const port = await freePort();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      listen: true,
-      env: {
-        PORT: String(port),
-        WECHAT_SANDBOX: 'true',
-        WECHAT_APPID: '',
-        WECHAT_SECRET: '',
-        WECHAT_APPS: 'wxsbapp:sandbox-app-secret:app',
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  const { http } = useSandboxApp({ apps: 'wxsbapp:sandbox-app-secret:app' });
 
   it('logs a persona in through the app, joins its mini-program user by unionid, and refuses a replay', async () => {
     const mini = await http()

@@ -4,18 +4,27 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { FakeWechat } from './support/fake-wechat';
 import { findLeaks, tokensIn } from './support/leak-check';
-import { createTestApp, TEST_JWT_SECRET, type TestApp } from './support/test-app';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { TEST_JWT_SECRET } from './support/test-app';
+import { useTestApp } from './support/use-test-app';
 
 const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
 
 describe('login → guarded API (e2e)', () => {
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
+  const fx = useTestApp({
+    apps: { ...APPS, wxapp_bad: 'the-real-secret', wxapp_quota: 'secret-q' },
+    // One attempt per login and no breaker: each mapping test sees exactly the answer it scripted
+    // (retries, the breaker and the replay guard are covered by resilience.e2e-spec.ts).
+    env: {
+      WECHAT_APPS: 'wxapp_two:secret-two,wxapp_bad:wrong-secret,wxapp_gone:whatever,wxapp_quota:secret-q',
+      WECHAT_TIMEOUT_MS: '400',
+      WECHAT_MAX_RETRIES: '0',
+      WECHAT_BREAKER_THRESHOLD: '1000',
+      REFRESH_REUSE_INTERVAL: '1',
+    },
+  });
   const bodies: string[] = [];
 
-  const http = () => request(t.server);
+  const http = () => request(fx.t.server);
   const record = <T extends { text: string }>(res: T): T => {
     bodies.push(res.text ?? '');
     return res;
@@ -27,32 +36,8 @@ describe('login → guarded API (e2e)', () => {
         .send({ code, ...extra }),
     );
 
-  beforeAll(async () => {
-    wechat = await new FakeWechat({ ...APPS, wxapp_bad: 'the-real-secret', wxapp_quota: 'secret-q' }).start();
-    db = await createTestDatabase();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      wechatApiBase: wechat.baseUrl,
-      // One attempt per login and no breaker: each mapping test sees exactly the answer it scripted
-      // (retries, the breaker and the replay guard are covered by resilience.e2e-spec.ts).
-      env: {
-        WECHAT_APPS: 'wxapp_two:secret-two,wxapp_bad:wrong-secret,wxapp_gone:whatever,wxapp_quota:secret-q',
-        WECHAT_TIMEOUT_MS: '400',
-        WECHAT_MAX_RETRIES: '0',
-        WECHAT_BREAKER_THRESHOLD: '1000',
-        REFRESH_REUSE_INTERVAL: '1',
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
-  });
-
   it('logs in, reads /users/me and /auth/session, refreshes, detects reuse and logs out', async () => {
-    const first = await login(wechat.mint({ openid: 'o-flow' }));
+    const first = await login(fx.wechat.mint({ openid: 'o-flow' }));
     expect(first.status).toBe(200);
     expect(first.headers['cache-control']).toBe('no-store');
     expect(first.body).toMatchObject({
@@ -98,7 +83,7 @@ describe('login → guarded API (e2e)', () => {
       expiresAt: new Date(claims.exp! * 1000).toISOString(),
     });
 
-    const again = await login(wechat.mint({ openid: 'o-flow' }));
+    const again = await login(fx.wechat.mint({ openid: 'o-flow' }));
     expect(again.status).toBe(200);
     expect(again.body.user).toMatchObject({ id: userId, isNew: false });
 
@@ -138,16 +123,16 @@ describe('login → guarded API (e2e)', () => {
   });
 
   it('logout without a body revokes the current session; { all: true } revokes every session', async () => {
-    const a = await login(wechat.mint({ openid: 'o-logout' }));
-    const b = await login(wechat.mint({ openid: 'o-logout' }));
-    const c = await login(wechat.mint({ openid: 'o-logout' }));
+    const a = await login(fx.wechat.mint({ openid: 'o-logout' }));
+    const b = await login(fx.wechat.mint({ openid: 'o-logout' }));
+    const c = await login(fx.wechat.mint({ openid: 'o-logout' }));
     expect(
       record(await http().post('/auth/logout').set('authorization', `Bearer ${a.body.accessToken}`)).status,
     ).toBe(204);
     expect((await http().post('/auth/refresh').send({ refreshToken: a.body.refreshToken })).status).toBe(401);
     expect((await http().post('/auth/refresh').send({ refreshToken: b.body.refreshToken })).status).toBe(200);
     // An empty body with a JSON content type also means "the current session".
-    const d = await login(wechat.mint({ openid: 'o-logout' }));
+    const d = await login(fx.wechat.mint({ openid: 'o-logout' }));
     const emptyJson = await http()
       .post('/auth/logout')
       .set('authorization', `Bearer ${d.body.accessToken}`)
@@ -171,8 +156,8 @@ describe('login → guarded API (e2e)', () => {
   });
 
   it('a user sees and revokes only their own sessions; others answer 404', async () => {
-    const alice = await login(wechat.mint({ openid: 'o-alice' }));
-    const bob = await login(wechat.mint({ openid: 'o-bob' }));
+    const alice = await login(fx.wechat.mint({ openid: 'o-alice' }));
+    const bob = await login(fx.wechat.mint({ openid: 'o-bob' }));
     const auth = (r: { body: { accessToken: string } }) => `Bearer ${r.body.accessToken}`;
 
     const list = record(await http().get('/sessions').set('authorization', auth(alice)));
@@ -210,8 +195,8 @@ describe('login → guarded API (e2e)', () => {
   });
 
   it('links a second mini program to the same user through unionid', async () => {
-    const one = await login(wechat.mint({ appid: 'wxapp_one', openid: 'o-app1', unionid: 'u-shared' }));
-    const two = await login(wechat.mint({ appid: 'wxapp_two', openid: 'o-app2', unionid: 'u-shared' }), {
+    const one = await login(fx.wechat.mint({ appid: 'wxapp_one', openid: 'o-app1', unionid: 'u-shared' }));
+    const two = await login(fx.wechat.mint({ appid: 'wxapp_two', openid: 'o-app2', unionid: 'u-shared' }), {
       appid: 'wxapp_two',
     });
     expect(one.status).toBe(200);
@@ -224,33 +209,33 @@ describe('login → guarded API (e2e)', () => {
   it('parallel first logins of one person from two apps (shared unionid) end as one user', async () => {
     const logins = Array.from({ length: 10 }, (_, i) => {
       const appid = i % 2 ? 'wxapp_two' : 'wxapp_one';
-      const code = wechat.mint({ appid });
+      const code = fx.wechat.mint({ appid });
       // Same delay for all, so the ten reach the database together.
       const body = JSON.stringify({
         openid: `o-union-${i}`,
         session_key: 'dW5pb24tcmFjZS1rZXk=',
         unionid: 'u-race',
       });
-      wechat.script(code, { kind: 'slow', ms: 100, then: { kind: 'raw', body } });
+      fx.wechat.script(code, { kind: 'slow', ms: 100, then: { kind: 'raw', body } });
       return login(code, { appid });
     });
     const results = await Promise.all(logins);
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(new Set(results.map((r) => r.body.user.id)).size).toBe(1);
-    const rows = await t.app
+    const rows = await fx.t.app
       .get(DataSource)
       .query(`SELECT DISTINCT user_id FROM wechat_identities WHERE unionid = 'u-race'`);
     expect(rows).toHaveLength(1);
   });
 
   it('50 parallel first logins of one openid give one user and one identity', async () => {
-    const codes = Array.from({ length: 50 }, () => wechat.mint({ openid: 'o-race' }));
+    const codes = Array.from({ length: 50 }, () => fx.wechat.mint({ openid: 'o-race' }));
     const results = await Promise.all(codes.map((code) => login(code)));
     expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
     const ids = new Set(results.map((r) => r.body.user.id));
     expect(ids.size).toBe(1);
     expect(results.filter((r) => r.body.user.isNew)).toHaveLength(1);
-    const ds = t.app.get(DataSource);
+    const ds = fx.t.app.get(DataSource);
     const identities = await ds.query(`SELECT user_id FROM wechat_identities WHERE openid = 'o-race'`);
     expect(identities).toHaveLength(1);
     const users = await ds.query(`SELECT id FROM users WHERE id = ?`, [identities[0].user_id]);
@@ -259,8 +244,8 @@ describe('login → guarded API (e2e)', () => {
 
   describe('WeChat answers map to stable errors', () => {
     const scripted = async (answer: Parameters<FakeWechat['script']>[1], appid = 'wxapp_one') => {
-      const code = wechat.mint({ appid });
-      wechat.script(code, answer);
+      const code = fx.wechat.mint({ appid });
+      fx.wechat.script(code, answer);
       return login(code, { appid });
     };
 
@@ -304,7 +289,7 @@ describe('login → guarded API (e2e)', () => {
 
     it('an unknown code is 401 WX_CODE_INVALID, a reused one 401 WX_CODE_USED', async () => {
       expect((await login('never-issued')).body.code).toBe('WX_CODE_INVALID');
-      const code = wechat.mint();
+      const code = fx.wechat.mint();
       expect((await login(code)).status).toBe(200);
       const second = await login(code);
       expect(second.status).toBe(401);
@@ -312,7 +297,7 @@ describe('login → guarded API (e2e)', () => {
     });
 
     it('a wrong AppSecret or an appid WeChat does not know is 503 WX_MISCONFIGURED', async () => {
-      const bad = await login(wechat.mint({ appid: 'wxapp_bad' }), { appid: 'wxapp_bad' });
+      const bad = await login(fx.wechat.mint({ appid: 'wxapp_bad' }), { appid: 'wxapp_bad' });
       expect(bad.status).toBe(503);
       expect(bad.body.code).toBe('WX_MISCONFIGURED');
       const gone = await login('abc', { appid: 'wxapp_gone' });
@@ -330,11 +315,11 @@ describe('login → guarded API (e2e)', () => {
       ['code of the wrong type', { code: 123 }],
       ['appid of the wrong shape', { code: 'abc', appid: 'a/b' }],
     ])('%s → 400 VALIDATION_FAILED', async (_name, body) => {
-      const before = wechat.calls.length;
+      const before = fx.wechat.calls.length;
       const res = record(await http().post('/auth/wechat/login').send(body));
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
-      expect(wechat.calls.length).toBe(before);
+      expect(fx.wechat.calls.length).toBe(before);
     });
 
     it('an unconfigured appid → 400 UNKNOWN_APPID', async () => {
@@ -354,10 +339,10 @@ describe('login → guarded API (e2e)', () => {
         code: 'MALFORMED_REQUEST',
         requestId: expect.any(String),
       });
-      const before = wechat.calls.length;
+      const before = fx.wechat.calls.length;
       // Only JSON is parsed: a form post (no CORS preflight from a browser) or plain text never reaches WeChat.
       for (const [type, body] of [
-        ['application/x-www-form-urlencoded', `code=${wechat.mint()}`],
+        ['application/x-www-form-urlencoded', `code=${fx.wechat.mint()}`],
         ['text/plain', '{"code":"abc"}'],
         ['text/xml', '<code>1</code>'],
         ['multipart/form-data; boundary=x', '--x--'],
@@ -365,7 +350,7 @@ describe('login → guarded API (e2e)', () => {
         const res = await http().post('/auth/wechat/login').set('content-type', type).send(body);
         expect([type, res.status, res.body.code]).toEqual([type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
       }
-      expect(wechat.calls.length).toBe(before);
+      expect(fx.wechat.calls.length).toBe(before);
       const huge = await http()
         .post('/auth/wechat/login')
         .send({ code: 'x'.repeat(20000) });
@@ -420,7 +405,7 @@ describe('login → guarded API (e2e)', () => {
   describe('the guard rejects every bad token with 401 and WWW-Authenticate', () => {
     let good: { accessToken: string; user: { id: string } };
     beforeAll(async () => {
-      good = (await login(wechat.mint({ openid: 'o-guard' }))).body;
+      good = (await login(fx.wechat.mint({ openid: 'o-guard' }))).body;
     });
     const sign = (claims: object, opts: jwt.SignOptions = {}, secret = TEST_JWT_SECRET) =>
       jwt.sign(
@@ -440,12 +425,12 @@ describe('login → guarded API (e2e)', () => {
     const noneToken = () => {
       const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
       const now = Math.floor(Date.now() / 1000);
-      return `${enc({ alg: 'none', typ: 'at+jwt' })}.${enc({ sub: good.user.id, appid: 'wxapp_one', roles: ['user'], sid: 's', iss: 'wechat-auth', aud: 'miniprogram', iat: now, exp: now + 600, jti: 'j' })}.`;
+      return `${enc({ alg: 'none', typ: 'at+jwt' })}.${enc({ sub: good.user.id, appid: 'wxapp_one', roles: ['user'], sid: 's', iss: 'fx.wechat-auth', aud: 'miniprogram', iat: now, exp: now + 600, jti: 'j' })}.`;
     };
     const hs512 = () => {
       const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
       const now = Math.floor(Date.now() / 1000);
-      const head = `${enc({ alg: 'HS512', typ: 'at+jwt' })}.${enc({ sub: good.user.id, appid: 'wxapp_one', roles: ['user'], sid: 's', iss: 'wechat-auth', aud: 'miniprogram', iat: now, exp: now + 600, jti: 'j' })}`;
+      const head = `${enc({ alg: 'HS512', typ: 'at+jwt' })}.${enc({ sub: good.user.id, appid: 'wxapp_one', roles: ['user'], sid: 's', iss: 'fx.wechat-auth', aud: 'miniprogram', iat: now, exp: now + 600, jti: 'j' })}`;
       return `${head}.${createHmac('sha512', TEST_JWT_SECRET).update(head).digest('base64url')}`;
     };
 
@@ -490,15 +475,15 @@ describe('login → guarded API (e2e)', () => {
   });
 
   it('keeps emoji nicknames (utf8mb4)', async () => {
-    const res = await login(wechat.mint({ openid: 'o-emoji' }));
-    const ds = t.app.get(DataSource);
+    const res = await login(fx.wechat.mint({ openid: 'o-emoji' }));
+    const ds = fx.t.app.get(DataSource);
     await ds.query('UPDATE users SET nickname = ? WHERE id = ?', ['小明🐼✨', res.body.user.id]);
     const me = await http().get('/users/me').set('authorization', `Bearer ${res.body.accessToken}`);
     expect(me.body.nickname).toBe('小明🐼✨');
   });
 
   it('never returns a session_key, and stores it only encrypted', async () => {
-    const ds = t.app.get(DataSource);
+    const ds = fx.t.app.get(DataSource);
     const rows: { session_key_enc: string }[] = await ds.query(
       'SELECT session_key_enc FROM wechat_identities',
     );
@@ -506,25 +491,25 @@ describe('login → guarded API (e2e)', () => {
     for (const r of rows) expect(r.session_key_enc).toMatch(/^v1\./);
     const all = bodies.join('\n');
     expect(all).not.toMatch(/session_?key/i);
-    for (const key of wechat.sessionKeys) expect(all).not.toContain(key);
+    for (const key of fx.wechat.sessionKeys) expect(all).not.toContain(key);
   });
 
   it('logs carry no AppSecret, session_key, token or raw code; bodies no AppSecret or session_key', () => {
-    expect(t.logs.length).toBeGreaterThan(100);
+    expect(fx.t.logs.length).toBeGreaterThan(100);
     const appSecrets = ['secret-one', 'secret-two', 'wrong-secret', 'secret-q', TEST_JWT_SECRET];
     const logLeaks = findLeaks(
-      t.logs.map((text, i) => ({ where: `log line ${i}`, text })),
+      fx.t.logs.map((text, i) => ({ where: `log line ${i}`, text })),
       {
         appSecret: appSecrets,
-        sessionKey: wechat.sessionKeys,
+        sessionKey: fx.wechat.sessionKeys,
         token: tokensIn(bodies),
-        code: wechat.mintedCodes,
+        code: fx.wechat.mintedCodes,
       },
     );
     expect(logLeaks).toEqual([]);
     const bodyLeaks = findLeaks(
       bodies.map((text, i) => ({ where: `response ${i}`, text })),
-      { appSecret: appSecrets, sessionKey: wechat.sessionKeys },
+      { appSecret: appSecrets, sessionKey: fx.wechat.sessionKeys },
     );
     expect(bodyLeaks).toEqual([]);
   });

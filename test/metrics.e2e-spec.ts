@@ -7,16 +7,15 @@ import request from 'supertest';
 import { AppModule } from '../src/app.module';
 import { loadConfig } from '../src/config/load-config';
 import { freePort } from '../src/testing/free-port';
-import { FakeWechat } from './support/fake-wechat';
 import { createTestApp, testEnv, type TestApp } from './support/test-app';
 import { createTestDatabase, TEST_DB, type TestDatabase } from './support/test-database';
+import { useTestApp } from './support/use-test-app';
 
 const ROOT = join(__dirname, '..');
 const RULES = join(ROOT, 'deploy/prometheus/wechat-auth.rules.yml');
 const RULE_TESTS = join(ROOT, 'deploy/prometheus/wechat-auth.rules.test.yml');
 const DASHBOARD = join(ROOT, 'deploy/grafana/wechat-auth-dashboard.json');
 const TOKEN = 'metrics-test-token-0123456789-abcdefghijklmnop';
-const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
 const HAS_PROMTOOL = spawnSync('promtool', ['--version'], { encoding: 'utf8' }).status === 0;
 
 /** `name{labels}` → value, from the Prometheus text format. */
@@ -115,37 +114,19 @@ function dashboardExpressions(): string[] {
 }
 
 describe('Prometheus metrics (e2e)', () => {
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
-  const scrape = async (app: TestApp = t) =>
+  const fx = useTestApp({ env: { METRICS_TOKEN: TOKEN, REFRESH_REUSE_INTERVAL: '10' } });
+  const scrape = async (app: TestApp = fx.t) =>
     request(app.server).get('/metrics').set('authorization', `Bearer ${TOKEN}`);
 
-  beforeAll(async () => {
-    wechat = await new FakeWechat(APPS).start();
-    db = await createTestDatabase();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      wechatApiBase: wechat.baseUrl,
-      env: { METRICS_TOKEN: TOKEN, REFRESH_REUSE_INTERVAL: '10' },
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
-  });
-
   it('refuses a scrape without the token, or with another one (401 in the error format)', async () => {
-    const none = await request(t.server).get('/metrics');
+    const none = await request(fx.t.server).get('/metrics');
     expect(none.status).toBe(401);
     expect(none.body).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED', requestId: expect.any(String) });
     expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
     expect(none.text).not.toContain('http_server_request_duration_seconds');
-    const wrong = await request(t.server).get('/metrics').set('authorization', `Bearer ${TOKEN}x`);
+    const wrong = await request(fx.t.server).get('/metrics').set('authorization', `Bearer ${TOKEN}x`);
     expect(wrong.status).toBe(401);
-    const basic = await request(t.server)
+    const basic = await request(fx.t.server)
       .get('/metrics')
       .set('authorization', `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`);
     expect(basic.status).toBe(401);
@@ -153,20 +134,22 @@ describe('Prometheus metrics (e2e)', () => {
 
   it('the series move after a login, a refresh, a repeat within the interval, a reuse and a logout', async () => {
     const before = parse((await scrape()).text);
-    const login = await request(t.server)
+    const login = await request(fx.t.server)
       .post('/auth/wechat/login')
-      .send({ code: wechat.mint({ openid: 'o-metrics-flow' }) });
+      .send({ code: fx.wechat.mint({ openid: 'o-metrics-flow' }) });
     expect(login.status).toBe(200);
     const { refreshToken, accessToken } = login.body;
-    const rotated = await request(t.server).post('/auth/refresh').send({ refreshToken });
+    const rotated = await request(fx.t.server).post('/auth/refresh').send({ refreshToken });
     expect(rotated.status).toBe(200);
-    expect((await request(t.server).post('/auth/refresh').send({ refreshToken })).status).toBe(200);
-    expect((await request(t.server).post('/auth/refresh').send({ refreshToken: 'nonsense' })).status).toBe(
+    expect((await request(fx.t.server).post('/auth/refresh').send({ refreshToken })).status).toBe(200);
+    expect((await request(fx.t.server).post('/auth/refresh').send({ refreshToken: 'nonsense' })).status).toBe(
       401,
     );
-    const bad = await request(t.server).post('/auth/wechat/login').send({ code: 'not-a-minted-code-1234' });
+    const bad = await request(fx.t.server)
+      .post('/auth/wechat/login')
+      .send({ code: 'not-a-minted-code-1234' });
     expect(bad.status).toBeGreaterThanOrEqual(400);
-    await request(t.server)
+    await request(fx.t.server)
       .post('/auth/logout')
       .set('authorization', `Bearer ${rotated.body.accessToken ?? accessToken}`)
       .send({});
@@ -223,13 +206,13 @@ describe('Prometheus metrics (e2e)', () => {
 
   it('phone lookups move the quota and the interface-token fetch is counted (the first one too)', async () => {
     const before = parse((await scrape()).text);
-    const login = await request(t.server)
+    const login = await request(fx.t.server)
       .post('/auth/wechat/login')
-      .send({ code: wechat.mint({ openid: 'o-metrics-phone' }) });
-    const bind = await request(t.server)
+      .send({ code: fx.wechat.mint({ openid: 'o-metrics-phone' }) });
+    const bind = await request(fx.t.server)
       .post('/auth/wechat/phone')
       .set('authorization', `Bearer ${login.body.accessToken}`)
-      .send({ code: await wechat.mintPhoneCode({ openid: 'o-metrics-phone' }) });
+      .send({ code: await fx.wechat.mintPhoneCode({ openid: 'o-metrics-phone' }) });
     expect(bind.status).toBe(200);
     const after = parse((await scrape()).text);
     expect(after.get('wechat_quota_used{appid="wxapp_one",kind="phone_lookup"}')).toBe(
@@ -245,18 +228,18 @@ describe('Prometheus metrics (e2e)', () => {
     const openids = ['o-leak-check-1', 'o-leak-check-2'];
     const userIds: string[] = [];
     for (const openid of openids) {
-      const res = await request(t.server)
+      const res = await request(fx.t.server)
         .post('/auth/wechat/login')
-        .send({ code: wechat.mint({ openid, unionid: `u-${openid}` }) });
+        .send({ code: fx.wechat.mint({ openid, unionid: `u-${openid}` }) });
       expect(res.status).toBe(200);
       userIds.push(res.body.user.id);
       // A route with an id in its path: the label is the template.
-      await request(t.server)
+      await request(fx.t.server)
         .get(`/sessions/${res.body.user.id}`)
         .set('authorization', `Bearer ${res.body.accessToken}`);
     }
-    await request(t.server).get('/no/such/path-d41d8cd98f00b204');
-    await request(t.server)
+    await request(fx.t.server).get('/no/such/path-d41d8cd98f00b204');
+    await request(fx.t.server)
       .post('/auth/wechat/login')
       .send({ appid: 'wx_attacker_chosen', code: 'abc-123456' });
     const text = (await scrape()).text;
@@ -264,8 +247,8 @@ describe('Prometheus metrics (e2e)', () => {
       expect(text).not.toContain(secret);
     expect(text).not.toContain('d41d8cd98f00b204');
     // Nor is the token in any log line (the access log shows the scrapes, never their Authorization).
-    expect(t.logs.some((l) => l.includes('"url":"/metrics"'))).toBe(true);
-    expect(t.logs.join('\n')).not.toContain(TOKEN);
+    expect(fx.t.logs.some((l) => l.includes('"url":"/metrics"'))).toBe(true);
+    expect(fx.t.logs.join('\n')).not.toContain(TOKEN);
     expect(text).not.toContain('wx_attacker_chosen');
     expect(text).toContain('route="/sessions/:id"');
     expect(text).toContain('route="unmatched",method="GET",status_class="4xx"');
@@ -277,7 +260,7 @@ describe('Prometheus metrics (e2e)', () => {
     const key =
       'http_server_request_duration_seconds_count{route="unmatched",method="OTHER",status_class="4xx"}';
     const before = parse((await scrape()).text).get(key) ?? 0;
-    const agent = request(t.server) as unknown as Record<
+    const agent = request(fx.t.server) as unknown as Record<
       string,
       (path: string) => Promise<{ status: number }>
     >;
@@ -291,7 +274,7 @@ describe('Prometheus metrics (e2e)', () => {
   });
 
   it('is not in the OpenAPI document', async () => {
-    const doc = await request(t.server).get('/docs-json');
+    const doc = await request(fx.t.server).get('/docs-json');
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).not.toContain('/metrics');
   });

@@ -1,9 +1,8 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { FakeWechat, type FakeAnswer } from './support/fake-wechat';
+import type { FakeAnswer } from './support/fake-wechat';
 import { findLeaks, tokensIn } from './support/leak-check';
-import { createTestApp, type TestApp } from './support/test-app';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useTestApp } from './support/use-test-app';
 
 const APPS = {
   wxapp_one: 'secret-one',
@@ -14,47 +13,32 @@ const APPS = {
 
 /** WeChat misbehaving: retries, the breaker, the minute quota, the replay guard and the concurrency cap, with counted upstream calls. */
 describe('upstream resilience and the login-code replay guard (e2e)', () => {
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
+  const fx = useTestApp({
+    apps: APPS,
+    env: {
+      WECHAT_APPS: 'wxapp_two:secret-two,wxapp_quota:secret-q,wxapp_flaky:secret-f',
+      WECHAT_TIMEOUT_MS: '300',
+      WECHAT_LOGIN_DEADLINE_MS: '2500',
+      WECHAT_MAX_RETRIES: '2',
+      WECHAT_BREAKER_THRESHOLD: '4',
+      WECHAT_BREAKER_COOLDOWN_MS: '60000',
+      WECHAT_MAX_CONCURRENCY: '4',
+      WECHAT_MAX_QUEUE: '4',
+    },
+  });
   const bodies: string[] = [];
 
   const login = async (code: string, appid = 'wxapp_one') => {
-    const res = await request(t.server).post('/auth/wechat/login').send({ code, appid });
+    const res = await request(fx.t.server).post('/auth/wechat/login').send({ code, appid });
     bodies.push(res.text);
     return res;
   };
   const scriptedLogin = async (appid: string, ...answers: FakeAnswer[]) => {
-    const code = wechat.mint({ appid });
-    wechat.script(code, ...answers);
-    return { res: await login(code, appid), calls: wechat.callsFor(code) };
+    const code = fx.wechat.mint({ appid });
+    fx.wechat.script(code, ...answers);
+    return { res: await login(code, appid), calls: fx.wechat.callsFor(code) };
   };
   const busy: FakeAnswer = { kind: 'json', body: { errcode: -1, errmsg: 'system error rid: 0a1b2c3d-busy' } };
-
-  beforeAll(async () => {
-    wechat = await new FakeWechat(APPS).start();
-    db = await createTestDatabase();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      wechatApiBase: wechat.baseUrl,
-      env: {
-        WECHAT_APPS: 'wxapp_two:secret-two,wxapp_quota:secret-q,wxapp_flaky:secret-f',
-        WECHAT_TIMEOUT_MS: '300',
-        WECHAT_LOGIN_DEADLINE_MS: '2500',
-        WECHAT_MAX_RETRIES: '2',
-        WECHAT_BREAKER_THRESHOLD: '4',
-        WECHAT_BREAKER_COOLDOWN_MS: '60000',
-        WECHAT_MAX_CONCURRENCY: '4',
-        WECHAT_MAX_QUEUE: '4',
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
-  });
 
   describe('retries what is safe to retry, and only that', () => {
     it.each([
@@ -103,8 +87,8 @@ describe('upstream resilience and the login-code replay guard (e2e)', () => {
     });
 
     it('a retry with a code whose calls all timed out, answered 40163 → 503 WX_RETRY_LOGIN, never 401', async () => {
-      const code = wechat.mint({ appid: 'wxapp_two' });
-      wechat.script(
+      const code = fx.wechat.mint({ appid: 'wxapp_two' });
+      fx.wechat.script(
         code,
         { kind: 'hang' },
         { kind: 'hang' },
@@ -117,7 +101,7 @@ describe('upstream resilience and the login-code replay guard (e2e)', () => {
       const again = await login(code, 'wxapp_two');
       expect(again.status).toBe(503);
       expect(again.body.code).toBe('WX_RETRY_LOGIN');
-      expect(wechat.callsFor(code)).toBe(4);
+      expect(fx.wechat.callsFor(code)).toBe(4);
     });
 
     it('the whole login answers within the deadline while WeChat hangs', async () => {
@@ -148,33 +132,33 @@ describe('upstream resilience and the login-code replay guard (e2e)', () => {
     expect(wait).toBeLessThanOrEqual(60);
     expect(first.calls).toBe(1);
 
-    const before = wechat.calls.length;
-    const second = await login(wechat.mint({ appid: 'wxapp_quota' }), 'wxapp_quota');
+    const before = fx.wechat.calls.length;
+    const second = await login(fx.wechat.mint({ appid: 'wxapp_quota' }), 'wxapp_quota');
     expect(second.status).toBe(429);
     expect(second.body.code).toBe('WX_RATE_LIMITED');
-    expect(wechat.calls.length).toBe(before);
-    expect((await login(wechat.mint({ appid: 'wxapp_two' }), 'wxapp_two')).status).toBe(200);
+    expect(fx.wechat.calls.length).toBe(before);
+    expect((await login(fx.wechat.mint({ appid: 'wxapp_two' }), 'wxapp_two')).status).toBe(200);
   });
 
   it('opens the circuit after consecutive failures: fail fast, no upstream call, other apps unaffected', async () => {
     // 4 failures in a row (one login: first try + 2 retries = 3, plus one more) open the wxapp_flaky breaker.
     await scriptedLogin('wxapp_flaky', busy, busy, busy);
     await scriptedLogin('wxapp_flaky', busy, busy, busy);
-    const before = wechat.calls.length;
+    const before = fx.wechat.calls.length;
     const { res, calls } = await scriptedLogin('wxapp_flaky');
     expect(res.status).toBe(503);
     expect(res.body.code).toBe('WX_UNAVAILABLE');
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(1);
     expect(calls).toBe(0);
-    expect(wechat.calls.length).toBe(before);
-    expect((await login(wechat.mint({ appid: 'wxapp_one' }))).status).toBe(200);
+    expect(fx.wechat.calls.length).toBe(before);
+    expect((await login(fx.wechat.mint({ appid: 'wxapp_one' }))).status).toBe(200);
   });
 
   describe('replay guard', () => {
     it('the same code ×20 in parallel → one upstream call, one session, no 5xx', async () => {
-      const code = wechat.mint({ appid: 'wxapp_one', openid: 'o-replay' });
+      const code = fx.wechat.mint({ appid: 'wxapp_one', openid: 'o-replay' });
       // Slow answer so all 20 arrive while the exchange is in flight.
-      wechat.script(code, {
+      fx.wechat.script(code, {
         kind: 'slow',
         ms: 150,
         then: {
@@ -183,7 +167,7 @@ describe('upstream resilience and the login-code replay guard (e2e)', () => {
         },
       });
       const results = await Promise.all(Array.from({ length: 20 }, () => login(code)));
-      expect(wechat.callsFor(code)).toBe(1);
+      expect(fx.wechat.callsFor(code)).toBe(1);
       const statuses = results.map((r) => r.status);
       expect(statuses.filter((s) => s >= 500)).toEqual([]);
       expect(statuses.filter((s) => s === 200)).toHaveLength(1);
@@ -191,45 +175,45 @@ describe('upstream resilience and the login-code replay guard (e2e)', () => {
         Array(19).fill('WX_CODE_USED'),
       );
       const userId = results.find((r) => r.status === 200)!.body.user.id;
-      const sessions = await t.app
+      const sessions = await fx.t.app
         .get(DataSource)
         .query('SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = ?', [userId]);
       expect(sessions).toHaveLength(1);
     });
 
     it('a code that already succeeded → 401 WX_CODE_USED without calling WeChat', async () => {
-      const code = wechat.mint();
+      const code = fx.wechat.mint();
       expect((await login(code)).status).toBe(200);
       const again = await login(code);
       expect(again.status).toBe(401);
       expect(again.body.code).toBe('WX_CODE_USED');
-      expect(wechat.callsFor(code)).toBe(1);
+      expect(fx.wechat.callsFor(code)).toBe(1);
     });
 
     it('a code WeChat called invalid is remembered; one that failed transiently may be tried again', async () => {
-      const bad = wechat.mint();
-      wechat.script(bad, { kind: 'json', body: { errcode: 40029, errmsg: 'invalid code' } });
+      const bad = fx.wechat.mint();
+      fx.wechat.script(bad, { kind: 'json', body: { errcode: 40029, errmsg: 'invalid code' } });
       expect((await login(bad)).body.code).toBe('WX_CODE_INVALID');
       expect((await login(bad)).body.code).toBe('WX_CODE_INVALID');
-      expect(wechat.callsFor(bad)).toBe(1);
+      expect(fx.wechat.callsFor(bad)).toBe(1);
 
-      const flaky = wechat.mint({ appid: 'wxapp_two' });
-      wechat.script(flaky, busy, busy, busy);
+      const flaky = fx.wechat.mint({ appid: 'wxapp_two' });
+      fx.wechat.script(flaky, busy, busy, busy);
       expect((await login(flaky, 'wxapp_two')).status).toBe(503);
       expect((await login(flaky, 'wxapp_two')).status).toBe(200);
-      expect(wechat.callsFor(flaky)).toBe(4);
+      expect(fx.wechat.callsFor(flaky)).toBe(4);
     });
   });
 
   it('caps concurrent WeChat calls and keeps the guarded API answering while WeChat hangs', async () => {
-    const ok = await login(wechat.mint());
+    const ok = await login(fx.wechat.mint());
     const auth = `Bearer ${ok.body.accessToken}`;
     const hanging = Array.from({ length: 12 }, () => {
-      const code = wechat.mint({ appid: 'wxapp_two' });
-      wechat.script(code, { kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
+      const code = fx.wechat.mint({ appid: 'wxapp_two' });
+      fx.wechat.script(code, { kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
       return code;
     });
-    const before = wechat.calls.length;
+    const before = fx.wechat.calls.length;
     let loginsSettled = false;
     const logins = Promise.all(hanging.map((c) => login(c, 'wxapp_two'))).then((r) => {
       loginsSettled = true;
@@ -238,31 +222,31 @@ describe('upstream resilience and the login-code replay guard (e2e)', () => {
     await new Promise((r) => setTimeout(r, 100));
     // While 4 calls hang and 4 wait, the guarded API still answers at once.
     for (let i = 0; i < 20; i++) {
-      const res = await request(t.server).get('/auth/session').set('authorization', auth);
+      const res = await request(fx.t.server).get('/auth/session').set('authorization', auth);
       expect(res.status).toBe(200);
     }
     expect(loginsSettled).toBe(false);
-    const inFlightCalls = wechat.calls.length - before;
+    const inFlightCalls = fx.wechat.calls.length - before;
     expect(inFlightCalls).toBeLessThanOrEqual(4);
 
     // 12 logins, 4 slots, 4 queue places: every one ends in 503 (hung or shed), none waits past the deadline.
     const results = await logins;
     expect(results.map((r) => `${r.status} ${r.body.code}`)).toEqual(Array(12).fill('503 WX_UNAVAILABLE'));
-    expect(hanging.reduce((n, c) => n + wechat.callsFor(c), 0)).toBeLessThanOrEqual(8 * 3);
+    expect(hanging.reduce((n, c) => n + fx.wechat.callsFor(c), 0)).toBeLessThanOrEqual(8 * 3);
   });
 
   it('no log line carries an AppSecret, session_key, token or raw code', () => {
     const leaks = findLeaks(
-      t.logs.map((text, i) => ({ where: `log line ${i}`, text })),
+      fx.t.logs.map((text, i) => ({ where: `log line ${i}`, text })),
       {
         appSecret: Object.values(APPS),
-        sessionKey: [...wechat.sessionKeys, 'c2Vzc2lvbi1rZXktcmVwbGF5IQ=='],
+        sessionKey: [...fx.wechat.sessionKeys, 'c2Vzc2lvbi1rZXktcmVwbGF5IQ=='],
         token: tokensIn(bodies),
-        code: wechat.mintedCodes,
+        code: fx.wechat.mintedCodes,
       },
     );
-    expect(t.logs.length).toBeGreaterThan(50);
+    expect(fx.t.logs.length).toBeGreaterThan(50);
     expect(leaks).toEqual([]);
-    expect(t.logs.some((l) => l.includes('"rid":"0a1b2c3d-busy"'))).toBe(true);
+    expect(fx.t.logs.some((l) => l.includes('"rid":"0a1b2c3d-busy"'))).toBe(true);
   });
 });

@@ -1,20 +1,17 @@
 import { createDecipheriv, createHash, createHmac } from 'node:crypto';
 import request from 'supertest';
 import { SandboxWechat } from '../src/wechat-auth/sandbox/sandbox-wechat';
-import { freePort } from './support/free-port';
 import { findLeaks } from './support/leak-check';
-import { createTestApp, type TestApp } from './support/test-app';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useSandboxApp } from './support/use-test-app';
 
 /** The README's newcomer walk-through, on the built-in WeChat sandbox (the real client code path, over HTTP). */
 describe('WeChat sandbox (e2e)', () => {
-  let db: TestDatabase;
-  let t: TestApp;
-  const http = () => request(t.server);
+  const fx = useSandboxApp({ apps: '' });
+  const { http } = fx;
   /** Everything secret the sandbox handed out over HTTP here, checked against the app's logs at the end. */
   const handedOut: Record<string, string[]> = { code: [], phoneCode: [], accessToken: [], sessionKey: [] };
   const sessionKey = async (openid: string) => {
-    const key = (await t.app.get(SandboxWechat).currentSessionKey('wxsandbox', openid))!;
+    const key = (await fx.t.app.get(SandboxWechat).currentSessionKey('wxsandbox', openid))!;
     handedOut.sessionKey.push(key);
     return key;
   };
@@ -37,36 +34,15 @@ describe('WeChat sandbox (e2e)', () => {
         .send({
           grant_type: 'client_credential',
           appid: 'wxsandbox',
-          secret: t.config.wechat.apps.get('wxsandbox')!.secret,
+          secret: fx.t.config.wechat.apps.get('wxsandbox')!.secret,
         }),
     );
     handedOut.accessToken.push(body.access_token);
     return body.access_token as string;
   };
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const port = await freePort();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      listen: true,
-      env: {
-        PORT: String(port),
-        WECHAT_SANDBOX: 'true',
-        WECHAT_APPID: '',
-        WECHAT_SECRET: '',
-        WECHAT_APPS: '',
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
-
   it('mints a code, logs in, calls /users/me, refreshes and logs out', async () => {
-    expect(t.config.wechat.apiBase).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/sandbox\/wechat$/);
+    expect(fx.t.config.wechat.apiBase).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/sandbox\/wechat$/);
     const minted = await mint({ openid: 'o-newcomer' });
     expect(minted).toMatchObject({ appid: 'wxsandbox', openid: 'o-newcomer', expiresIn: 300 });
 
@@ -119,7 +95,7 @@ describe('WeChat sandbox (e2e)', () => {
           .get('/sandbox/wechat/sns/jscode2session')
           .query({
             appid: 'wxsandbox',
-            secret: t.config.wechat.apps.get('wxsandbox')!.secret,
+            secret: fx.t.config.wechat.apps.get('wxsandbox')!.secret,
             js_code: code,
             grant_type: 'authorization_code',
           }),
@@ -233,7 +209,7 @@ describe('WeChat sandbox (e2e)', () => {
     expect(handedOut.accessToken.length).toBeGreaterThan(0);
     expect(
       findLeaks(
-        t.logs.map((text, i) => ({ where: `log line ${i}`, text })),
+        fx.t.logs.map((text, i) => ({ where: `log line ${i}`, text })),
         handedOut,
       ),
     ).toEqual([]);

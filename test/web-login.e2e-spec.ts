@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { User } from '../src/users/user.entity';
-import { freePort } from './support/free-port';
 import { createTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { useSandboxApp } from './support/use-test-app';
 import { bindingCookie, formOf, fragmentOf, pathOf } from './support/web-login';
 
 const RETURN_TO = 'https://m.example.com/login/done?from=menu';
@@ -13,9 +13,11 @@ const RETURN_TO = 'https://m.example.com/login/done?from=menu';
  * followed by hand the way a browser would (each redirect, the cookie, the form), then the ticket redeemed.
  */
 describe('web login: Official Account H5 and website QR (e2e)', () => {
-  let db: TestDatabase;
-  let t: TestApp;
-  const http = () => request(t.server);
+  const fx = useSandboxApp({
+    apps: 'wxoa:oa-secret-0123:oa,wxweb:web-secret-0123:web',
+    env: { OAUTH_RETURN_ORIGINS: 'https://m.example.com, https://www.example.com' },
+  });
+  const { http } = fx;
   /** Every URL the browser was sent to, and every ticket and token it got: none may be in the other, or in a log. */
   const urls: string[] = [];
   const secrets: string[] = [];
@@ -59,34 +61,12 @@ describe('web login: Official Account H5 and website QR (e2e)', () => {
     return res;
   };
 
-  const userCount = () => t.app.get(DataSource).getRepository(User).count();
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const port = await freePort();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      listen: true,
-      env: {
-        PORT: String(port),
-        WECHAT_SANDBOX: 'true',
-        WECHAT_APPID: '',
-        WECHAT_SECRET: '',
-        WECHAT_APPS: 'wxoa:oa-secret-0123:oa,wxweb:web-secret-0123:web',
-        OAUTH_RETURN_ORIGINS: 'https://m.example.com, https://www.example.com',
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  const userCount = () => fx.t.app.get(DataSource).getRepository(User).count();
 
   it('an oa appid is sent to /connect/oauth2/authorize, a web appid to /connect/qrconnect, with the cookie', async () => {
-    const base = t.config.webOAuth.openBase;
+    const base = fx.t.config.webOAuth.openBase;
     // In the sandbox WECHAT_OPEN_BASE defaults to this service's own pages.
-    expect(base).toBe(`http://127.0.0.1:${t.config.port}/sandbox/wechat`);
+    expect(base).toBe(`http://127.0.0.1:${fx.t.config.port}/sandbox/wechat`);
     const oa = await http()
       .get('/auth/wechat/oauth/authorize')
       .query({ appid: 'wxoa', scope: 'snsapi_userinfo', returnTo: RETURN_TO });
@@ -273,7 +253,7 @@ describe('web login: Official Account H5 and website QR (e2e)', () => {
       .exec(page.text)![1]
       .replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
     expect(page.text).toContain(`<meta http-equiv="refresh" content="1;url=`);
-    expect(page.headers['content-security-policy']).toContain(`img-src http://127.0.0.1:${t.config.port}`);
+    expect(page.headers['content-security-policy']).toContain(`img-src http://127.0.0.1:${fx.t.config.port}`);
     const cookie = bindingCookie(start);
     const first = await http().get(pathOf(url)).set('cookie', cookie);
     const second = await http().get(pathOf(url)).set('cookie', cookie);
@@ -289,7 +269,7 @@ describe('web login: Official Account H5 and website QR (e2e)', () => {
     expect(res.body).toEqual({
       appid: 'wxweb',
       scope: 'snsapi_login',
-      redirect_uri: `http://127.0.0.1:${t.config.port}/auth/wechat/oauth/callback`,
+      redirect_uri: `http://127.0.0.1:${fx.t.config.port}/auth/wechat/oauth/callback`,
       state: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     });
     // What the embedded QR does: WeChat's page with those arguments, then the callback in this browser.
@@ -355,7 +335,7 @@ describe('web login: Official Account H5 and website QR (e2e)', () => {
 
   it('no ticket or token in any log line, no token in any URL', () => {
     expect(secrets.length).toBeGreaterThan(10);
-    const logs = t.logs.join('\n');
+    const logs = fx.t.logs.join('\n');
     const tokens = secrets.filter((s) => s.length > 43);
     for (const s of secrets) expect(logs.includes(s)).toBe(false);
     for (const url of urls) for (const s of tokens) expect(url.includes(s)).toBe(false);

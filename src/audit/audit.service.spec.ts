@@ -154,6 +154,18 @@ describe('AuditService (in-memory SQLite)', () => {
       const code = '0a3Bc9ll2sE7Xx0k1lXl2d2wAB3Bc9lX';
       const sessionKey = 'tiihtNczf5v6AKRyjwEUhQ==';
 
+      const admitted = () => ({
+        count: 3,
+        wxErrcode: -1,
+        secondsSinceRotation: 12,
+        isNewUser: true,
+        previousStatus: 'active',
+        roles: 'admin,user',
+        previousRoles: 'user',
+        mergedUserId: USER_B,
+        initiator: 'admin',
+      });
+
       const cases: Array<[string, AuditEventInput['details'] | unknown, Record<string, unknown> | null]> = [
         ['an unknown key', { phone }, null],
         ['an unknown key beside a known one', { count: 2, phoneNumber: phone }, { count: 2 }],
@@ -175,31 +187,8 @@ describe('AuditService (in-memory SQLite)', () => {
         ],
         ['an array instead of an object', [1, 2], null],
         ['a string instead of an object', jwt, null],
-        [
-          'admitted values of every kind',
-          {
-            count: 3,
-            wxErrcode: -1,
-            secondsSinceRotation: 12,
-            isNewUser: true,
-            previousStatus: 'active',
-            roles: 'admin,user',
-            previousRoles: 'user',
-            mergedUserId: USER_B,
-            initiator: 'admin',
-          },
-          {
-            count: 3,
-            wxErrcode: -1,
-            secondsSinceRotation: 12,
-            isNewUser: true,
-            previousStatus: 'active',
-            roles: 'admin,user',
-            previousRoles: 'user',
-            mergedUserId: USER_B,
-            initiator: 'admin',
-          },
-        ],
+        // Kept as sent: a fresh copy for the input and one for the expectation.
+        ['admitted values of every kind', admitted(), admitted()],
       ];
 
       it.each(cases)('%s', async (_name, details, expected) => {

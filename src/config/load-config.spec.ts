@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_DATABASE_LIMITS } from './app-config';
 import { ConfigError, databaseConfigFromEnv, loadConfig, SANDBOX_DEFAULT_APPID } from './load-config';
+import { printable } from '../testing/printable-secret';
 
 // What `openssl rand -base64 48` prints: production wants ≥ 256 bits of randomness.
 const JWT_SECRET = 'q7Z1mW9xT4pL2vB8nR6cY3kD0sF5hJ1gA9eU7iO2Xb4Ne8Rk2Tw6Hy0Pj3Mv5Qz1Ls7';
@@ -33,16 +34,6 @@ function accepted(raw: Record<string, string | undefined>): boolean {
     if (e instanceof ConfigError) return false;
     throw e;
   }
-}
-
-/** Printable ASCII without spaces, uniformly random (what a password manager generates). */
-function printable(length: number): string {
-  const alphabet = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).join('');
-  return Array.from(randomBytes(length * 2))
-    .filter((b) => b < 188) // 2 × 94: no modulo bias
-    .slice(0, length)
-    .map((b) => alphabet[b % 94])
-    .join('');
 }
 
 describe('loadConfig', () => {
@@ -641,30 +632,34 @@ describe('loadConfig: weak session-key encryption key', () => {
   });
 });
 
+/** The problems loadConfig refuses this environment for (none: accepted). */
+function problemsOf(raw: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+/** Production but for the signing key and PUBLIC_URL, which the suites below are about. */
+const PROD_BASE = {
+  NODE_ENV: 'production',
+  SESSION_KEY_ENCRYPTION_KEY: Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256)).toString(
+    'base64',
+  ),
+  WECHAT_APPID: 'wx1234567890abcdef',
+  WECHAT_SECRET: 'real-secret',
+  DATABASE_URL: 'sqlite::memory:',
+};
+
 describe('loadConfig: signing keys, retired secrets and service clients (issue 10)', () => {
   const pem = (k: import('node:crypto').KeyObject) => k.export({ format: 'pem', type: 'pkcs8' }).toString();
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const PROD = {
-    NODE_ENV: 'production',
-    SESSION_KEY_ENCRYPTION_KEY: Buffer.from(
-      Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256),
-    ).toString('base64'),
-    WECHAT_APPID: 'wx1234567890abcdef',
-    WECHAT_SECRET: 'real-secret',
-    DATABASE_URL: 'sqlite::memory:',
-    PUBLIC_URL: 'https://auth.example.com',
-  };
-  const STRONG = 'q7Z1mW9xT4pL2vB8nR6cY3kD0sF5hJ1gA9eU7iO2Xb4Ne8Rk2Tw6Hy0Pj3Mv5Qz1Ls7';
-  const problemsOf = (raw: Record<string, string | undefined>): string[] => {
-    try {
-      loadConfig(raw);
-    } catch (e) {
-      if (e instanceof ConfigError) return e.problems;
-      throw e;
-    }
-    return [];
-  };
+  const PROD = { ...PROD_BASE, PUBLIC_URL: 'https://auth.example.com' };
+  const STRONG = JWT_SECRET;
 
   it('production with JWT_PRIVATE_KEYS only: the first key signs, no HS256 anywhere', () => {
     const config = loadConfig({ ...PROD, JWT_PRIVATE_KEYS: pem(ec.privateKey) + pem(rsa.privateKey) });
@@ -800,25 +795,7 @@ describe('loadConfig: signing keys, retired secrets and service clients (issue 1
 });
 
 describe('loadConfig: PUBLIC_URL in production (issue 19 item 11)', () => {
-  const PROD = {
-    NODE_ENV: 'production',
-    JWT_SECRET: 'q7Z1mW9xT4pL2vB8nR6cY3kD0sF5hJ1gA9eU7iO2Xb4Ne8Rk2Tw6Hy0Pj3Mv5Qz1Ls7',
-    SESSION_KEY_ENCRYPTION_KEY: Buffer.from(
-      Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256),
-    ).toString('base64'),
-    WECHAT_APPID: 'wx1234567890abcdef',
-    WECHAT_SECRET: 'real-secret',
-    DATABASE_URL: 'sqlite::memory:',
-  };
-  const problemsOf = (raw: Record<string, string | undefined>): string[] => {
-    try {
-      loadConfig(raw);
-    } catch (e) {
-      if (e instanceof ConfigError) return e.problems;
-      throw e;
-    }
-    return [];
-  };
+  const PROD = { ...PROD_BASE, JWT_SECRET };
 
   it('is required: without it the metadata could only come from the Host header', () => {
     expect(problemsOf(PROD)).toEqual([

@@ -1,16 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { weakSecretReason } from './secret-strength';
 import { ConfigError, loadConfig } from './load-config';
-
-/** Printable ASCII without spaces, uniformly random (what a password manager generates). */
-function printable(length: number): string {
-  const alphabet = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).join('');
-  return Array.from(randomBytes(length * 2))
-    .filter((b) => b < 188) // 2 × 94: no modulo bias
-    .slice(0, length)
-    .map((b) => alphabet[b % 94])
-    .join('');
-}
+import { printable } from '../testing/printable-secret';
 
 // Issue 19 item 14: a readable label around a strong random part was refused ("prod-" + 64 hex characters
 // reads as base64 in one letter case); the random part is what is judged now, and what people type stays refused.

@@ -1,3 +1,5 @@
+import type { FakeClock } from '../common/clock/fake-clock';
+
 /** Promise helpers for unit tests that step through async code by hand. */
 
 export interface Deferred<T> {
@@ -31,4 +33,31 @@ export function track<T>(promise: Promise<T>): Outcome<T> {
     (error: unknown) => Object.assign(outcome, { state: 'rejected', error }),
   );
   return outcome;
+}
+
+/**
+ * Flushes and moves fake time forward 1 ms at a time until every promise has settled; their outcomes.
+ * Still pending after `limitMs` of fake time fails the test: a hang, not a slow answer.
+ */
+export async function settleAll<T>(
+  promises: Promise<T>[],
+  clock: FakeClock,
+  limitMs = 60_000,
+): Promise<Outcome<T>[]> {
+  const outcomes = promises.map((p) => track(p));
+  for (let waited = 0; ; waited++) {
+    await flush();
+    if (outcomes.every((o) => o.state !== 'pending')) return outcomes;
+    if (waited >= limitMs) throw new Error(`still pending after ${limitMs} ms of fake time`);
+    clock.advance(1);
+  }
+}
+
+/** `settleAll` for one promise. */
+export async function settle<T>(
+  promise: Promise<T>,
+  clock: FakeClock,
+  limitMs?: number,
+): Promise<Outcome<T>> {
+  return (await settleAll([promise], clock, limitMs))[0];
 }

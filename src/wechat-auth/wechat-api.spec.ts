@@ -4,7 +4,7 @@ import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import { MemoryKvStore } from '../common/store/memory-kv-store';
 import type { WechatAppCredentials } from '../config/app-config';
-import { flush, type Outcome, track } from '../testing/async';
+import { settle } from '../testing/async';
 import { testConfig } from '../testing/test-config';
 import { InterfaceTokenService } from './interface-token/interface-token.service';
 import { Code2SessionCall } from './login/code2session.endpoint';
@@ -76,16 +76,6 @@ function setup() {
   const call = <O>(endpoint: WechatEndpoint<string, O>, input = 'hi') =>
     api.call(endpoint, app, input, Deadline.after(clock, 8000));
   return { clock, store, app, wechat, send, policy, tokens, api, call, echoAnswers, tokenCalls, echoCalls };
-}
-
-async function settle<T>(promise: Promise<T>, clock: FakeClock, limitMs = 30_000): Promise<Outcome<T>> {
-  const outcome = track(promise);
-  for (let waited = 0; ; waited++) {
-    await flush();
-    if (outcome.state !== 'pending') return outcome;
-    if (waited >= limitMs) throw new Error('still pending');
-    clock.advance(1);
-  }
 }
 
 beforeEach(() => {

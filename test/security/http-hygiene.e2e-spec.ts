@@ -7,7 +7,8 @@ import request from 'supertest';
 import { ERRORS, type ErrorCode } from '../../src/common/errors/error-codes';
 import { freePort } from '../support/free-port';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { createTestDatabase } from '../support/test-database';
+import { useListeningApp } from '../support/use-test-app';
 
 /** What every API answer (success or error) carries: JSON is never a document to render or frame. */
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
@@ -116,20 +117,7 @@ function expectErrorFormat(
 }
 
 describe('HTTP hygiene (e2e)', () => {
-  let db: TestDatabase;
-  let t: TestApp;
-  let port: number;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    port = await freePort();
-    t = await createTestApp({ databaseUrl: db.url, listen: true, env: { PORT: String(port) } });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  const fx = useListeningApp();
 
   describe('security headers: a strict CSP on the API, the loose one Swagger UI needs on /docs only', () => {
     it.each([
@@ -140,7 +128,7 @@ describe('HTTP hygiene (e2e)', () => {
       ['GET', '/docs-json', 200],
       ['GET', '/docsx', 404],
     ])('%s %s (%i) carries the strict API policy', async (method, path, status) => {
-      const res = await request(t.server)[method === 'GET' ? 'get' : 'post'](path);
+      const res = await request(fx.t.server)[method === 'GET' ? 'get' : 'post'](path);
       expect(res.status).toBe(status);
       expect(res.headers['content-security-policy']).toBe(API_CSP);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
@@ -148,14 +136,14 @@ describe('HTTP hygiene (e2e)', () => {
     });
 
     it('gives Swagger UI (/docs and every asset it loads) the policy its inline scripts and styles need', async () => {
-      const page = await request(t.server).get('/docs');
+      const page = await request(fx.t.server).get('/docs');
       expect(page.status).toBe(200);
       const assets = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map(
         (m) => new URL(m[1], 'http://host/docs').pathname,
       );
       expect(assets).toContain('/docs/swagger-ui-init.js');
       for (const path of ['/docs', '/docs/', ...assets]) {
-        const res = await request(t.server).get(path);
+        const res = await request(fx.t.server).get(path);
         expect({ path, status: res.status }).toEqual({ path, status: 200 });
         const csp = res.headers['content-security-policy'] as string;
         expect(csp).toContain("script-src 'self' https: 'unsafe-inline'");
@@ -173,7 +161,7 @@ describe('HTTP hygiene (e2e)', () => {
       ['production, SWAGGER_ENABLED=false', { ...productionEnv(), SWAGGER_ENABLED: 'false' }, false],
       ['production, SWAGGER_ENABLED=true', { ...productionEnv(), SWAGGER_ENABLED: 'true' }, true],
     ])('%s', async (_name, env, served) => {
-      const other = await createTestApp({ databaseUrl: db.url, env });
+      const other = await createTestApp({ databaseUrl: fx.db.url, env });
       try {
         for (const path of ['/docs', '/docs/', '/docs-json', '/docs/swagger-ui-init.js']) {
           const res = await request(other.server).get(path);
@@ -205,11 +193,13 @@ describe('HTTP hygiene (e2e)', () => {
       Object.keys(headers).filter((h) => h.startsWith('access-control-'));
 
     it('is off by default: no Access-Control-* headers, and a preflight is a formatted 404', async () => {
-      const simple = await request(t.server).get('/health/live').set('origin', 'https://admin.example.com');
+      const simple = await request(fx.t.server)
+        .get('/health/live')
+        .set('origin', 'https://admin.example.com');
       expect(simple.status).toBe(200);
       expect(corsHeaders(simple.headers)).toEqual([]);
       for (const path of ['/auth/refresh', '/users/me', '/nope']) {
-        const res = await preflight(t.server, 'https://admin.example.com', path);
+        const res = await preflight(fx.t.server, 'https://admin.example.com', path);
         expect({ path, status: res.status, code: res.body.code }).toEqual({
           path,
           status: 404,
@@ -225,7 +215,7 @@ describe('HTTP hygiene (e2e)', () => {
 
       beforeAll(async () => {
         cors = await createTestApp({
-          databaseUrl: db.url,
+          databaseUrl: fx.db.url,
           env: { CORS_ORIGINS: `${ALLOWED}, https://ops.example.com:8443` },
         });
       });
@@ -353,9 +343,9 @@ describe('HTTP hygiene (e2e)', () => {
         [],
       ],
     ])('%s', async (_name, bytes, status, code, notEchoed) => {
-      const [res, ...more] = await exchange(port, bytes);
+      const [res, ...more] = await exchange(fx.port, bytes);
       expect(more).toEqual([]);
-      expectErrorFormat(t, res, status, code, notEchoed);
+      expectErrorFormat(fx.t, res, status, code, notEchoed);
     });
 
     it.each([
@@ -371,7 +361,7 @@ describe('HTTP hygiene (e2e)', () => {
         401,
       ],
     ])('%s', async (_name, bytes, status) => {
-      const [res] = await exchange(port, bytes);
+      const [res] = await exchange(fx.port, bytes);
       expect(res.status).toBe(status);
       expect(res.headers['content-security-policy']).toBe(API_CSP);
     });
@@ -421,14 +411,14 @@ describe('HTTP hygiene (e2e)', () => {
       ['PATCH', '/health/live', 'GET, HEAD'],
       ['POST', '/users/me/export', 'GET, HEAD'],
     ])('%s %s → 405, Allow: %s, in the error format', async (method, path, allow) => {
-      const [res, ...more] = await exchange(port, raw(method, path));
+      const [res, ...more] = await exchange(fx.port, raw(method, path));
       expect(more).toEqual([]);
-      expectErrorFormat(t, res, 405, 'METHOD_NOT_ALLOWED');
+      expectErrorFormat(fx.t, res, 405, 'METHOD_NOT_ALLOWED');
       expect(res.headers.allow).toBe(allow);
     });
 
     it('HEAD on a POST-only path: 405 with Allow and the headers, no body', async () => {
-      const res = await request(t.server).head('/auth/refresh');
+      const res = await request(fx.t.server).head('/auth/refresh');
       expect(res.status).toBe(405);
       expect(res.headers.allow).toBe('POST');
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -443,36 +433,19 @@ describe('HTTP hygiene (e2e)', () => {
       // OPTIONS belongs to CORS: a preflight to a path without CORS stays the formatted 404.
       ['OPTIONS', '/auth/refresh'],
     ])('%s %s → 404 NOT_FOUND, no Allow', async (method, path) => {
-      const [res] = await exchange(port, raw(method, path));
-      expectErrorFormat(t, res, 404, 'NOT_FOUND');
+      const [res] = await exchange(fx.port, raw(method, path));
+      expectErrorFormat(fx.t, res, 404, 'NOT_FOUND');
       expect(res.headers.allow).toBeUndefined();
     });
 
     it('the right method still reaches the route (and its guard)', async () => {
-      expect((await request(t.server).get(SESSION)).status).toBe(401);
-      expect((await request(t.server).post('/auth/refresh').send({})).status).toBe(400);
+      expect((await request(fx.t.server).get(SESSION)).status).toBe(401);
+      expect((await request(fx.t.server).post('/auth/refresh').send({})).status).toBe(400);
     });
   });
 
   describe('slow and vanishing clients: bounded, answered in the format, never a dependency alarm', () => {
-    let slow: TestApp;
-    let slowDb: TestDatabase;
-    let slowPort: number;
-
-    beforeAll(async () => {
-      slowDb = await createTestDatabase();
-      slowPort = await freePort();
-      slow = await createTestApp({
-        databaseUrl: slowDb.url,
-        listen: true,
-        env: { PORT: String(slowPort), HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '1500' },
-      });
-    });
-
-    afterAll(async () => {
-      await slow?.close();
-      await slowDb?.drop();
-    });
+    const slow = useListeningApp({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '1500' });
 
     const expectTimeout = (res: RawResponse | undefined): void => {
       expect(res?.status).toBe(408);
@@ -504,7 +477,7 @@ describe('HTTP hygiene (e2e)', () => {
       ],
     ])('%s: 408 REQUEST_TIMEOUT and the socket closed after the timeout', async (_name, bytes, timeoutMs) => {
       const started = Date.now();
-      const [res] = await exchange(slowPort, bytes);
+      const [res] = await exchange(slow.port, bytes);
       const took = Date.now() - started;
       expectTimeout(res);
       expect(took).toBeGreaterThanOrEqual(timeoutMs - 50);
@@ -513,7 +486,7 @@ describe('HTTP hygiene (e2e)', () => {
     });
 
     it('a client that drops its upload half-way is logged at debug as a client abort, not as an outage', async () => {
-      const socket = connect(slowPort, '127.0.0.1');
+      const socket = connect(slow.port, '127.0.0.1');
       await new Promise<void>((resolve) => socket.once('connect', resolve));
       socket.write(
         'POST /auth/wechat/login HTTP/1.1\r\nHost: x\r\nX-Request-Id: abort-upload-0001\r\n' +
@@ -521,7 +494,7 @@ describe('HTTP hygiene (e2e)', () => {
       );
       const until = Date.now() + 5000;
       const lines = (): { level: number; msg?: string; requestId?: string; req?: { id?: string } }[] =>
-        slow.logs.map((l) => JSON.parse(l) as { level: number; msg?: string; requestId?: string });
+        slow.t.logs.map((l) => JSON.parse(l) as { level: number; msg?: string; requestId?: string });
       // Destroy only once the request is being read (its body parser is waiting), as a phone losing signal would.
       await new Promise((r) => setTimeout(r, 200));
       socket.destroy();
@@ -533,7 +506,7 @@ describe('HTTP hygiene (e2e)', () => {
         expect.objectContaining({ level: 20, msg: expect.stringMatching(/client/i) }),
       );
       expect(mine().filter((l) => l.level >= 40)).toEqual([]);
-      expect(slow.logs.join('\n')).not.toContain('SERVICE_UNAVAILABLE');
+      expect(slow.t.logs.join('\n')).not.toContain('SERVICE_UNAVAILABLE');
     });
   });
 

@@ -1,10 +1,7 @@
 import request from 'supertest';
 import { AccountService } from '../../src/account/account.service';
-import { FakeWechat } from '../support/fake-wechat';
-import { createTestApp, type TestApp } from '../support/test-app';
-import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { useTestApp } from '../support/use-test-app';
 
-const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
 const CODE2SESSION = '/sns/jscode2session';
 const PHONE = '/wxa/business/getuserphonenumber';
 
@@ -31,17 +28,19 @@ const withKey = (body: Record<string, unknown>, key: string, value: unknown): st
   `${JSON.stringify(body).slice(0, -1)},${JSON.stringify(key)}:${JSON.stringify(value)}}`;
 
 describe('hostile body keys (e2e)', () => {
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
+  const fx = useTestApp({
+    // No reuse interval: presenting a rotated refresh token again answers 401, so a test can tell
+    // whether a refresh ran.
+    env: { WECHAT_MAX_RETRIES: '0', PHONE_LOOKUPS_PER_USER_PER_DAY: '1000', REFRESH_REUSE_INTERVAL: '0' },
+  });
   let seq = 0;
 
   const post = (path: string, json: string, token?: string) => {
-    const req = request(t.server).post(path).set('content-type', 'application/json');
+    const req = request(fx.t.server).post(path).set('content-type', 'application/json');
     return (token ? req.set('authorization', `Bearer ${token}`) : req).send(json);
   };
   const login = async (openid = `o-input-${++seq}`) => {
-    const res = await post('/auth/wechat/login', JSON.stringify({ code: wechat.mint({ openid }) }));
+    const res = await post('/auth/wechat/login', JSON.stringify({ code: fx.wechat.mint({ openid }) }));
     expect(res.status).toBe(200);
     return {
       openid,
@@ -49,24 +48,6 @@ describe('hostile body keys (e2e)', () => {
       refreshToken: res.body.refreshToken as string,
     };
   };
-
-  beforeAll(async () => {
-    wechat = await new FakeWechat(APPS).start();
-    db = await createTestDatabase();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      wechatApiBase: wechat.baseUrl,
-      // No reuse interval: presenting a rotated refresh token again answers 401, so a test can tell
-      // whether a refresh ran.
-      env: { WECHAT_MAX_RETRIES: '0', PHONE_LOOKUPS_PER_USER_PER_DAY: '1000', REFRESH_REUSE_INTERVAL: '0' },
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
-  });
 
   // Each key with values of each JSON type: the bug did not depend on the value.
   const CASES = PROTOTYPE_KEYS.flatMap((key) =>
@@ -87,10 +68,10 @@ describe('hostile body keys (e2e)', () => {
       ran: () => Promise<boolean>;
     }> => {
       if (path === '/auth/wechat/login') {
-        const before = wechat.callsTo(CODE2SESSION).length;
+        const before = fx.wechat.callsTo(CODE2SESSION).length;
         return {
-          body: { code: wechat.mint({ openid: `o-input-${++seq}` }) },
-          ran: async () => wechat.callsTo(CODE2SESSION).length > before,
+          body: { code: fx.wechat.mint({ openid: `o-input-${++seq}` }) },
+          ran: async () => fx.wechat.callsTo(CODE2SESSION).length > before,
         };
       }
       const user = await login();
@@ -102,11 +83,11 @@ describe('hostile body keys (e2e)', () => {
             (await post(path, JSON.stringify({ refreshToken: user.refreshToken }))).status !== 200,
         };
       }
-      const before = wechat.callsTo(PHONE).length;
+      const before = fx.wechat.callsTo(PHONE).length;
       return {
-        body: { code: await wechat.mintPhoneCode({ openid: user.openid }) },
+        body: { code: await fx.wechat.mintPhoneCode({ openid: user.openid }) },
         token: user.accessToken,
-        ran: async () => wechat.callsTo(PHONE).length > before,
+        ran: async () => fx.wechat.callsTo(PHONE).length > before,
       };
     };
 
@@ -148,18 +129,16 @@ describe('hostile body keys (e2e)', () => {
 });
 
 describe('list and filter edges, request ids in the audit trail, export rate (e2e)', () => {
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
+  const fx = useTestApp();
   let seq = 0;
   let adminToken: string;
 
-  const http = () => request(t.server);
+  const http = () => request(fx.t.server);
   const login = async (headers: Record<string, string> = {}) => {
     const res = await http()
       .post('/auth/wechat/login')
       .set(headers)
-      .send({ code: wechat.mint({ openid: `o-edges-${++seq}` }) });
+      .send({ code: fx.wechat.mint({ openid: `o-edges-${++seq}` }) });
     expect(res.status).toBe(200);
     return {
       userId: res.body.user.id as string,
@@ -170,20 +149,11 @@ describe('list and filter edges, request ids in the audit trail, export rate (e2
   };
 
   beforeAll(async () => {
-    wechat = await new FakeWechat(APPS).start();
-    db = await createTestDatabase();
-    t = await createTestApp({ databaseUrl: db.url, wechatApiBase: wechat.baseUrl });
     const admin = await login();
-    await t.app.get(AccountService).setRoles(admin.userId, admin.userId, ['admin']);
+    await fx.t.app.get(AccountService).setRoles(admin.userId, admin.userId, ['admin']);
     const refreshed = await http().post('/auth/refresh').send({ refreshToken: admin.refreshToken });
     adminToken = refreshed.body.accessToken as string;
     for (let i = 0; i < 3; i++) await login();
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
   });
 
   const list = (path: string, query: string) =>

@@ -3,9 +3,9 @@ import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify } from 'jose';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { User } from '../../src/users/user.entity';
-import { FakeWechat } from '../support/fake-wechat';
-import { createTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app';
-import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { TEST_JWT_SECRET } from '../support/test-app';
+import { useTestApp } from '../support/use-test-app';
+import { accessClaims, b64urlJson as enc, nowSeconds as now } from '../support/access-claims';
 
 /**
  * Asymmetric keys, the JWKS, the RFC 8414 metadata, RFC 7662 introspection and the interface-token
@@ -26,28 +26,21 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
   const WX_CLIENT_SECRET = 'wx-client-secret-H5jN0sV9aE2uY7kM4qT1gW8x';
   const SERVICE_CLIENTS = `partner-a:${PARTNER_SECRET},wx-client:${WX_CLIENT_SECRET}`;
 
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
+  const fx = useTestApp({
+    env: {
+      JWT_PRIVATE_KEYS: PRIVATE_KEYS,
+      // Kept while tokens it signed may still be alive (a move from HS256 to ES256).
+      JWT_SECRET: TEST_JWT_SECRET,
+      SERVICE_CLIENTS,
+      WECHAT_TOKEN_CLIENTS: 'wx-client',
+    },
+  });
   let kids: { ec: string; rsa: string; ed: string };
   let login: { accessToken: string; refreshToken: string; user: { id: string } };
 
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
   const PARTNER = basic('partner-a', PARTNER_SECRET);
-  const now = () => Math.floor(Date.now() / 1000);
-  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const claims = (extra: Record<string, unknown> = {}) => ({
-    sub: login.user.id,
-    appid: 'wxapp_one',
-    roles: ['user'],
-    sid: '00000000-0000-4000-8000-000000000000',
-    iss: 'wechat-auth',
-    aud: 'miniprogram',
-    iat: now(),
-    exp: now() + 600,
-    jti: 'hand-made',
-    ...extra,
-  });
+  const claims = (extra: Record<string, unknown> = {}) => accessClaims(login.user.id, 'hand-made', extra);
   /** A JWS over exactly this header and payload: the signature is right for `alg`, whatever our checks say. */
   const jws = (
     header: Record<string, unknown>,
@@ -70,9 +63,9 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
     return `${input}.${sig.toString('base64url')}`;
   };
   const session = (token: string) =>
-    request(t.server).get('/auth/session').set('authorization', `Bearer ${token}`);
+    request(fx.t.server).get('/auth/session').set('authorization', `Bearer ${token}`);
   const introspect = (token: string, authorization = PARTNER) =>
-    request(t.server)
+    request(fx.t.server)
       .post('/oauth/introspect')
       .set('authorization', authorization)
       .type('form')
@@ -84,26 +77,13 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
       rsa: await calculateJwkThumbprint(rsa.publicKey.export({ format: 'jwk' }) as never),
       ed: await calculateJwkThumbprint(ed.publicKey.export({ format: 'jwk' }) as never),
     };
-    wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();
-    db = await createTestDatabase();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      wechatApiBase: wechat.baseUrl,
-      env: {
-        JWT_PRIVATE_KEYS: PRIVATE_KEYS,
-        // Kept while tokens it signed may still be alive (a move from HS256 to ES256).
-        JWT_SECRET: TEST_JWT_SECRET,
-        SERVICE_CLIENTS,
-        WECHAT_TOKEN_CLIENTS: 'wx-client',
-      },
-    });
-    login = (await request(t.server).post('/auth/wechat/login').send({ code: wechat.mint() })).body;
+    login = (await request(fx.t.server).post('/auth/wechat/login').send({ code: fx.wechat.mint() })).body;
     expect(login.accessToken).toEqual(expect.any(String));
   });
 
   afterAll(async () => {
     // Nothing secret of the service clients or the private keys is ever logged.
-    const logs = t?.logs.join('\n') ?? '';
+    const logs = fx.t.logs.join('\n');
     for (const secret of [
       PARTNER_SECRET,
       WX_CLIENT_SECRET,
@@ -111,14 +91,11 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
       ec.privateKey.export({ format: 'jwk' }).d!,
     ])
       expect(logs.includes(secret)).toBe(false);
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
   });
 
   describe('publishing', () => {
     it('GET /.well-known/jwks.json: the public keys only, kid = RFC 7638 thumbprint, cacheable', async () => {
-      const res = await request(t.server).get('/.well-known/jwks.json');
+      const res = await request(fx.t.server).get('/.well-known/jwks.json');
       expect(res.status).toBe(200);
       expect(res.headers['cache-control']).toBe('public, max-age=300');
       expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -135,7 +112,7 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
     });
 
     it('GET /.well-known/oauth-authorization-server: issuer, absolute links, algorithms', async () => {
-      const res = await request(t.server)
+      const res = await request(fx.t.server)
         .get('/.well-known/oauth-authorization-server')
         .set('host', 'auth.test:8443');
       expect(res.status).toBe(200);
@@ -156,7 +133,7 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
     it('a login token is ES256 under the first key, and verifies with the published JWKS alone (jose)', async () => {
       const header = JSON.parse(Buffer.from(login.accessToken.split('.')[0], 'base64url').toString());
       expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: kids.ec });
-      const jwks = createLocalJWKSet((await request(t.server).get('/.well-known/jwks.json')).body);
+      const jwks = createLocalJWKSet((await request(fx.t.server).get('/.well-known/jwks.json')).body);
       const { payload } = await jwtVerify(login.accessToken, jwks, {
         issuer: 'wechat-auth',
         audience: 'miniprogram',
@@ -182,7 +159,8 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
       ],
       [
         'HS256 under JWT_SECRET, with its kid',
-        () => jws({ alg: 'HS256', typ: 'at+jwt', kid: t.config.jwt.keys[3].kid }, claims(), TEST_JWT_SECRET),
+        () =>
+          jws({ alg: 'HS256', typ: 'at+jwt', kid: fx.t.config.jwt.keys[3].kid }, claims(), TEST_JWT_SECRET),
       ],
       [
         'HS256 under JWT_SECRET without kid (issued before rotation existed)',
@@ -359,7 +337,7 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
     ])(
       'client authentication with %s → 401 INVALID_CLIENT, WWW-Authenticate: Basic',
       async (_name, authorization) => {
-        let req = request(t.server).post('/oauth/introspect').type('form');
+        let req = request(fx.t.server).post('/oauth/introspect').type('form');
         if (authorization) req = req.set('authorization', authorization);
         const res = await req.send({ token: login.accessToken });
         expect({ status: res.status, code: res.body.code }).toEqual({ status: 401, code: 'INVALID_CLIENT' });
@@ -374,7 +352,7 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
     });
 
     it('refuses JSON (415), a missing token (400) and a repeated parameter (400)', async () => {
-      const json = await request(t.server)
+      const json = await request(fx.t.server)
         .post('/oauth/introspect')
         .set('authorization', PARTNER)
         .send({ token: login.accessToken });
@@ -382,7 +360,7 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
         status: 415,
         code: 'UNSUPPORTED_MEDIA_TYPE',
       });
-      const missing = await request(t.server)
+      const missing = await request(fx.t.server)
         .post('/oauth/introspect')
         .set('authorization', PARTNER)
         .type('form')
@@ -391,7 +369,7 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
         status: 400,
         code: 'VALIDATION_FAILED',
       });
-      const twice = await request(t.server)
+      const twice = await request(fx.t.server)
         .post('/oauth/introspect')
         .set('authorization', PARTNER)
         .type('form')
@@ -404,7 +382,10 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
 
     it('no other route takes a form body (415, as before)', async () => {
       for (const path of ['/auth/wechat/login', '/auth/refresh']) {
-        const res = await request(t.server).post(path).type('form').send({ code: 'abc', refreshToken: 'x' });
+        const res = await request(fx.t.server)
+          .post(path)
+          .type('form')
+          .send({ code: 'abc', refreshToken: 'x' });
         expect({ path, status: res.status, code: res.body.code }).toEqual({
           path,
           status: 415,
@@ -415,12 +396,12 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
 
     it('after logout → inactive (while the JWT itself still verifies until it expires elsewhere)', async () => {
       const other = (
-        await request(t.server)
+        await request(fx.t.server)
           .post('/auth/wechat/login')
-          .send({ code: wechat.mint({ openid: 'o-logout' }) })
+          .send({ code: fx.wechat.mint({ openid: 'o-logout' }) })
       ).body;
       expect((await introspect(other.accessToken)).body.active).toBe(true);
-      const out = await request(t.server)
+      const out = await request(fx.t.server)
         .post('/auth/logout')
         .set('authorization', `Bearer ${other.accessToken}`);
       expect(out.status).toBe(204);
@@ -429,12 +410,15 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
 
     it('a user disabled in the database (e.g. by the CLI, another process) → inactive', async () => {
       const other = (
-        await request(t.server)
+        await request(fx.t.server)
           .post('/auth/wechat/login')
-          .send({ code: wechat.mint({ openid: 'o-disabled' }) })
+          .send({ code: fx.wechat.mint({ openid: 'o-disabled' }) })
       ).body;
       expect((await introspect(other.accessToken)).body.active).toBe(true);
-      await t.app.get(DataSource).getRepository(User).update({ id: other.user.id }, { status: 'disabled' });
+      await fx.t.app
+        .get(DataSource)
+        .getRepository(User)
+        .update({ id: other.user.id }, { status: 'disabled' });
       expect((await introspect(other.accessToken)).body).toEqual({ active: false });
     });
   });
@@ -443,10 +427,10 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
     const WX = basic('wx-client', WX_CLIENT_SECRET);
 
     it('a client in WECHAT_TOKEN_CLIENTS gets the shared interface token (one stable_token call), logged by client id', async () => {
-      const before = wechat.callsTo('/cgi-bin/stable_token').length;
+      const before = fx.wechat.callsTo('/cgi-bin/stable_token').length;
       const answers = await Promise.all(
         [undefined, 'wxapp_one', 'wxapp_one'].map((appid) =>
-          request(t.server)
+          request(fx.t.server)
             .get('/internal/wechat/access-token')
             .query(appid ? { appid } : {})
             .set('authorization', WX),
@@ -458,13 +442,13 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
         expect(res.body).toEqual({ access_token: expect.any(String), expires_in: 300, appid: 'wxapp_one' });
       }
       expect(new Set(answers.map((r) => r.body.access_token)).size).toBe(1);
-      expect(wechat.accessTokens).toContain(answers[0].body.access_token);
-      expect(wechat.callsTo('/cgi-bin/stable_token').length - before).toBe(1);
-      const lines = t.logs.filter((l) => l.includes('interface access_token handed to a service client'));
+      expect(fx.wechat.accessTokens).toContain(answers[0].body.access_token);
+      expect(fx.wechat.callsTo('/cgi-bin/stable_token').length - before).toBe(1);
+      const lines = fx.t.logs.filter((l) => l.includes('interface access_token handed to a service client'));
       expect(lines.length).toBeGreaterThanOrEqual(3);
       expect(lines.every((l) => l.includes('"client":"wx-client"'))).toBe(true);
       // The other app has a token of its own.
-      const two = await request(t.server)
+      const two = await request(fx.t.server)
         .get('/internal/wechat/access-token?appid=wxapp_two')
         .set('authorization', WX);
       expect(two.body.appid).toBe('wxapp_two');
@@ -472,27 +456,27 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
     });
 
     it('refuses a client not in WECHAT_TOKEN_CLIENTS (403), no credentials (401), an unknown appid (400)', async () => {
-      const partner = await request(t.server)
+      const partner = await request(fx.t.server)
         .get('/internal/wechat/access-token')
         .set('authorization', PARTNER);
       expect({ status: partner.status, code: partner.body.code }).toEqual({ status: 403, code: 'FORBIDDEN' });
-      const none = await request(t.server).get('/internal/wechat/access-token');
+      const none = await request(fx.t.server).get('/internal/wechat/access-token');
       expect({ status: none.status, code: none.body.code }).toEqual({ status: 401, code: 'INVALID_CLIENT' });
-      const bearer = await request(t.server)
+      const bearer = await request(fx.t.server)
         .get('/internal/wechat/access-token')
         .set('authorization', `Bearer ${login.accessToken}`);
       expect({ status: bearer.status, code: bearer.body.code }).toEqual({
         status: 401,
         code: 'INVALID_CLIENT',
       });
-      const unknown = await request(t.server)
+      const unknown = await request(fx.t.server)
         .get('/internal/wechat/access-token?appid=wxnope')
         .set('authorization', WX);
       expect({ status: unknown.status, code: unknown.body.code }).toEqual({
         status: 400,
         code: 'UNKNOWN_APPID',
       });
-      const bad = await request(t.server)
+      const bad = await request(fx.t.server)
         .get('/internal/wechat/access-token?appid=../x')
         .set('authorization', WX);
       expect({ status: bad.status, code: bad.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
@@ -501,29 +485,13 @@ describe('JWKS, key selection, introspection and service clients (security e2e)'
 });
 
 describe('service clients are rate-limited per client', () => {
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();
-    db = await createTestDatabase();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      wechatApiBase: wechat.baseUrl,
-      env: { SERVICE_CLIENTS: 'a:secret-of-client-a,b:secret-of-client-b', SERVICE_CLIENT_RATE_LIMIT: '3' },
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
+  const fx = useTestApp({
+    env: { SERVICE_CLIENTS: 'a:secret-of-client-a,b:secret-of-client-b', SERVICE_CLIENT_RATE_LIMIT: '3' },
   });
 
   it('the 4th introspection of a client in a minute → 429 RATE_LIMITED with Retry-After; another client is unaffected', async () => {
     const call = (id: string) =>
-      request(t.server)
+      request(fx.t.server)
         .post('/oauth/introspect')
         .set('authorization', `Basic ${Buffer.from(`${id}:secret-of-client-${id}`).toString('base64')}`)
         .type('form')

@@ -1,9 +1,7 @@
 import { connect } from 'node:net';
 import { ERRORS } from '../../src/common/errors/error-codes';
 import { LINGER_LIMITS } from '../../src/common/http/lingering-close';
-import { freePort } from '../support/free-port';
-import { createTestApp, type TestApp } from '../support/test-app';
-import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { useListeningApp } from '../support/use-test-app';
 
 const FIVE_MB = 5 * 1024 * 1024;
 const RUNS = 20;
@@ -76,20 +74,7 @@ function upload(port: number, opts: { chunked: boolean; readWhileSending: boolea
 }
 
 describe('a body over the limit is always answered with a readable 413 (e2e, real sockets)', () => {
-  let db: TestDatabase;
-  let t: TestApp;
-  let port: number;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    port = await freePort();
-    t = await createTestApp({ databaseUrl: db.url, listen: true, env: { PORT: String(port) } });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  const fx = useListeningApp();
 
   // Before the lingering close, 30-50 % of these runs ended in a reset with nothing (or half an answer) read.
   it.each([
@@ -101,7 +86,7 @@ describe('a body over the limit is always answered with a readable 413 (e2e, rea
     `%s: ${RUNS} runs out of ${RUNS} get the 413 in the error format`,
     async (_name, chunked, readWhileSending) => {
       const outcomes: Outcome[] = [];
-      for (let i = 0; i < RUNS; i++) outcomes.push(await upload(port, { chunked, readWhileSending }));
+      for (let i = 0; i < RUNS; i++) outcomes.push(await upload(fx.port, { chunked, readWhileSending }));
       expect(outcomes.map((o) => `${o.status} ${o.error ?? 'no error'}`)).toEqual(
         Array<string>(RUNS).fill('413 no error'),
       );
@@ -123,10 +108,10 @@ describe('a body over the limit is always answered with a readable 413 (e2e, rea
   it('still closes a connection whose client stops sending half-way (idle limit)', async () => {
     const connections = (): Promise<number> =>
       new Promise((resolve, reject) =>
-        t.server.getConnections((err: Error | null, n: number) => (err ? reject(err) : resolve(n))),
+        fx.t.server.getConnections((err: Error | null, n: number) => (err ? reject(err) : resolve(n))),
       );
     // allowHalfOpen: the client does not answer the server's FIN by closing, as a stuck uploader would not.
-    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const socket = connect({ port: fx.port, host: '127.0.0.1', allowHalfOpen: true });
     let text = '';
     socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
     socket.write(

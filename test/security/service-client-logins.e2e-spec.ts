@@ -4,9 +4,7 @@ import {
   FAILED_LOGINS_PER_CLIENT,
   FAILED_LOGINS_PER_IP,
 } from '../../src/oauth/failed-client-logins';
-import { FakeWechat } from '../support/fake-wechat';
-import { createTestApp, type TestApp } from '../support/test-app';
-import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { useTestApp } from '../support/use-test-app';
 
 /**
  * Guessing a service client's secret (issue 19 item 11): failed HTTP Basic logins are limited per client
@@ -16,40 +14,24 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
 describe('failed service-client logins are rate-limited (e2e)', () => {
   const ORDERS_SECRET = 'orders-secret-Jx4Pq8Lw2Nz6Rb1Tk9Vm3Yc7';
   const BILLING_SECRET = 'billing-secret-Gh5Ds0Fa8Ue3Wi6Oq2Zx9Cv4';
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
+  const fx = useTestApp({
+    env: {
+      SERVICE_CLIENTS: `orders:${ORDERS_SECRET},billing:${BILLING_SECRET}`,
+      WECHAT_TOKEN_CLIENTS: 'orders',
+      // Out of the way: this suite is about failed logins, not the per-client request limit.
+      SERVICE_CLIENT_RATE_LIMIT: '10000',
+      TRUST_PROXY: 'true',
+    },
+  });
 
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
   /** An introspection from `ip` (TRUST_PROXY: the X-Forwarded-For hop is the client IP). */
   const introspect = (ip: string, authorization?: string) => {
-    let req = request(t.server).post('/oauth/introspect').set('x-forwarded-for', ip).type('form');
+    let req = request(fx.t.server).post('/oauth/introspect').set('x-forwarded-for', ip).type('form');
     if (authorization) req = req.set('authorization', authorization);
     return req.send({ token: 'not-a-token' });
   };
   const answer = (res: request.Response) => `${res.status} ${res.body.code ?? JSON.stringify(res.body)}`;
-
-  beforeAll(async () => {
-    wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();
-    db = await createTestDatabase();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      wechatApiBase: wechat.baseUrl,
-      env: {
-        SERVICE_CLIENTS: `orders:${ORDERS_SECRET},billing:${BILLING_SECRET}`,
-        WECHAT_TOKEN_CLIENTS: 'orders',
-        // Out of the way: this suite is about failed logins, not the per-client request limit.
-        SERVICE_CLIENT_RATE_LIMIT: '10000',
-        TRUST_PROXY: 'true',
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
-  });
 
   it(`an IP: ${FAILED_LOGINS_PER_IP} wrong secrets are 401, the next is 429 with Retry-After; then even the right secret is 429 from it, not from elsewhere`, async () => {
     const ip = '203.0.113.1';
@@ -69,7 +51,7 @@ describe('failed service-client logins are rate-limited (e2e)', () => {
     expect(right.headers['www-authenticate']).toBeUndefined();
     expect(JSON.stringify(right.body)).not.toContain(ORDERS_SECRET);
     // The other service route shares the limit: it is the credentials being guessed, not the route.
-    const token = await request(t.server)
+    const token = await request(fx.t.server)
       .get('/internal/wechat/access-token')
       .set('x-forwarded-for', ip)
       .set('authorization', basic('orders', ORDERS_SECRET));
@@ -81,7 +63,7 @@ describe('failed service-client logins are rate-limited (e2e)', () => {
     );
     // No credentials at all is no guess: 401 as ever.
     expect(answer(await introspect('203.0.113.3'))).toBe('401 INVALID_CLIENT');
-    expect(wechat.calls).toHaveLength(0);
+    expect(fx.wechat.calls).toHaveLength(0);
   });
 
   it('successes are not counted: a client that succeeds often still gets every failed attempt answered 401', async () => {

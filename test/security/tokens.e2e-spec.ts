@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { FakeWechat } from '../support/fake-wechat';
-import { createTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app';
-import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { TEST_JWT_SECRET } from '../support/test-app';
+import { useTestApp } from '../support/use-test-app';
+import { accessClaims, b64urlJson as enc, nowSeconds as now } from '../support/access-claims';
 
 /**
  * Forged access tokens, the way Keycloak and node-oidc-provider test themselves: each hostile
@@ -15,9 +15,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
  */
 describe('forged access tokens (security e2e)', () => {
   const ROUTES = ['/auth/session', '/users/me'];
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let t: TestApp;
+  const fx = useTestApp();
   /** Anything that would fetch a key named by a token (jku, x5u) lands here. */
   let keyServer: Server;
   let keyServerUrl = '';
@@ -25,21 +23,8 @@ describe('forged access tokens (security e2e)', () => {
   let userId = '';
   let refreshToken = '';
 
-  const now = () => Math.floor(Date.now() / 1000);
-  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   /** Exactly the claims our tokens carry, for the user logged in below. */
-  const claims = (extra: Record<string, unknown> = {}) => ({
-    sub: userId,
-    appid: 'wxapp_one',
-    roles: ['user'],
-    sid: '00000000-0000-4000-8000-000000000000',
-    iss: 'wechat-auth',
-    aud: 'miniprogram',
-    iat: now(),
-    exp: now() + 600,
-    jti: 'forged-jti',
-    ...extra,
-  });
+  const claims = (extra: Record<string, unknown> = {}) => accessClaims(userId, 'forged-jti', extra);
   const HEADER = { alg: 'HS256', typ: 'at+jwt' };
   /** HMAC over exactly this header and payload (any algorithm, any key), bypassing jsonwebtoken's own checks. */
   const hmac = (
@@ -69,24 +54,18 @@ describe('forged access tokens (security e2e)', () => {
     await new Promise<void>((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
     keyServerUrl = `http://127.0.0.1:${(keyServer.address() as AddressInfo).port}`;
 
-    wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();
-    db = await createTestDatabase();
-    t = await createTestApp({ databaseUrl: db.url, wechatApiBase: wechat.baseUrl });
-    const login = await request(t.server).post('/auth/wechat/login').send({ code: wechat.mint() });
+    const login = await request(fx.t.server).post('/auth/wechat/login').send({ code: fx.wechat.mint() });
     expect(login.status).toBe(200);
     userId = login.body.user.id;
     refreshToken = login.body.refreshToken;
   });
 
   afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-    await wechat?.stop();
     await new Promise<void>((resolve) => (keyServer ? keyServer.close(() => resolve()) : resolve()));
   });
 
   const get = (route: string, authorization?: string) => {
-    const req = request(t.server).get(route);
+    const req = request(fx.t.server).get(route);
     return authorization === undefined ? req : req.set('authorization', authorization);
   };
 
@@ -245,7 +224,7 @@ describe('forged access tokens (security e2e)', () => {
     // Every row padded to three cells: with fewer than the function's parameters, jest passes `done`.
     const rows = FORGED.map(([name, authorization, query]) => [name, authorization, query ?? ''] as const);
     it.each(rows)('%s → 401 invalid_token', async (_name, authorization, query) => {
-      const before = { wechat: wechat.calls.length, keys: keyServerHits.length };
+      const before = { wechat: fx.wechat.calls.length, keys: keyServerHits.length };
       const res = await get(`${route}${query.replace('%TOKEN%', ours())}`, authorization());
       expect({ status: res.status, code: res.body.code }).toEqual({ status: 401, code: 'UNAUTHORIZED' });
       expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
@@ -256,7 +235,7 @@ describe('forged access tokens (security e2e)', () => {
         requestId: expect.any(String),
       });
       // Nothing fetched on the token's say-so, and nothing sent to WeChat.
-      expect({ wechat: wechat.calls.length, keys: keyServerHits.length }).toEqual(before);
+      expect({ wechat: fx.wechat.calls.length, keys: keyServerHits.length }).toEqual(before);
     });
   });
 

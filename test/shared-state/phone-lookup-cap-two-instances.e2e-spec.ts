@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { FakeWechat } from '../support/fake-wechat';
-import { createTestApp, deleteRedisPrefix, type TestApp } from '../support/test-app';
-import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import type { TestApp } from '../support/test-app';
+import { useTwoInstances } from '../support/use-two-instances';
 
 const PHONE_API = '/wxa/business/getuserphonenumber';
 
@@ -12,67 +10,40 @@ const PHONE_API = '/wxa/business/getuserphonenumber';
  * Runs in the Redis tier only (`npm run test:mysql`).
  */
 describe('phone lookup caps per person across two instances (e2e)', () => {
-  const prefix = `wxauth:test:${randomBytes(4).toString('hex')}:`;
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let a: TestApp;
-  let b: TestApp;
-
-  beforeAll(async () => {
-    wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();
-    db = await createTestDatabase();
-    const opts = {
-      databaseUrl: db.url,
-      wechatApiBase: wechat.baseUrl,
-      env: {
-        REDIS_KEY_PREFIX: prefix,
-        WECHAT_MAX_RETRIES: '0',
-        PHONE_LOOKUPS_PER_USER_PER_DAY: '2',
-        PHONE_LOOKUPS_PER_APP_PER_DAY: '1000',
-      },
-    };
-    a = await createTestApp(opts);
-    b = await createTestApp(opts);
+  const two = useTwoInstances({
+    env: {
+      WECHAT_MAX_RETRIES: '0',
+      PHONE_LOOKUPS_PER_USER_PER_DAY: '2',
+      PHONE_LOOKUPS_PER_APP_PER_DAY: '1000',
+    },
   });
 
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await deleteRedisPrefix(prefix);
-    await db?.drop();
-    await wechat?.stop();
-  });
-
-  const login = async (t: TestApp, openid: string) => {
-    const res = await request(t.server)
-      .post('/auth/wechat/login')
-      .send({ code: wechat.mint({ openid }) });
-    expect(res.status).toBe(200);
-    return { token: res.body.accessToken as string, userId: res.body.user.id as string };
-  };
   const bind = async (t: TestApp, token: string, openid: string) =>
     request(t.server)
       .post('/auth/wechat/phone')
       .set('authorization', `Bearer ${token}`)
-      .send({ code: await wechat.mintPhoneCode({ openid }) });
+      .send({ code: await two.wechat.mintPhoneCode({ openid }) });
 
   it('spent on a, account deleted on a, logged in again on b: still 429 on both, WeChat not called', async () => {
-    expect(a.config.redis.url).toBeDefined();
+    expect(two.a.config.redis.url).toBeDefined();
     const openid = 'o-two-cap-person';
-    const first = await login(a, openid);
-    expect((await bind(a, first.token, openid)).status).toBe(200);
-    expect((await bind(b, first.token, openid)).status).toBe(200);
-    await request(a.server).delete('/users/me').set('authorization', `Bearer ${first.token}`).expect(204);
+    const first = await two.login(two.a, openid);
+    expect((await bind(two.a, first.access, openid)).status).toBe(200);
+    expect((await bind(two.b, first.access, openid)).status).toBe(200);
+    await request(two.a.server)
+      .delete('/users/me')
+      .set('authorization', `Bearer ${first.access}`)
+      .expect(204);
 
-    const again = await login(b, openid);
+    const again = await two.login(two.b, openid);
     expect(again.userId).not.toBe(first.userId);
-    const before = wechat.callsTo(PHONE_API).length;
-    for (const t of [b, a]) {
-      const res = await bind(t, again.token, openid);
+    const before = two.wechat.callsTo(PHONE_API).length;
+    for (const t of [two.b, two.a]) {
+      const res = await bind(t, again.access, openid);
       expect(res.status).toBe(429);
       expect(res.body.code).toBe('PHONE_RATE_LIMITED');
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     }
-    expect(wechat.callsTo(PHONE_API).length).toBe(before);
+    expect(two.wechat.callsTo(PHONE_API).length).toBe(before);
   });
 });

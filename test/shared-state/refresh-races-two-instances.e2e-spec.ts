@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { FakeWechat } from '../support/fake-wechat';
-import { createTestApp, deleteRedisPrefix, type TestApp } from '../support/test-app';
-import { createTestDatabase, TEST_DB, type TestDatabase } from '../support/test-database';
+import { TEST_DB } from '../support/test-database';
+import { useTwoInstances } from '../support/use-two-instances';
 
 const outcome = (r: request.Response) => (r.status === 200 ? '200' : `${r.status} ${r.body?.code}`);
 
@@ -13,41 +11,20 @@ const outcome = (r: request.Response) => (r.status === 200 ? '200' : `${r.status
  * Runs in the Redis tier only (`TEST_REDIS=1`); see jest.config.js.
  */
 describe(`refresh races across two instances (e2e, ${TEST_DB} + Redis)`, () => {
-  const prefix = `wxauth:test:${randomBytes(4).toString('hex')}:`;
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let a: TestApp;
-  let b: TestApp;
-
-  beforeAll(async () => {
-    wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();
-    db = await createTestDatabase();
-    const opts = { databaseUrl: db.url, wechatApiBase: wechat.baseUrl, env: { REDIS_KEY_PREFIX: prefix } };
-    a = await createTestApp(opts);
-    // One after the other, so the second finds the migrations already applied.
-    b = await createTestApp(opts);
-  });
-
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await deleteRedisPrefix(prefix);
-    await db?.drop();
-    await wechat?.stop();
-  });
+  const two = useTwoInstances();
 
   it.each([5, 50])(
     '%i parallel refreshes of one token, alternating instances → all 200, one pair; it refreshes again on either',
     async (n) => {
-      expect(a.config.redis.url).toBeDefined();
-      const login = await request(a.server)
+      expect(two.a.config.redis.url).toBeDefined();
+      const login = await request(two.a.server)
         .post('/auth/wechat/login')
-        .send({ code: wechat.mint({ openid: `o-two-${n}` }) });
+        .send({ code: two.wechat.mint({ openid: `o-two-${n}` }) });
       expect(login.status).toBe(200);
 
       const results = await Promise.all(
         Array.from({ length: n }, (_, i) =>
-          request((i % 2 ? a : b).server)
+          request((i % 2 ? two.a : two.b).server)
             .post('/auth/refresh')
             .send({ refreshToken: login.body.refreshToken }),
         ),
@@ -57,23 +34,23 @@ describe(`refresh races across two instances (e2e, ${TEST_DB} + Redis)`, () => {
       expect(new Set(results.map((r) => r.body.accessToken)).size).toBe(1);
 
       // One rotation in the shared database: the login's row and its one successor.
-      const rows: { revoked_at: Date | null }[] = await a.app
+      const rows: { revoked_at: Date | null }[] = await two.a.app
         .get(DataSource)
         .query('SELECT revoked_at FROM refresh_tokens WHERE user_id = ?', [login.body.user.id]);
       expect(rows).toHaveLength(2);
       expect(rows.filter((r) => r.revoked_at === null)).toHaveLength(1);
 
       const successor = results[0].body;
-      const me = await request(a.server)
+      const me = await request(two.a.server)
         .get('/users/me')
         .set('authorization', `Bearer ${successor.accessToken}`);
       expect(me.status).toBe(200);
-      const again = await request(b.server)
+      const again = await request(two.b.server)
         .post('/auth/refresh')
         .send({ refreshToken: successor.refreshToken });
       expect(outcome(again)).toBe('200');
       expect(again.body.refreshToken).not.toBe(successor.refreshToken);
-      const thrice = await request(a.server)
+      const thrice = await request(two.a.server)
         .post('/auth/refresh')
         .send({ refreshToken: again.body.refreshToken });
       expect(outcome(thrice)).toBe('200');
@@ -81,24 +58,24 @@ describe(`refresh races across two instances (e2e, ${TEST_DB} + Redis)`, () => {
   );
 
   it('a family logged out on one instance is not answered from the cache by the other', async () => {
-    const login = await request(a.server)
+    const login = await request(two.a.server)
       .post('/auth/wechat/login')
-      .send({ code: wechat.mint({ openid: 'o-two-out' }) });
-    const rotated = await request(a.server)
+      .send({ code: two.wechat.mint({ openid: 'o-two-out' }) });
+    const rotated = await request(two.a.server)
       .post('/auth/refresh')
       .send({ refreshToken: login.body.refreshToken });
     expect(outcome(rotated)).toBe('200');
-    const out = await request(a.server)
+    const out = await request(two.a.server)
       .post('/auth/logout')
       .set('authorization', `Bearer ${rotated.body.accessToken}`)
       .send({ all: true });
     expect(out.status).toBe(204);
     // Within the interval, the rotated token presented to the other instance: the family stays dead.
-    const late = await request(b.server)
+    const late = await request(two.b.server)
       .post('/auth/refresh')
       .send({ refreshToken: login.body.refreshToken });
     expect(outcome(late)).toBe('401 REFRESH_TOKEN_INVALID');
-    const newest = await request(b.server)
+    const newest = await request(two.b.server)
       .post('/auth/refresh')
       .send({ refreshToken: rotated.body.refreshToken });
     expect(outcome(newest)).toBe('401 REFRESH_TOKEN_INVALID');

@@ -1,41 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { FakeWechat } from '../support/fake-wechat';
-import { createTestApp, deleteRedisPrefix, type TestApp } from '../support/test-app';
-import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { useTwoInstances } from '../support/use-two-instances';
 
 /**
  * Two instances behind a load balancer, sharing the database and Redis, behave like one.
  * Runs in the Redis tier only (`npm run test:mysql`); see jest.config.js.
  */
 describe('two instances sharing Redis (e2e)', () => {
-  const prefix = `wxauth:test:${randomBytes(4).toString('hex')}:`;
-  let wechat: FakeWechat;
-  let db: TestDatabase;
-  let a: TestApp;
-  let b: TestApp;
-
-  beforeAll(async () => {
-    wechat = await new FakeWechat({ wxapp_one: 'secret-one', wxapp_two: 'secret-two' }).start();
-    db = await createTestDatabase();
-    const opts = { databaseUrl: db.url, wechatApiBase: wechat.baseUrl, env: { REDIS_KEY_PREFIX: prefix } };
-    a = await createTestApp(opts);
-    // One after the other, so the second finds the migrations already applied.
-    b = await createTestApp(opts);
-  });
-
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await deleteRedisPrefix(prefix);
-    await db?.drop();
-    await wechat?.stop();
-  });
+  const two = useTwoInstances();
 
   it('the same code ×20 across both instances → one upstream call, one success, the rest WX_CODE_USED', async () => {
-    expect(a.config.redis.url).toBeDefined();
-    const code = wechat.mint({ openid: 'o-two-instances' });
-    wechat.script(code, {
+    expect(two.a.config.redis.url).toBeDefined();
+    const code = two.wechat.mint({ openid: 'o-two-instances' });
+    two.wechat.script(code, {
       kind: 'slow',
       ms: 200,
       then: {
@@ -45,12 +21,12 @@ describe('two instances sharing Redis (e2e)', () => {
     });
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        request((i % 2 ? a : b).server)
+        request((i % 2 ? two.a : two.b).server)
           .post('/auth/wechat/login')
           .send({ code }),
       ),
     );
-    expect(wechat.callsFor(code)).toBe(1);
+    expect(two.wechat.callsFor(code)).toBe(1);
     expect(results.filter((r) => r.status >= 500)).toEqual([]);
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 401).map((r) => r.body.code)).toEqual(
@@ -58,33 +34,33 @@ describe('two instances sharing Redis (e2e)', () => {
     );
 
     // Later, on either instance: still used, still no call.
-    const later = await request(a.server).post('/auth/wechat/login').send({ code });
+    const later = await request(two.a.server).post('/auth/wechat/login').send({ code });
     expect(later.body.code).toBe('WX_CODE_USED');
-    expect(wechat.callsFor(code)).toBe(1);
+    expect(two.wechat.callsFor(code)).toBe(1);
   });
 
   it('45011 seen by one instance stops the other from calling WeChat for that appid', async () => {
-    const code = wechat.mint({ appid: 'wxapp_two' });
-    wechat.script(code, { kind: 'json', body: { errcode: 45011, errmsg: 'minute quota' } });
+    const code = two.wechat.mint({ appid: 'wxapp_two' });
+    two.wechat.script(code, { kind: 'json', body: { errcode: 45011, errmsg: 'minute quota' } });
     expect(
-      (await request(a.server).post('/auth/wechat/login').send({ code, appid: 'wxapp_two' })).status,
+      (await request(two.a.server).post('/auth/wechat/login').send({ code, appid: 'wxapp_two' })).status,
     ).toBe(429);
-    const before = wechat.calls.length;
-    const other = await request(b.server)
+    const before = two.wechat.calls.length;
+    const other = await request(two.b.server)
       .post('/auth/wechat/login')
-      .send({ code: wechat.mint({ appid: 'wxapp_two' }), appid: 'wxapp_two' });
+      .send({ code: two.wechat.mint({ appid: 'wxapp_two' }), appid: 'wxapp_two' });
     expect(other.status).toBe(429);
     expect(other.body.code).toBe('WX_RATE_LIMITED');
-    expect(wechat.calls.length).toBe(before);
+    expect(two.wechat.calls.length).toBe(before);
   });
 
   it('a session made on one instance refreshes on the other', async () => {
-    const login = await request(a.server).post('/auth/wechat/login').send({ code: wechat.mint() });
-    const refreshed = await request(b.server)
+    const login = await request(two.a.server).post('/auth/wechat/login').send({ code: two.wechat.mint() });
+    const refreshed = await request(two.b.server)
       .post('/auth/refresh')
       .send({ refreshToken: login.body.refreshToken });
     expect(refreshed.status).toBe(200);
-    const me = await request(b.server)
+    const me = await request(two.b.server)
       .get('/users/me')
       .set('authorization', `Bearer ${login.body.accessToken}`);
     expect(me.body.id).toBe(login.body.user.id);

@@ -125,8 +125,9 @@ describe('toErrorResponse', () => {
   });
 
   describe('database errors', () => {
-    it('maps a connection failure to a retryable 503 DATABASE_UNAVAILABLE', () => {
-      const res = toErrorResponse(queryFailed('ECONNREFUSED'));
+    /** A retryable 503 DATABASE_UNAVAILABLE: the catalogue's message, never the driver's, and Retry-After. */
+    const expectDatabaseUnavailable = (e: unknown) => {
+      const res = toErrorResponse(e);
       expect(res).toMatchObject({
         status: 503,
         code: 'DATABASE_UNAVAILABLE',
@@ -134,6 +135,10 @@ describe('toErrorResponse', () => {
         unexpected: true,
       });
       expect(res.headers).toEqual({ 'retry-after': '5' });
+    };
+
+    it('maps a connection failure to a retryable 503 DATABASE_UNAVAILABLE', () => {
+      expectDatabaseUnavailable(queryFailed('ECONNREFUSED'));
     });
 
     it.each(['SQLITE_BUSY', 'ER_LOCK_DEADLOCK', 'PROTOCOL_CONNECTION_LOST'])(
@@ -162,15 +167,7 @@ describe('toErrorResponse', () => {
     ])(
       'maps a bare mysql2 %s (not wrapped by TypeORM) to 503 DATABASE_UNAVAILABLE with Retry-After',
       (code, text) => {
-        const e = Object.assign(new Error(text), { code, fatal: true });
-        const res = toErrorResponse(e);
-        expect(res).toMatchObject({
-          status: 503,
-          code: 'DATABASE_UNAVAILABLE',
-          message: ERRORS.DATABASE_UNAVAILABLE.message,
-          unexpected: true,
-        });
-        expect(res.headers).toEqual({ 'retry-after': '5' });
+        expectDatabaseUnavailable(Object.assign(new Error(text), { code, fatal: true }));
       },
     );
 
@@ -186,10 +183,7 @@ describe('toErrorResponse', () => {
         const bare = new DatabaseUnavailableError(code, 'no database connection within 2000 ms');
         const wrapped = new QueryFailedError('SELECT 1', [], bare);
         for (const e of [bare, wrapped]) {
-          const res = toErrorResponse(e);
-          expect(res).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE', unexpected: true });
-          expect(res.message).toBe(ERRORS.DATABASE_UNAVAILABLE.message);
-          expect(res.headers).toEqual({ 'retry-after': '5' });
+          expectDatabaseUnavailable(e);
         }
       },
     );

@@ -2,10 +2,10 @@ import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { Access } from '../../common/auth/access.decorator';
-import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
+import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { ReqContext, type RequestContext } from '../../common/request-context';
-import { LoginResponse } from '../login/dto/login.response';
+import { CODE_LOGIN_ERRORS, LoginResponse, toLoginResponse } from '../login/dto/login.response';
 import { WechatAuthService } from '../login/wechat-auth.service';
 import { AppAccessTokenCall } from './app-access-token.endpoint';
 import { AppLoginRequest } from './dto/app-login.request';
@@ -30,33 +30,18 @@ export class AppLoginController {
       'Retry-After.',
   })
   @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
-  @ApiErrors(
-    ...BODY_ERRORS,
-    'UNKNOWN_APPID',
-    'WX_CODE_INVALID',
-    'WX_CODE_USED',
-    'LINK_TICKET_INVALID',
-    'WX_USER_BLOCKED',
-    'USER_DISABLED',
-    'IDENTITY_ALREADY_LINKED',
-    'RATE_LIMITED',
-    'WX_RATE_LIMITED',
-    'WX_UNAVAILABLE',
-    'WX_MISCONFIGURED',
-    'WX_RETRY_LOGIN',
-    'DATABASE_UNAVAILABLE',
-    'SERVICE_UNAVAILABLE',
-  )
+  // Within each status the same order as before: 401 lists LINK_TICKET_INVALID after the code errors.
+  @ApiErrors(...CODE_LOGIN_ERRORS, 'LINK_TICKET_INVALID', 'IDENTITY_ALREADY_LINKED')
   async login(@Body() body: AppLoginRequest, @ReqContext() context: RequestContext): Promise<LoginResponse> {
     // The mini-program login's path (deadline, ledger, doubt marker, sign-in, audit, metrics) with the app's
     // adapter: `/sns/oauth2/access_token` for an appid of kind `app`.
-    const { user, isNew, tokens } = await this.logins.codeLogin(
+    const login = await this.logins.codeLogin(
       'app',
       body.appid,
       body.code,
       (spentBefore) => new AppAccessTokenCall(spentBefore),
       { context, linkTicket: body.linkTicket },
     );
-    return { ...tokens, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
+    return toLoginResponse(login);
   }
 }

@@ -4,7 +4,7 @@ import { AppException } from '../../common/errors/app.exception';
 import { Random } from '../../common/random/random';
 import { MemoryKvStore } from '../../common/store/memory-kv-store';
 import type { AppConfig } from '../../config/app-config';
-import { type Deferred, deferred, flush, type Outcome, track } from '../../testing/async';
+import { type Deferred, deferred, flush, type Outcome, settle, settleAll, track } from '../../testing/async';
 import { testConfig } from '../../testing/test-config';
 import { Deadline } from '../upstream/deadline';
 import { WechatCallPolicy } from '../upstream/wechat-call-policy';
@@ -84,25 +84,6 @@ function setup(env: Record<string, string> = {}) {
   };
   const deadline = (ms = DEADLINE_MS) => Deadline.after(clock, ms);
   return { clock, store, config, app, wechat, instance, deadline, ...instance('A') };
-}
-
-/** Flushes and moves fake time 1 ms at a time until every promise has settled. */
-async function settleAll<T>(
-  promises: Promise<T>[],
-  clock: FakeClock,
-  limitMs = 30_000,
-): Promise<Outcome<T>[]> {
-  const outcomes = promises.map((p) => track(p));
-  for (let waited = 0; ; waited++) {
-    await flush();
-    if (outcomes.every((o) => o.state !== 'pending')) return outcomes;
-    if (waited >= limitMs) throw new Error(`still pending after ${limitMs} ms of fake time`);
-    clock.advance(1);
-  }
-}
-
-async function settle<T>(promise: Promise<T>, clock: FakeClock): Promise<Outcome<T>> {
-  return (await settleAll([promise], clock))[0];
 }
 
 const value = <T>(o: Outcome<T>): T => {

@@ -43,7 +43,23 @@ function setup() {
       exchange,
       complete,
     );
-  return { clock, store, box, ledger, newLedger, complete, run };
+  /** A's login claims the code and runs `exchangeA`; then B asks on another instance with `exchangeB`. */
+  const startOnTwo = async (
+    exchangeA: () => Promise<Code2SessionResult>,
+    exchangeB: () => Promise<Code2SessionResult> = exchangeA,
+  ) => {
+    const first = track(run(exchangeA));
+    await flush();
+    const second = track(run(exchangeB, { on: newLedger() }));
+    return { first, second };
+  };
+  /** Pending work runs, then one of B's 50 ms polls. */
+  const nextPoll = async () => {
+    await flush();
+    clock.advance(50);
+    await flush();
+  };
+  return { clock, store, box, ledger, newLedger, complete, run, startOnTwo, nextPoll };
 }
 
 beforeEach(() => {
@@ -216,6 +232,15 @@ describe('LoginCodeLedger (one instance)', () => {
 
 describe('LoginCodeLedger: a login whose completion fails after WeChat answered', () => {
   const dbDown = () => new AppException('DATABASE_UNAVAILABLE');
+  /** The store refuses to keep WeChat's answer (with `error()`); every other write goes through. */
+  const answerNotKept = (store: MemoryKvStore, error: () => Error) => {
+    const set = store.set.bind(store);
+    jest
+      .spyOn(store, 'set')
+      .mockImplementation((key, value, ttl) =>
+        key.endsWith(':answer') ? Promise.reject(error()) : set(key, value, ttl),
+      );
+  };
 
   it("keeps WeChat's answer: the retry with the same code completes without calling WeChat, then the code is used", async () => {
     const { run, complete, store } = setup();
@@ -290,12 +315,7 @@ describe('LoginCodeLedger: a login whose completion fails after WeChat answered'
 
   it('when the store cannot keep the answer, a 503 completion error becomes WX_RETRY_LOGIN (get a new code)', async () => {
     const { run, complete, store } = setup();
-    const set = store.set.bind(store);
-    jest
-      .spyOn(store, 'set')
-      .mockImplementation((key, value, ttl) =>
-        key.endsWith(':answer') ? Promise.reject(new Error('store down')) : set(key, value, ttl),
-      );
+    answerNotKept(store, () => new Error('store down'));
     const down = dbDown();
     complete.mockRejectedValueOnce(down);
 
@@ -309,12 +329,7 @@ describe('LoginCodeLedger: a login whose completion fails after WeChat answered'
 
   it('when the store cannot keep the answer, a completion that failed on the store (StoreUnavailableError) becomes WX_RETRY_LOGIN too', async () => {
     const { run, complete, store } = setup();
-    const set = store.set.bind(store);
-    jest
-      .spyOn(store, 'set')
-      .mockImplementation((key, value, ttl) =>
-        key.endsWith(':answer') ? Promise.reject(new StoreUnavailableError(5)) : set(key, value, ttl),
-      );
+    answerNotKept(store, () => new StoreUnavailableError(5));
     const down = new StoreUnavailableError(5);
     complete.mockRejectedValueOnce(down);
 
@@ -327,12 +342,7 @@ describe('LoginCodeLedger: a login whose completion fails after WeChat answered'
 
   it('when the store cannot keep the answer, a non-503 completion error is passed through as it is', async () => {
     const { run, complete, store } = setup();
-    const set = store.set.bind(store);
-    jest
-      .spyOn(store, 'set')
-      .mockImplementation((key, value, ttl) =>
-        key.endsWith(':answer') ? Promise.reject(new Error('store down')) : set(key, value, ttl),
-      );
+    answerNotKept(store, () => new Error('store down'));
     const disabled = new AppException('USER_DISABLED');
     complete.mockRejectedValueOnce(disabled);
 
@@ -351,14 +361,11 @@ describe('LoginCodeLedger: a login whose completion fails after WeChat answered'
 
 describe('LoginCodeLedger (two instances sharing one store)', () => {
   it("B waits while A's exchange is pending, then gets WX_CODE_USED once A succeeds; the exchange ran once", async () => {
-    const { clock, run, newLedger } = setup();
-    const b = newLedger();
+    const { clock, startOnTwo } = setup();
     const answer = deferred<Code2SessionResult>();
     const exchange = jest.fn(() => answer.promise);
 
-    const first = track(run(exchange));
-    await flush();
-    const second = track(run(exchange, { on: b }));
+    const { first, second } = await startOnTwo(exchange);
     for (let i = 0; i < 10; i++) {
       await flush();
       clock.advance(50);
@@ -378,19 +385,14 @@ describe('LoginCodeLedger (two instances sharing one store)', () => {
   });
 
   it("B gets A's final error", async () => {
-    const { clock, run, newLedger } = setup();
-    const b = newLedger();
+    const { startOnTwo, nextPoll } = setup();
     const answer = deferred<Code2SessionResult>();
     const exchange = jest.fn(() => answer.promise);
 
-    const first = track(run(exchange));
-    await flush();
-    const second = track(run(exchange, { on: b }));
+    const { first, second } = await startOnTwo(exchange);
     await flush();
     answer.reject(new AppException('WX_CODE_INVALID'));
-    await flush();
-    clock.advance(50);
-    await flush();
+    await nextPoll();
 
     expect(codeOf(first)).toBe('WX_CODE_INVALID');
     expect(codeOf(second)).toBe('WX_CODE_INVALID');
@@ -398,20 +400,15 @@ describe('LoginCodeLedger (two instances sharing one store)', () => {
   });
 
   it('B takes over with its own exchange after A fails transiently', async () => {
-    const { clock, run, newLedger } = setup();
-    const b = newLedger();
+    const { startOnTwo, nextPoll } = setup();
     const answer = deferred<Code2SessionResult>();
     const exchangeA = jest.fn(() => answer.promise);
     const exchangeB = jest.fn(() => Promise.resolve(RESULT));
 
-    const first = track(run(exchangeA));
-    await flush();
-    const second = track(run(exchangeB, { on: b }));
+    const { first, second } = await startOnTwo(exchangeA, exchangeB);
     await flush();
     answer.reject(new AppException('WX_UNAVAILABLE'));
-    await flush();
-    clock.advance(50);
-    await flush();
+    await nextPoll();
 
     expect(codeOf(first)).toBe('WX_UNAVAILABLE');
     expect(second).toEqual({ state: 'fulfilled', value: { ...LOGGED_IN, session: RESULT } });

@@ -2,10 +2,10 @@ import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '../../common/auth/access.decorator';
-import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
+import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
 import { LoginRequest } from './dto/login.request';
-import { LoginResponse } from './dto/login.response';
+import { CODE_LOGIN_ERRORS, LoginResponse, toLoginResponse } from './dto/login.response';
 import type { WechatLogin } from './wechat-auth.service';
 import { WechatLoginGuard } from './wechat.strategy';
 
@@ -27,25 +27,10 @@ export class WechatAuthController {
       'Errors with 503 carry Retry-After.',
   })
   @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
-  @ApiErrors(
-    ...BODY_ERRORS,
-    'UNKNOWN_APPID',
-    'WX_CODE_INVALID',
-    'WX_CODE_USED',
-    'WX_USER_BLOCKED',
-    'RISK_BLOCKED',
-    'USER_DISABLED',
-    'RATE_LIMITED',
-    'WX_RATE_LIMITED',
-    'WX_UNAVAILABLE',
-    'WX_MISCONFIGURED',
-    'WX_RETRY_LOGIN',
-    'DATABASE_UNAVAILABLE',
-    'SERVICE_UNAVAILABLE',
-  )
+  // A new mini-program identity's first login may meet the risk check (the app door's openids are not rated).
+  @ApiErrors(...CODE_LOGIN_ERRORS, 'RISK_BLOCKED')
   // The body is validated by the strategy (guards run before pipes); @Body is here for the contract.
   login(@Body() _body: LoginRequest, @Req() request: { user: WechatLogin }): LoginResponse {
-    const { user, isNew, tokens } = request.user;
-    return { ...tokens, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
+    return toLoginResponse(request.user);
   }
 }

@@ -7,7 +7,7 @@ import { Random } from '../../common/random/random';
 import { MemoryKvStore } from '../../common/store/memory-kv-store';
 import { StoreUnavailableError } from '../../common/store/store-unavailable.error';
 import type { WechatAppCredentials } from '../../config/app-config';
-import { flush, type Outcome, track } from '../../testing/async';
+import { flush, type Outcome, settleAll } from '../../testing/async';
 import { testConfig } from '../../testing/test-config';
 import type { TokenPair } from '../../token/token-pair';
 import type { AuditEventInput, AuditService } from '../../audit/audit.service';
@@ -183,13 +183,7 @@ describe('WechatAuthService.login', () => {
       expect.any(Function),
     );
     expect(wechat.call).toHaveBeenCalledTimes(1);
-    expect(wechat.call).toHaveBeenCalledWith(
-      expect.any(Code2SessionCall),
-      APP_ONE,
-      'code-1',
-      expect.any(Deadline),
-      undefined,
-    );
+    expectExchange(wechat.call, APP_ONE, 'code-1');
     expect(users.resolveIdentity).toHaveBeenCalledWith({
       kind: 'miniprogram',
       appid: APP_ONE.appid,
@@ -216,13 +210,7 @@ describe('WechatAuthService.login', () => {
     const result = await service.login(APP_TWO.appid, 'code-2');
 
     expect(ledger.exchangeOnce.mock.calls[0].slice(0, 2)).toEqual([APP_TWO.appid, 'code-2']);
-    expect(wechat.call).toHaveBeenCalledWith(
-      expect.any(Code2SessionCall),
-      APP_TWO,
-      'code-2',
-      expect.any(Deadline),
-      undefined,
-    );
+    expectExchange(wechat.call, APP_TWO, 'code-2');
     expect(users.resolveIdentity).toHaveBeenCalledWith({
       kind: 'miniprogram',
       appid: APP_TWO.appid,
@@ -250,13 +238,7 @@ describe('WechatAuthService.login', () => {
 
     await expect(exchange!()).resolves.toBe(SESSION);
     expect(wechat.call).toHaveBeenCalledTimes(1);
-    expect(wechat.call).toHaveBeenCalledWith(
-      expect.any(Code2SessionCall),
-      APP_TWO,
-      'code-2',
-      expect.any(Deadline),
-      undefined,
-    );
+    expectExchange(wechat.call, APP_TWO, 'code-2');
     await expect(complete!(SESSION)).resolves.toMatchObject({ appid: APP_TWO.appid, tokens: TOKENS });
     expect(tokens.start).toHaveBeenCalledTimes(1);
   });
@@ -310,11 +292,16 @@ describe('WechatAuthService.login', () => {
     expect(users.resolveIdentity).not.toHaveBeenCalled();
   });
 
-  it.each(['WX_CODE_INVALID', 'WX_UNAVAILABLE', 'WX_RATE_LIMITED', 'WX_RETRY_LOGIN'] as const)(
-    'propagates %s from WeChat untouched, no user resolved, no session issued',
-    async (code) => {
+  it.each([
+    ...(['WX_CODE_INVALID', 'WX_UNAVAILABLE', 'WX_RATE_LIMITED', 'WX_RETRY_LOGIN'] as const).map(
+      (code) => [code, () => new AppException(code)] as const,
+    ),
+    ['an unexpected error (a bug)', () => new TypeError('cannot read properties of undefined')] as const,
+  ])(
+    'propagates %s from the WeChat client untouched, no user resolved, no session issued',
+    async (_name, makeFailure) => {
       const { service, wechat, users, tokens } = setup();
-      const failure = new AppException(code);
+      const failure = makeFailure();
       wechat.call.mockRejectedValue(failure);
 
       await expect(service.login(undefined, 'code-1')).rejects.toBe(failure);
@@ -323,15 +310,6 @@ describe('WechatAuthService.login', () => {
       expect(tokens.start).not.toHaveBeenCalled();
     },
   );
-
-  it('lets unexpected errors from the client through untouched', async () => {
-    const { service, wechat, users } = setup();
-    const bug = new TypeError('cannot read properties of undefined');
-    wechat.call.mockRejectedValue(bug);
-
-    await expect(service.login(undefined, 'code-1')).rejects.toBe(bug);
-    expect(users.resolveIdentity).not.toHaveBeenCalled();
-  });
 
   it('lets errors from resolving the user or issuing the session through untouched', async () => {
     const { service, users, tokens } = setup();
@@ -443,22 +421,27 @@ function cluster(env: Record<string, string> = {}) {
   return { clock, store, config, attempts, instance, hangs };
 }
 
-/** Flushes and moves fake time 1 ms at a time until every promise has settled; returns their outcomes. */
-async function settleAll<T>(
-  promises: Promise<T>[],
-  clock: FakeClock,
-  limitMs = 60_000,
-): Promise<Outcome<T>[]> {
-  const outcomes = promises.map((p) => track(p));
-  for (let waited = 0; ; waited++) {
-    await flush();
-    if (outcomes.every((o) => o.state !== 'pending')) return outcomes;
-    if (waited >= limitMs) throw new Error(`still pending after ${limitMs} ms of fake time`);
-    clock.advance(1);
-  }
+/** A login's promise that also notes the fake time at which it settled. */
+/** The WeChat client was asked for one jscode2session exchange of `code` with `app`'s credentials. */
+function expectExchange(call: jest.Mock, app: WechatAppCredentials, code: string): void {
+  expect(call).toHaveBeenCalledWith(expect.any(Code2SessionCall), app, code, expect.any(Deadline), undefined);
 }
 
-/** A login's promise that also notes the fake time at which it settled. */
+/** A logs in with code-1; 100 ms later B, on another instance, with the same code; both settled. */
+async function aThenB(
+  clock: FakeClock,
+  a: ReturnType<ReturnType<typeof cluster>['instance']>,
+  b: ReturnType<ReturnType<typeof cluster>['instance']>,
+) {
+  const loginA = stamped(a.service.login(undefined, 'code-1'), clock);
+  await flush();
+  clock.advance(100);
+  const bStart = clock.now();
+  const loginB = stamped(b.service.login(undefined, 'code-1'), clock);
+  const [outcomeA, outcomeB] = await settleAll([loginA.promise, loginB.promise], clock);
+  return { loginA, loginB, bStart, outcomeA, outcomeB };
+}
+
 function stamped<T>(promise: Promise<T>, clock: FakeClock): { promise: Promise<T>; at: () => number } {
   let at = Number.NaN;
   const settledPromise = promise.finally(() => (at = clock.now()));
@@ -579,12 +562,7 @@ describe('WechatAuthService: one deadline, carried down', () => {
     a.wechat(hangs());
     b.wechat(hangs());
 
-    const loginA = stamped(a.service.login(undefined, 'code-1'), clock);
-    await flush();
-    clock.advance(100);
-    const bStart = clock.now();
-    const loginB = stamped(b.service.login(undefined, 'code-1'), clock);
-    const [outcomeA, outcomeB] = await settleAll([loginA.promise, loginB.promise], clock);
+    const { loginA, loginB, bStart, outcomeA, outcomeB } = await aThenB(clock, a, b);
 
     // A: one 7 s attempt, then a transient failure that released the code.
     expect(codeOf(outcomeA)).toBe('WX_UNAVAILABLE');
@@ -609,12 +587,7 @@ describe('WechatAuthService: one deadline, carried down', () => {
       return SESSION_BODY;
     });
 
-    const loginA = stamped(a.service.login(undefined, 'code-1'), clock);
-    await flush();
-    clock.advance(100);
-    const bStart = clock.now();
-    const loginB = stamped(b.service.login(undefined, 'code-1'), clock);
-    const [outcomeA, outcomeB] = await settleAll([loginA.promise, loginB.promise], clock);
+    const { loginB, bStart, outcomeA, outcomeB } = await aThenB(clock, a, b);
 
     expect(codeOf(outcomeA)).toBe('WX_UNAVAILABLE');
     expect(outcomeB).toEqual({
@@ -638,12 +611,7 @@ describe('WechatAuthService: one deadline, carried down', () => {
     a.wechat(hangs(), hangs(), hangs());
     b.wechat(hangs(), hangs(), hangs());
 
-    const loginA = stamped(a.service.login(undefined, 'code-1'), clock);
-    await flush();
-    clock.advance(100);
-    const bStart = clock.now();
-    const loginB = stamped(b.service.login(undefined, 'code-1'), clock);
-    const [outcomeA, outcomeB] = await settleAll([loginA.promise, loginB.promise], clock);
+    const { loginA, loginB, bStart, outcomeA, outcomeB } = await aThenB(clock, a, b);
 
     expect(codeOf(outcomeA)).toBe('WX_UNAVAILABLE');
     expect(loginA.at() - START).toBeLessThanOrEqual(8000);

@@ -5,7 +5,7 @@ import { AppException } from '../../common/errors/app.exception';
 import { Random } from '../../common/random/random';
 import { KvStore } from '../../common/store/kv-store';
 import { StoreKeys } from '../../common/store/store-keys';
-import type { LoginResponse } from '../login/dto/login.response';
+import { toLoginResponse, type LoginResponse } from '../login/dto/login.response';
 import type { WechatLogin } from '../sign-in/sign-in.service';
 
 /** A ticket is redeemed by the page it was delivered to, right after the redirect: a minute is plenty. */
@@ -13,12 +13,6 @@ export const TICKET_TTL_MS = 60_000;
 
 /** 32 random bytes, base64url: what `issue` hands out; anything else is refused before the store. */
 const TICKET = /^[A-Za-z0-9_-]{43}$/;
-
-/** The login answer of every door, as the mini-program login returns it. */
-export function toLoginResponse(login: WechatLogin): LoginResponse {
-  const { user, isNew, tokens } = login;
-  return { ...tokens, user: { id: user.id, nickname: user.nickname, avatarUrl: user.avatarUrl, isNew } };
-}
 
 function ticketKey(ticket: string): string {
   return StoreKeys.loginTicket(createHash('sha256').update(ticket).digest('hex'));

@@ -153,6 +153,14 @@ async function failure(promise: Promise<unknown>, clock: FakeClock): Promise<App
   return outcome.error as AppException;
 }
 
+/** A 503 `code` with this Retry-After, carrying the upstream failure it ended on. */
+function expectUnavailable(e: AppException, code: ErrorCode, retryAfter: number, cause: unknown): void {
+  expect(e.code).toBe(code);
+  expect(e.getStatus()).toBe(503);
+  expect(e.extras.retryAfter).toBe(retryAfter);
+  expect(e.extras.cause).toBe(cause);
+}
+
 /** The durations the policy slept for its backoff (the limiter's deadline timers only run when queued). */
 function backoffs(sleep: jest.SpyInstance): number[] {
   return sleep.mock.calls.map(([ms]) => ms as number);
@@ -232,10 +240,7 @@ describe('WechatCallPolicy: retries', () => {
       const e = await failure(login(APP_ONE, 'code-1'), clock);
 
       expect(send).toHaveBeenCalledTimes(3);
-      expect(e.code).toBe('WX_UNAVAILABLE');
-      expect(e.getStatus()).toBe(503);
-      expect(e.extras.retryAfter).toBe(5);
-      expect(e.extras.cause).toBe(last);
+      expectUnavailable(e, 'WX_UNAVAILABLE', 5, last);
     },
   );
 
@@ -319,10 +324,7 @@ describe('WechatCallPolicy: the login doubt rules (Code2SessionCall)', () => {
     const e = await failure(login(APP_ONE, 'code-1'), clock);
 
     expect(send).toHaveBeenCalledTimes(2);
-    expect(e.code).toBe('WX_RETRY_LOGIN');
-    expect(e.getStatus()).toBe(503);
-    expect(e.extras.retryAfter).toBe(1);
-    expect(e.extras.cause).toBe(used);
+    expectUnavailable(e, 'WX_RETRY_LOGIN', 1, used);
   });
 
   it('a login that ended in doubt makes a later 40163 for that code WX_RETRY_LOGIN, not 401', async () => {
@@ -510,14 +512,19 @@ describe('WechatCallPolicy: circuit breaker', () => {
       await failure(s.login(APP_ONE, `code-${i}`), s.clock);
     }
   }
-
-  it('opens after the threshold of consecutive upstream failures: the next call fails fast without calling WeChat', async () => {
+  /** No retries, a threshold of 3 and a 30 s cooldown; the circuit opened by 3 failures (3 sends). */
+  async function withOpenCircuit() {
     const s = setup({
       WECHAT_MAX_RETRIES: '0',
       WECHAT_BREAKER_THRESHOLD: '3',
       WECHAT_BREAKER_COOLDOWN_MS: '30000',
     });
     await openBreaker(s, 3);
+    return s;
+  }
+
+  it('opens after the threshold of consecutive upstream failures: the next call fails fast without calling WeChat', async () => {
+    const s = await withOpenCircuit();
     expect(s.send).toHaveBeenCalledTimes(3);
     expect(s.policy.breaker(APP_ONE.appid, 'jscode2session').current).toBe('open');
 
@@ -544,12 +551,7 @@ describe('WechatCallPolicy: circuit breaker', () => {
   });
 
   it('after the cooldown lets one probe through; its success closes the circuit', async () => {
-    const s = setup({
-      WECHAT_MAX_RETRIES: '0',
-      WECHAT_BREAKER_THRESHOLD: '3',
-      WECHAT_BREAKER_COOLDOWN_MS: '30000',
-    });
-    await openBreaker(s, 3);
+    const s = await withOpenCircuit();
 
     s.clock.advance(29_000);
     expect((await failure(s.login(APP_ONE, 'code-a'), s.clock)).code).toBe('WX_UNAVAILABLE');
@@ -564,12 +566,7 @@ describe('WechatCallPolicy: circuit breaker', () => {
   });
 
   it('while the probe is out, other calls fail fast without calling WeChat', async () => {
-    const s = setup({
-      WECHAT_MAX_RETRIES: '0',
-      WECHAT_BREAKER_THRESHOLD: '3',
-      WECHAT_BREAKER_COOLDOWN_MS: '30000',
-    });
-    await openBreaker(s, 3);
+    const s = await withOpenCircuit();
     s.clock.advance(30_000);
     const probeAnswer = deferred<Body>();
     s.answer(() => probeAnswer.promise);
@@ -585,12 +582,7 @@ describe('WechatCallPolicy: circuit breaker', () => {
   });
 
   it('a failed probe reopens the circuit for a full cooldown', async () => {
-    const s = setup({
-      WECHAT_MAX_RETRIES: '0',
-      WECHAT_BREAKER_THRESHOLD: '3',
-      WECHAT_BREAKER_COOLDOWN_MS: '30000',
-    });
-    await openBreaker(s, 3);
+    const s = await withOpenCircuit();
     s.clock.advance(30_000);
     s.answer(network());
 
@@ -602,12 +594,7 @@ describe('WechatCallPolicy: circuit breaker', () => {
   });
 
   it('a probe ended by a local error (not a WeChat failure) frees the probe slot', async () => {
-    const s = setup({
-      WECHAT_MAX_RETRIES: '0',
-      WECHAT_BREAKER_THRESHOLD: '3',
-      WECHAT_BREAKER_COOLDOWN_MS: '30000',
-    });
-    await openBreaker(s, 3);
+    const s = await withOpenCircuit();
     s.clock.advance(30_000);
     s.answer(new TypeError('boom'), SESSION_BODY);
 

@@ -1,14 +1,15 @@
 import type { WechatAppCredentials } from '../../config/app-config';
-import { codeTag, WECHAT_ID } from '../login/code2session.endpoint';
+import { codeTag } from '../login/login-code';
+import { LOGIN_CODE_ERRCODES } from '../login/login-code-call';
+import { answerString, answerUserIds, type WechatUserIds } from '../upstream/wechat-answer';
 import { WX, type ErrcodeMeaning, type WechatEndpoint } from '../upstream/wechat-endpoint';
 import type { LogContext, WechatRequest } from '../upstream/wechat-http';
-import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
 
-/** What `/sns/oauth2/access_token` answers that a login needs. */
-export interface SnsAccessToken {
-  openid: string;
-  /** Only with snsapi_userinfo / snsapi_login (and an app bound to an Open Platform account). */
-  unionid?: string;
+/**
+ * What `/sns/oauth2/access_token` answers that a login needs. The unionid comes only with snsapi_userinfo /
+ * snsapi_login (and an app bound to an Open Platform account).
+ */
+export interface SnsAccessToken extends WechatUserIds {
   /** The user's web access token: only for `/sns/userinfo`, never stored or returned. */
   accessToken: string;
   scope?: string;
@@ -41,9 +42,7 @@ export class SnsAccessTokenCall implements WechatEndpoint<string, SnsAccessToken
   readonly noResendAfterDoubt = true;
   readonly errcodes: Readonly<Record<number, ErrcodeMeaning<SnsAccessToken>>> = {
     ...USER_TOKEN_ERRCODES,
-    [WX.INVALID_CODE]: { error: 'WX_CODE_INVALID' },
-    [WX.CODE_USED]: { error: 'WX_CODE_USED' },
-    [WX.HIGH_RISK_USER]: { error: 'WX_USER_BLOCKED' },
+    ...LOGIN_CODE_ERRCODES,
   };
 
   request(app: WechatAppCredentials, code: string): WechatRequest {
@@ -59,16 +58,10 @@ export class SnsAccessTokenCall implements WechatEndpoint<string, SnsAccessToken
   }
 
   parse(body: Record<string, unknown>): SnsAccessToken {
-    const { openid, unionid, access_token: accessToken, scope, is_snapshotuser: snapshot } = body;
-    if (typeof openid !== 'string' || !WECHAT_ID.test(openid)) throw new WechatUpstreamError('unparsable');
-    if (typeof accessToken !== 'string' || !SNS_TOKEN.test(accessToken))
-      throw new WechatUpstreamError('unparsable');
-    if (unionid !== undefined && unionid !== '' && (typeof unionid !== 'string' || !WECHAT_ID.test(unionid)))
-      throw new WechatUpstreamError('unparsable');
+    const { scope, is_snapshotuser: snapshot } = body;
     return {
-      openid,
-      accessToken,
-      ...(typeof unionid === 'string' && unionid ? { unionid } : {}),
+      ...answerUserIds(body),
+      accessToken: answerString(body.access_token, SNS_TOKEN),
       ...(typeof scope === 'string' ? { scope } : {}),
       isSnapshotUser: snapshot === 1 || snapshot === '1',
     };
@@ -76,9 +69,7 @@ export class SnsAccessTokenCall implements WechatEndpoint<string, SnsAccessToken
 }
 
 /** What `/sns/userinfo` answers that a login keeps. */
-export interface SnsUserInfo {
-  openid: string;
-  unionid?: string;
+export interface SnsUserInfo extends WechatUserIds {
   nickname?: string;
   /** `headimgurl`; WeChat sends an empty string when the user has no avatar. */
   avatarUrl?: string;
@@ -114,13 +105,9 @@ export class SnsUserInfoCall implements WechatEndpoint<SnsUserInfoInput, SnsUser
   }
 
   parse(body: Record<string, unknown>): SnsUserInfo {
-    const { openid, unionid, nickname, headimgurl } = body;
-    if (typeof openid !== 'string' || !WECHAT_ID.test(openid)) throw new WechatUpstreamError('unparsable');
-    if (unionid !== undefined && unionid !== '' && (typeof unionid !== 'string' || !WECHAT_ID.test(unionid)))
-      throw new WechatUpstreamError('unparsable');
+    const { nickname, headimgurl } = body;
     return {
-      openid,
-      ...(typeof unionid === 'string' && unionid ? { unionid } : {}),
+      ...answerUserIds(body),
       ...(typeof nickname === 'string' && nickname ? { nickname: nickname.slice(0, 64) } : {}),
       ...(typeof headimgurl === 'string' && AVATAR.test(headimgurl) ? { avatarUrl: headimgurl } : {}),
     };

@@ -10,7 +10,7 @@ import { AppConfig } from '../../config/app-config';
 import { BINDING_COOKIE, readBinding, writeBinding } from './browser-binding';
 import { AuthorizeQuery, CallbackQuery, EmbedConfigQuery } from './dto/authorize.query';
 import { EmbedConfigResponse } from './dto/embed-config.response';
-import { STATE_TTL_MS, WebOAuthService } from './web-oauth.service';
+import { STATE_TTL_MS, WebOAuthService, type StartedLogin, type StartInput } from './web-oauth.service';
 
 const REDIRECT_HEADERS = {
   Location: { description: 'Where the browser goes next.', schema: { type: 'string' as const } },
@@ -22,6 +22,15 @@ const COOKIE_HEADER = {
     schema: { type: 'string' as const },
   },
 };
+
+/** What starting a login (`authorize`, `embed-config`) can answer. */
+const START_ERRORS = [
+  'VALIDATION_FAILED',
+  'UNKNOWN_APPID',
+  'RETURN_TO_NOT_ALLOWED',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+] as const;
 
 /** The browser doors: Official Account H5 (snsapi_base / snsapi_userinfo) and website QR (snsapi_login). */
 @ApiTags('auth')
@@ -50,21 +59,13 @@ export class WebOAuthController {
     description: "To WeChat's authorize or QR page.",
     headers: { ...REDIRECT_HEADERS, ...COOKIE_HEADER },
   })
-  @ApiErrors(
-    'VALIDATION_FAILED',
-    'UNKNOWN_APPID',
-    'RETURN_TO_NOT_ALLOWED',
-    'RATE_LIMITED',
-    'SERVICE_UNAVAILABLE',
-  )
+  @ApiErrors(...START_ERRORS)
   async authorize(
     @Query() query: AuthorizeQuery,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const binding = readBinding(request) ?? this.oauth.newBinding();
-    const started = await this.oauth.start(query, binding, this.origin(request));
-    writeBinding(reply, binding, STATE_TTL_MS / 1000, this.secure(started.redirectUri));
+    const started = await this.start(query, request, reply);
     await reply.status(302).header('cache-control', 'no-store').header('location', started.location).send();
   }
 
@@ -76,21 +77,13 @@ export class WebOAuthController {
       'the callback and a new state (bound to this browser by the cookie set here, like `authorize`).',
   })
   @ApiOkResponse({ type: EmbedConfigResponse, headers: { ...NO_STORE_HEADERS, ...COOKIE_HEADER } })
-  @ApiErrors(
-    'VALIDATION_FAILED',
-    'UNKNOWN_APPID',
-    'RETURN_TO_NOT_ALLOWED',
-    'RATE_LIMITED',
-    'SERVICE_UNAVAILABLE',
-  )
+  @ApiErrors(...START_ERRORS)
   async embedConfig(
     @Query() query: EmbedConfigQuery,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const binding = readBinding(request) ?? this.oauth.newBinding();
-    const started = await this.oauth.start({ ...query, onlyKind: 'web' }, binding, this.origin(request));
-    writeBinding(reply, binding, STATE_TTL_MS / 1000, this.secure(started.redirectUri));
+    const started = await this.start({ ...query, onlyKind: 'web' }, request, reply);
     const body: EmbedConfigResponse = {
       appid: started.appid,
       scope: 'snsapi_login',
@@ -133,6 +126,18 @@ export class WebOAuthController {
       .header('referrer-policy', 'no-referrer')
       .header('location', location)
       .send();
+  }
+
+  /** A new state, bound to this browser: the cookie it has, or a new one set on `reply`. */
+  private async start(
+    input: StartInput,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<StartedLogin> {
+    const binding = readBinding(request) ?? this.oauth.newBinding();
+    const started = await this.oauth.start(input, binding, this.origin(request));
+    writeBinding(reply, binding, STATE_TTL_MS / 1000, this.secure(started.redirectUri));
+    return started;
   }
 
   /** This service's origin as the browser reached it, when PUBLIC_URL is unset (never in production). */

@@ -50,6 +50,15 @@ interface CallbackRecord {
 
 const PENDING = 'pending';
 
+/** What a browser login starts from: the page's query (`onlyKind`: the door allows only that kind). */
+export interface StartInput {
+  appid: string;
+  scope?: WebScope;
+  returnTo: string;
+  linkTicket?: string;
+  onlyKind?: WebKind;
+}
+
 export interface StartedLogin {
   appid: string;
   scope: WebScope;
@@ -96,11 +105,7 @@ export class WebOAuthService {
   }
 
   /** Validates the request, stores the state and builds WeChat's URL. `origin`: this service's, when PUBLIC_URL is unset. */
-  async start(
-    input: { appid: string; scope?: WebScope; returnTo: string; linkTicket?: string; onlyKind?: WebKind },
-    binding: string,
-    origin: string,
-  ): Promise<StartedLogin> {
+  async start(input: StartInput, binding: string, origin: string): Promise<StartedLogin> {
     const app = this.config.wechat.apps.get(input.appid);
     const kind = app ? kindOf(app) : undefined;
     if (!app || (kind !== 'oa' && kind !== 'web') || (input.onlyKind && kind !== input.onlyKind))

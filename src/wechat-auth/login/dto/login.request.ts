@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches } from 'class-validator';
-import { LINK_TICKET_PATTERN } from '../../../users/link-tickets';
+import { IsOptional, IsString } from 'class-validator';
 import { IsWechatAppid, IsWechatCode } from '../../../common/validation/ids';
+import { LinkTicketProperty } from './link-ticket.decorator';
 
 export class LoginRequest {
   @ApiProperty({
@@ -21,13 +21,6 @@ export class LoginRequest {
   @IsWechatAppid()
   appid?: string;
 
-  @ApiPropertyOptional({
-    description:
-      'From `POST /users/me/identities/link-ticket`: a new identity joins that account instead of a new one.',
-    pattern: LINK_TICKET_PATTERN.source,
-  })
-  @IsOptional()
-  @IsString()
-  @Matches(LINK_TICKET_PATTERN, { message: 'linkTicket must be 20-128 characters of [A-Za-z0-9_-]' })
+  @LinkTicketProperty()
   linkTicket?: string;
 }
