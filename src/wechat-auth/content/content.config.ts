@@ -13,7 +13,6 @@ export const contentConfig = defineSlice({
   variables: {
     WECHAT_CONTENT_CHECK: oneOf(['off', 'on'] as const, {
       default: 'off',
-      operator: true,
       description:
         "`on`: a new nickname goes through WeChat's text check (`msg_sec_check`: risky → 422 " +
         "`CONTENT_REJECTED`), a new avatar through its image check (`media_check_async`: pending until WeChat's " +
