@@ -136,7 +136,7 @@ export class ContentCheckService implements ProfileContentCheck, OnModuleInit {
   }
 
   /** The caller's app and their openid in it (the session's appid: the one WeChat knows them by). */
-  async identity(caller: { userId: string; appid: string }): Promise<{
+  private async identity(caller: { userId: string; appid: string }): Promise<{
     app: ReturnType<typeof wechatApp>;
     openid: string;
   }> {
