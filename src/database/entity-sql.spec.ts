@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { AuthEvent } from '../audit/auth-event.entity';
 import { createInMemoryDataSource } from '../testing/in-memory-database';
 import { RefreshToken } from '../token/refresh-token.entity';
-import { User } from '../users/user.entity';
+import { UNCHECKED_PROFILE, User } from '../users/user.entity';
 import { EntitySql, runStatement } from './entity-sql';
 
 /**
@@ -28,14 +28,8 @@ describe('EntitySql', () => {
     createdAt: new Date('2026-12-06T08:00:00.123Z'),
     updatedAt: new Date('2026-12-06T08:00:01.000Z'),
     lastLoginAt: null,
-    avatarStatus: 'none',
-    avatarPendingUrl: null,
-    avatarCheckAppid: null,
-    avatarTraceId: null,
-    avatarSubmittedAt: null,
-    avatarResubmitted: false,
+    ...UNCHECKED_PROFILE,
     avatarReview: true,
-    nicknameReview: false,
   });
   const USER_ID = '5f0c8f0e-8b1e-4f7e-9a51-1d2b3c4d5e6f';
 

@@ -1,22 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { AvatarRecheck } from '../wechat-auth/content/avatar-recheck';
 import { CONTENT_RECHECK_INTERVAL_MS, ContentRecheckScheduler } from './content-recheck.scheduler';
-import { IntervalTimer } from './interval-timer';
-
-/** Ticks only when told. */
-class FakeIntervalTimer extends IntervalTimer {
-  timers: { ms: number; fn: () => void; cancelled: boolean }[] = [];
-
-  every(ms: number, fn: () => void): () => void {
-    const t = { ms, fn, cancelled: false };
-    this.timers.push(t);
-    return () => (t.cancelled = true);
-  }
-
-  tick(): void {
-    for (const t of this.timers) if (!t.cancelled) t.fn();
-  }
-}
+import { FakeIntervalTimer } from '../testing/fake-interval-timer';
 
 describe('ContentRecheckScheduler', () => {
   let timer: FakeIntervalTimer;

@@ -1,21 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { IntervalTimer } from './interval-timer';
+import { FakeIntervalTimer } from '../testing/fake-interval-timer';
 import { PURGE_INTERVAL_MS, PurgeScheduler } from './purge.scheduler';
-
-/** Ticks only when told: the scheduler is tested without waiting six hours (or at all). */
-class FakeIntervalTimer extends IntervalTimer {
-  timers: { ms: number; fn: () => void; cancelled: boolean }[] = [];
-
-  every(ms: number, fn: () => void): () => void {
-    const t = { ms, fn, cancelled: false };
-    this.timers.push(t);
-    return () => (t.cancelled = true);
-  }
-
-  tick(): void {
-    for (const t of this.timers) if (!t.cancelled) t.fn();
-  }
-}
 
 describe('PurgeScheduler', () => {
   let timer: FakeIntervalTimer;

@@ -7,7 +7,7 @@ import type { Random } from '../common/random/random';
 import type { TransactionRunner } from '../database/transaction-runner';
 import { UnionidOwner } from './unionid.entity';
 import { assertMayAct } from './user-access';
-import { User } from './user.entity';
+import { UNCHECKED_PROFILE, User } from './user.entity';
 import type { UserRows } from './user-rows';
 import type { ResolveOptions, ResolvedUser, WechatSession } from './users.service';
 import { WechatIdentity } from './wechat-identity.entity';
@@ -66,7 +66,7 @@ export class IdentityGraph {
         createdAt: now,
         updatedAt: now,
         lastLoginAt: now,
-        ...NO_CONTENT_CHECKS,
+        ...UNCHECKED_PROFILE,
       };
       await this.rows.insertUser(em, fresh);
       // First, before any other index is touched: the unique (appid, openid) index decides between
@@ -354,18 +354,6 @@ export class IdentityGraph {
     };
   }
 }
-
-/** A new user's content-check columns: nothing pending, nothing flagged (the columns' defaults). */
-const NO_CONTENT_CHECKS = {
-  avatarStatus: 'none',
-  avatarPendingUrl: null,
-  avatarCheckAppid: null,
-  avatarTraceId: null,
-  avatarSubmittedAt: null,
-  avatarResubmitted: false,
-  avatarReview: false,
-  nicknameReview: false,
-} as const satisfies Partial<User>;
 
 /** A profile value from WeChat, if it fits its column; otherwise nothing (never a truncated URL). */
 function fits(value: string | undefined, max: number): string | null {

@@ -87,3 +87,15 @@ export class User {
   @Column({ name: 'nickname_review', type: 'boolean', default: false })
   nicknameReview: boolean;
 }
+
+/** A new user's content-check columns: nothing pending, nothing flagged (the columns' defaults). */
+export const UNCHECKED_PROFILE = {
+  avatarStatus: 'none',
+  avatarPendingUrl: null,
+  avatarCheckAppid: null,
+  avatarTraceId: null,
+  avatarSubmittedAt: null,
+  avatarResubmitted: false,
+  avatarReview: false,
+  nicknameReview: false,
+} as const satisfies Partial<User>;
