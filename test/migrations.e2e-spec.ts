@@ -36,6 +36,7 @@ describe('migrations', () => {
       'WechatUsage1765250000000',
       'IdentityRiskRank1765300000000',
       'ProfileContentChecks1765400000000',
+      'WechatUsageAppidWidth1765500000000',
     ]);
 
     const drift = await ds.driver.createSchemaBuilder().log();

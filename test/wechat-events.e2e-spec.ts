@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { AccountService } from '../src/account/account.service';
 import { aesKeyOf } from '../src/wechat-auth/events/push-crypto';
 import { EventHandlers } from '../src/wechat-auth/events/event-handlers';
@@ -164,6 +165,21 @@ describe('WeChat message push, safe mode, and usage metering (e2e)', () => {
     expect([foreign.status, foreign.body.code]).toEqual([401, 'WX_EVENT_REJECTED']);
     await t.app.get(EventHandlers).drain();
     expect(received.map((e) => e.trace_id)).not.toContain('trace-x');
+  });
+
+  it('counts an appid of the longest configurable width (64 characters) without losing the count', async () => {
+    // MariaDB refused a count for an appid over 32 characters ("Data too long"): the count was lost.
+    const appid = `wx${'l'.repeat(62)}`;
+    const meter = t.app.get(UsageMeter);
+    meter.record(appid, 'risk', true);
+    await meter.flush();
+    const rows = (await t.app
+      .get(DataSource)
+      .query('SELECT sent, answered FROM wechat_usage WHERE appid = ?', [appid])) as {
+      sent: number | string;
+      answered: number | string;
+    }[];
+    expect(rows.map((r) => [Number(r.sent), Number(r.answered)])).toEqual([[1, 1]]);
   });
 
   it('counts phone lookups through WeChat and reports them, with the cap, to admins only', async () => {

@@ -17,6 +17,7 @@ import { WechatUsage1765250000000 } from './migrations/1765250000000-wechat-usag
 import { IdentityRiskRank1765300000000 } from './migrations/1765300000000-identity-risk-rank';
 import { IdentityGraph1765100000000 } from './migrations/1765100000000-identity-graph';
 import { ProfileContentChecks1765400000000 } from './migrations/1765400000000-profile-content-checks';
+import { WechatUsageAppidWidth1765500000000 } from './migrations/1765500000000-wechat-usage-appid-width';
 import { guardedMysqlDriver } from './mysql-pool-guard';
 
 export const ENTITIES = [
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
   WechatUsage1765250000000,
   IdentityRiskRank1765300000000,
   ProfileContentChecks1765400000000,
+  WechatUsageAppidWidth1765500000000,
 ];
 
 /** The one place TypeORM is configured; used by the app and by ormconfig.ts (migration CLI). */

@@ -65,7 +65,7 @@ export class User {
   avatarPendingUrl: string | null;
 
   /** The app whose interface token and openid the check was sent with (the re-submit uses them again). */
-  @Column({ name: 'avatar_check_appid', type: 'varchar', length: 32, nullable: true })
+  @Column({ name: 'avatar_check_appid', type: 'varchar', length: 64, nullable: true })
   avatarCheckAppid: string | null;
 
   /** media_check_async's `trace_id`: the `wxa_media_check` push names it. */

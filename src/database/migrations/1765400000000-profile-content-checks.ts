@@ -6,7 +6,7 @@ const COLUMNS = [
   // 'none' | 'pending' | 'approved' | 'rejected' (users/profile-moderation.ts).
   new TableColumn({ name: 'avatar_status', type: 'varchar', length: '16', default: "'none'" }),
   new TableColumn({ name: 'avatar_pending_url', type: 'varchar', length: '512', isNullable: true }),
-  new TableColumn({ name: 'avatar_check_appid', type: 'varchar', length: '32', isNullable: true }),
+  new TableColumn({ name: 'avatar_check_appid', type: 'varchar', length: '64', isNullable: true }),
   new TableColumn({ name: 'avatar_trace_id', type: 'varchar', length: '128', isNullable: true }),
   new TableColumn({ name: 'avatar_submitted_at', type: 'datetime', isNullable: true }),
   new TableColumn({ name: 'avatar_resubmitted', type: 'boolean', default: 0 }),

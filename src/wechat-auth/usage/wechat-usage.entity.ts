@@ -12,7 +12,7 @@ export type MeterKind = (typeof METER_KINDS)[number];
 @Entity('wechat_usage')
 export class WechatUsageRow {
   /** Case-sensitive, like every WeChat id (see database/collation.ts). */
-  @PrimaryColumn({ type: 'varchar', length: 32, collation: CASE_SENSITIVE_COLLATION })
+  @PrimaryColumn({ type: 'varchar', length: 64, collation: CASE_SENSITIVE_COLLATION })
   appid: string;
 
   /** `YYYY-MM-DD`, Beijing time (WeChat's quotas reset at its midnight); compares as text. */
