@@ -21,9 +21,10 @@ const STALE_RETRY_AFTER_S = 5;
  * - A user-level epoch (disable, role change, logout-all, deletion, merge): each revocation sets a new one
  *   (its time in ms, and always above the previous one, so two revocations within one millisecond or one
  *   second still differ); tokens carry the epoch they were issued under (claim `uv`) and an older one is
- *   refused. The issuer reads the epoch (`epochFor`) BEFORE it reads the user's roles and status: a refresh
- *   racing a role change or a disable either sees the new state or carries the old epoch — never the old
- *   state under the new epoch. The other half of that rule is on the revoking side: every database change a
+ *   refused. The issuer reads the epoch (`epochFor`) BEFORE it relies on the user's roles and status — a
+ *   login reads the user after it, a refresh checks in its rotating update that the user it read is
+ *   unchanged: a refresh racing a role change or a disable either sees the new state or carries the old
+ *   epoch — never the old state under the new epoch. The other half of that rule is on the revoking side: every database change a
  *   refresh checks (rows, the user) is made before the revocation (SessionService.end).
  * - A session-level revocation (logout, a revoked device): every access token of that session.
  *

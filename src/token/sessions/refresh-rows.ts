@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { EntitySql, runStatement } from '../../database/entity-sql';
+import { User } from '../../users/user.entity';
 import { RefreshToken } from '../refresh-token.entity';
 
 /**
@@ -8,15 +9,31 @@ import { RefreshToken } from '../refresh-token.entity';
  */
 export class RefreshRows {
   private readonly t: EntitySql<RefreshToken>;
-  private readonly sql: { byHash: string; rotate: string; remove: string; liveFamilies: string };
+  private readonly u: EntitySql<User>;
+  private readonly sql: {
+    byHash: string;
+    byHashWithUser: string;
+    rotate: string;
+    rotateForUser: string;
+    remove: string;
+    liveFamilies: string;
+  };
 
   constructor(private readonly dataSource: DataSource) {
     const t = (this.t = new EntitySql(dataSource, RefreshToken));
+    const u = (this.u = new EntitySql(dataSource, User));
+    const rotate =
+      `UPDATE ${t.table} SET ${t.col('revokedAt')} = ?, ${t.col('replacedBy')} = ? ` +
+      `WHERE ${t.col('id')} = ? AND ${t.col('revokedAt')} IS NULL`;
     this.sql = {
       byHash: `SELECT ${t.select('t')} FROM ${t.table} t WHERE t.${t.col('tokenHash')} = ?`,
-      rotate:
-        `UPDATE ${t.table} SET ${t.col('revokedAt')} = ?, ${t.col('replacedBy')} = ? ` +
-        `WHERE ${t.col('id')} = ? AND ${t.col('revokedAt')} IS NULL`,
+      byHashWithUser:
+        `SELECT ${t.select('t', 't_')}, ${u.select('u', 'u_')} FROM ${t.table} t ` +
+        `LEFT JOIN ${u.table} u ON u.${u.col('id')} = t.${t.col('userId')} WHERE t.${t.col('tokenHash')} = ?`,
+      rotate,
+      rotateForUser:
+        `${rotate} AND EXISTS (SELECT 1 FROM ${u.table} u WHERE u.${u.col('id')} = ? ` +
+        `AND u.${u.col('status')} = ? AND u.${u.col('roles')} = ?)`,
       remove: `DELETE FROM ${t.table} WHERE ${t.col('id')} = ?`,
       liveFamilies:
         `SELECT DISTINCT t.${t.col('familyId')} AS familyId FROM ${t.table} t ` +
@@ -34,6 +51,51 @@ export class RefreshRows {
       this.t.param('tokenHash', tokenHash),
     ]);
     return rows.length > 0 ? this.t.hydrate(rows[0]) : null;
+  }
+
+  /**
+   * The row of a presented token with its user (null when the user row is gone), and the user's roles
+   * exactly as stored, for `rotateForUser` to compare with.
+   */
+  async byHashWithUser(
+    tokenHash: string,
+  ): Promise<{ token: RefreshToken; user: User | null; storedRoles: unknown } | null> {
+    const { rows } = await runStatement(this.dataSource, this.sql.byHashWithUser, [
+      this.t.param('tokenHash', tokenHash),
+    ]);
+    if (rows.length === 0) return null;
+    const [raw] = rows;
+    const present = raw.u_id !== null && raw.u_id !== undefined;
+    return {
+      token: this.t.hydrate(raw, 't_'),
+      user: present ? this.u.hydrate(raw, 'u_') : null,
+      storedRoles: raw.u_roles,
+    };
+  }
+
+  /**
+   * `rotate`, only while the user is still active with exactly the roles read with the row: a role change
+   * or a disable committed since makes it match nothing (and the caller reads again).
+   */
+  async rotateForUser(
+    em: EntityManager,
+    id: string,
+    at: Date,
+    successorId: string,
+    userId: string,
+    storedRoles: unknown,
+  ): Promise<boolean> {
+    const { t, u } = this;
+    const { affected } = await runStatement(em, this.sql.rotateForUser, [
+      t.param('revokedAt', at),
+      t.param('replacedBy', successorId),
+      t.param('id', id),
+      u.param('id', userId),
+      u.param('status', 'active'),
+      // As read (byHashWithUser), not re-encoded: compared byte for byte with what is stored now.
+      storedRoles,
+    ]);
+    return affected === 1;
   }
 
   /** Revokes the row in favour of its successor, if nobody did first; whether this call did. */

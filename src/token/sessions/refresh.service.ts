@@ -93,34 +93,43 @@ export class RefreshService {
     }
   }
 
-  private async rotateOrReplay(presented: string, context: RequestContext | undefined): Promise<TokenPair> {
+  private async rotateOrReplay(
+    presented: string,
+    context: RequestContext | undefined,
+    attempt = 1,
+  ): Promise<TokenPair> {
     if (!REFRESH_TOKEN_FORMAT.test(presented)) throw refreshTokenInvalid();
     const hash = hashRefreshToken(presented);
-    const row = await this.sessions.rows.byHash(hash);
-    if (!row) throw refreshTokenInvalid();
+    const rows = this.sessions.rows;
+    // The row and its user in one read. The user is read BEFORE the epoch here, so the rotation below is
+    // conditional on the user being unchanged (active, the same roles): a role change or a disable that
+    // commits between this read and the rotation makes the rotation match nothing, and the refresh starts
+    // over; one that commits after the rotation publishes its revocation after the epoch was read, which
+    // then refuses this token (SessionService.end changes the database before it publishes).
+    const found = await rows.byHashWithUser(hash);
+    if (!found) throw refreshTokenInvalid();
+    const row = found.token;
     if (row.revokedAt) return this.presentedAgain(row, hash, context);
     if (row.expiresAt.getTime() <= this.clock.now()) throw refreshTokenInvalid();
-
-    // Read before the user: a role change or a disable racing this refresh either shows in the user we
-    // read, or leaves this token under the old epoch, which the revocation refuses (SessionService.end).
+    const user = await this.mayAct(row, found.user, context);
     const epoch = await this.revocations.epochFor(row.userId);
-    const user = await this.activeUser(row, context);
     const next = this.issuer.newRefreshToken(row.userId, row.appid, row.familyId);
     // Two single statements, no transaction: the successor first, then the conditional update that rotates.
     // Of concurrent refreshes with one token (or a refresh and a logout) exactly one update wins; a loser
     // removes its successor. A failure in between leaves at worst a successor row whose token nobody holds
     // (the session list shows one row per family), never a rotated token without its successor.
-    const rows = this.sessions.rows;
     await this.tx.retrying((em) => rows.insert(em, next.row), 'single');
     const rotated = await this.tx.retrying(
-      (em) => rows.rotate(em, row.id, this.clock.date(), next.row.id),
+      (em) => rows.rotateForUser(em, row.id, this.clock.date(), next.row.id, user.id, found.storedRoles),
       'single',
     );
     if (!rotated) {
       await this.tx.retrying((em) => rows.remove(em, next.row.id), 'single');
-      // Changed between our read and our update: another request rotated it (wait for its answer) or a
-      // logout revoked it. Read what happened; committed by now, since our update waited for it.
+      // Changed between our read and our update: another request rotated it (wait for its answer), a
+      // logout revoked it — or the user changed (roles, status): then the row is still live, and the
+      // refresh starts over once with what is current. Committed by now, since our update waited for it.
       const now = await rows.byHash(hash);
+      if (now && !now.revokedAt && attempt === 1) return this.rotateOrReplay(presented, context, 2);
       if (!now?.revokedAt) throw refreshTokenInvalid();
       return this.presentedAgain(now, hash, context);
     }
@@ -242,7 +251,15 @@ export class RefreshService {
 
   /** The row's user, if it may still hold a session; a disabled user's session is ended. */
   private async activeUser(row: RefreshToken, context: RequestContext | undefined): Promise<User> {
-    const user = await this.users.findById(row.userId);
+    return this.mayAct(row, await this.users.findById(row.userId), context);
+  }
+
+  /** `user` (read for `row`), if it may still hold a session; a disabled user's session is ended. */
+  private async mayAct(
+    row: RefreshToken,
+    user: User | null,
+    context: RequestContext | undefined,
+  ): Promise<User> {
     if (!user) throw refreshTokenInvalid();
     if (user.status !== 'active') {
       await this.sessions.end({ userId: row.userId, families: [row.familyId] }, 'user_inactive', { context });

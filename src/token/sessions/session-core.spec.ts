@@ -235,24 +235,39 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
   });
 
   describe('refresh', () => {
-    it("a role change landing while a refresh reads the user leaves that refresh's token revoked", async () => {
+    it('a role change landing right after a refresh read the user: the refresh starts over and carries the new roles', async () => {
       const first = await tokens.sessions.start(alice, 'wxapp');
-      const read = usersService.findById.bind(usersService);
-      // The admin's change commits (roles, then the revocation) right when the refresh reads the user.
-      jest.spyOn(usersService, 'findById').mockImplementationOnce(async (id) => {
-        const before = await read(id);
-        await dataSource.getRepository(User).update({ id }, { roles: ['admin', 'user'] });
-        await revocations.revokeUser(id);
+      const rows = tokens.sessions.rows;
+      const read = rows.byHashWithUser.bind(rows);
+      // The admin's change commits (roles, then the revocation) right after the refresh read its row and
+      // user, before it read the epoch: without the rotation's condition on the user, the token would
+      // carry the old roles under the new epoch, and nothing would revoke it.
+      jest.spyOn(rows, 'byHashWithUser').mockImplementationOnce(async (hash) => {
+        const before = await read(hash);
+        await dataSource.getRepository(User).update({ id: alice.id }, { roles: ['admin', 'user'] });
+        await revocations.revokeUser(alice.id);
         return before;
       });
-      const raced = await tokens.rotation.refresh(first.refreshToken);
-      const principal = await access.verify(raced.accessToken);
-      expect(principal.roles).toEqual(['user']);
-      expect(revocations.isRevoked(principal)).toBe(true);
-      // The next refresh carries the new roles under the new epoch.
-      const next = await access.verify((await tokens.rotation.refresh(raced.refreshToken)).accessToken);
-      expect(next.roles).toEqual(['admin', 'user']);
-      expect(revocations.isRevoked(next)).toBe(false);
+      const raced = await access.verify((await tokens.rotation.refresh(first.refreshToken)).accessToken);
+      expect(raced.roles).toEqual(['admin', 'user']);
+      expect(revocations.isRevoked(raced)).toBe(false);
+      expect(rows.byHashWithUser).toHaveBeenCalledTimes(2);
+    });
+
+    it('a role change landing after a refresh read the epoch: the rotation matches nothing and the refresh starts over', async () => {
+      const first = await tokens.sessions.start(alice, 'wxapp');
+      const epochFor = revocations.epochFor.bind(revocations);
+      jest.spyOn(revocations, 'epochFor').mockImplementationOnce(async (id) => {
+        const epoch = await epochFor(id);
+        // The change commits after the epoch was read, before the rotation: the rotation matches nothing.
+        await dataSource.getRepository(User).update({ id }, { roles: ['admin', 'user'] });
+        await revocations.revokeUser(id);
+        return epoch;
+      });
+      const raced = await access.verify((await tokens.rotation.refresh(first.refreshToken)).accessToken);
+      // Started over: the new roles under the new epoch.
+      expect(raced.roles).toEqual(['admin', 'user']);
+      expect(revocations.isRevoked(raced)).toBe(false);
     });
 
     it('rotates: the old token dies, the new one works, and the session stays the same', async () => {
@@ -832,11 +847,11 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
       const principal = await sessionOf(pair);
       // The logout lands between the refresh's read and its conditional update.
       const rows = tokens.sessions.rows;
-      const byHash = rows.byHash.bind(rows);
-      jest.spyOn(rows, 'byHash').mockImplementationOnce(async (hash) => {
-        const row = await byHash(hash);
+      const byHash = rows.byHashWithUser.bind(rows);
+      jest.spyOn(rows, 'byHashWithUser').mockImplementationOnce(async (hash) => {
+        const found = await byHash(hash);
         await tokens.sessions.logout(principal, { all: true });
-        return row;
+        return found;
       });
       const o = await settle(tokens.rotation.refresh(pair.refreshToken), clock);
       expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');

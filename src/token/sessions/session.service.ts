@@ -63,11 +63,12 @@ export interface EndOptions {
  * merge) goes through `end`, which alone updates the rows, publishes the revocation and writes the audit
  * row, in that order.
  *
- * Why that order: a refresh reads its row, then the user's revocation epoch, then the user, and rotates with
- * a conditional update. With the rows and the user changed BEFORE the revocation is published, a refresh
- * racing `end` either read the epoch before the publication — its token carries the old epoch and the
- * revocation stops it — or after it, and then its reads and its conditional update see the ended rows and the
- * changed user, so it mints nothing. Publishing first (as account deletion once did) left a window in which a
+ * Why that order: a refresh reads its row with the user, then the user's revocation epoch, and rotates with
+ * an update conditional on the row still live and the user unchanged (active, the same roles). With the rows
+ * and the user changed BEFORE the revocation is published, a refresh racing `end` either read the epoch
+ * before the publication — its token carries the old epoch and the revocation stops it — or after it, and
+ * then its conditional update sees the ended rows or the changed user, so it mints nothing (a changed user:
+ * it starts over with the current one). Publishing first (as account deletion once did) left a window in which a
  * refresh read the new epoch and the still-live row and minted a token nothing revoked.
  *
  * A publication that fails (Redis out of reach) is still audited — the change happened — and then rethrown
