@@ -296,8 +296,16 @@ export class IdentityGraph {
         merged.phone = loser.phone;
         merged.phoneCountryCode = loser.phoneCountryCode;
       }
-      merged.nickname ??= loser.nickname;
-      merged.avatarUrl ??= loser.avatarUrl;
+      // A value taken from the loser brings its content-check flag: a `review` verdict stays for an admin.
+      // (The loser's pending avatar, if any, goes with its row: docs/content-checks.md, "Limits".)
+      if (merged.nickname === null && loser.nickname !== null) {
+        merged.nickname = loser.nickname;
+        merged.nicknameReview = loser.nicknameReview;
+      }
+      if (merged.avatarUrl === null && loser.avatarUrl !== null) {
+        merged.avatarUrl = loser.avatarUrl;
+        merged.avatarReview = loser.avatarReview;
+      }
       merged.roles = [...new Set([...merged.roles, ...loser.roles])];
       if (loser.status === 'disabled') merged.status = 'disabled';
     }
@@ -308,7 +316,9 @@ export class IdentityGraph {
         phone: merged.phone,
         phoneCountryCode: merged.phoneCountryCode,
         nickname: merged.nickname,
+        nicknameReview: merged.nicknameReview,
         avatarUrl: merged.avatarUrl,
+        avatarReview: merged.avatarReview,
         roles: merged.roles,
         status: merged.status,
         updatedAt: now,

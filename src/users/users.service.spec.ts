@@ -414,6 +414,46 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
       });
     });
 
+    it('takes the review flags with a nickname or avatar taken from the other user', async () => {
+      const { older, newer } = await twoUsers();
+      const repo = dataSource.getRepository(User);
+      await repo.update({ id: older.id }, { nickname: null, avatarUrl: null });
+      await repo.update(
+        { id: newer.id },
+        {
+          nickname: 'Flagged',
+          nicknameReview: true,
+          avatarUrl: 'https://cdn.example.com/flagged.png',
+          avatarReview: true,
+        },
+      );
+      const { user } = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
+      expect(user).toMatchObject({
+        id: older.id,
+        nickname: 'Flagged',
+        nicknameReview: true,
+        avatarUrl: 'https://cdn.example.com/flagged.png',
+        avatarReview: true,
+      });
+    });
+
+    it('keeps the survivor’s own values and their flags when the other user’s are flagged', async () => {
+      const { older, newer } = await twoUsers();
+      const repo = dataSource.getRepository(User);
+      await repo.update({ id: older.id }, { nickname: 'Mine', avatarUrl: 'https://cdn.example.com/mine.png' });
+      await repo.update(
+        { id: newer.id },
+        { nickname: 'Other', nicknameReview: true, avatarUrl: 'https://cdn.example.com/o.png', avatarReview: true },
+      );
+      const { user } = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
+      expect(user).toMatchObject({
+        nickname: 'Mine',
+        nicknameReview: false,
+        avatarUrl: 'https://cdn.example.com/mine.png',
+        avatarReview: false,
+      });
+    });
+
     it('keeps the survivor’s own phone and drops the other’s', async () => {
       const { older, newer } = await twoUsers();
       await users.bindPhone(older.id, { purePhoneNumber: '13800000001', countryCode: '86' });

@@ -12,10 +12,12 @@ import { UserReadCache } from '../../users/user-read-cache';
 import { User } from '../../users/user.entity';
 import type { UsersService } from '../../users/users.service';
 import { EventHandlers, type MediaCheckEvent } from '../events/event-handlers';
-import type { WechatEndpoint } from '../upstream/wechat-endpoint';
+import { meaningOf, toAppException, type WechatEndpoint } from '../upstream/wechat-endpoint';
+import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
 import type { WechatApi } from '../wechat-api';
 import { ContentCheckService } from './content-check.service';
-import type { TextVerdict } from './msg-sec-check.endpoint';
+import { MediaCheckAsyncCall } from './media-check-async.endpoint';
+import { MsgSecCheckCall, type TextVerdict } from './msg-sec-check.endpoint';
 
 const ON = { WECHAT_CONTENT_CHECK: 'on', WECHAT_EVENT_TOKEN: 'unitPushToken1' };
 
@@ -87,7 +89,7 @@ describe('ContentCheckService (fake WeChat, in-memory database, no network)', ()
     profile.apply(await reload(), 'wxapp_one', patch);
 
   afterEach(async () => {
-    await ds?.destroy();
+    if (ds?.isInitialized) await ds.destroy();
   });
 
   it('off (the default): registers nothing, saves as sent, never calls WeChat', async () => {
@@ -212,5 +214,69 @@ describe('ContentCheckService (fake WeChat, in-memory database, no network)', ()
     await apply({ avatarUrl: null });
     expect(await reload()).toMatchObject({ avatarUrl: null, avatarStatus: 'none' });
     expect(wechat.calls.filter((c) => c.api === 'media_check_async')).toHaveLength(2);
+  });
+
+  describe('a session of an Official Account, website or mobile app (content checks are mini-program APIs)', () => {
+    const WITH_OA = { ...ON, WECHAT_APPS: 'wxapp_two:secret-two,wxoa_one:secret-oa:oa' };
+
+    it('checks with the user’s identity in a mini program, never the session app’s', async () => {
+      await build(WITH_OA);
+      const oa = await users.resolveIdentity({
+        kind: 'oa',
+        appid: 'wxoa_one',
+        openid: 'o-oa',
+        unionid: 'u-1',
+      });
+      // The same person in a mini program (same unionid): one user, two identities.
+      await users.resolveIdentity({
+        appid: 'wxapp_two',
+        openid: 'o-two',
+        unionid: 'u-1',
+        sessionKey: 'a2V5',
+      });
+      const me = (await users.findById(oa.user.id))!;
+      wechat.traceIds = ['trace-oa'];
+      await profile.apply(me, 'wxoa_one', { nickname: 'Fine', avatarUrl: 'https://cdn.example.com/oa.png' });
+      expect(wechat.calls).toEqual([
+        { api: 'msg_sec_check', appid: 'wxapp_two', input: { content: 'Fine', openid: 'o-two' } },
+        {
+          api: 'media_check_async',
+          appid: 'wxapp_two',
+          input: { mediaUrl: 'https://cdn.example.com/oa.png', openid: 'o-two' },
+        },
+      ]);
+    });
+
+    it('a user without a mini-program identity: 409 NO_WECHAT_SESSION, nothing saved, WeChat not called', async () => {
+      await build(WITH_OA);
+      const oaOnly = (await users.resolveIdentity({ kind: 'oa', appid: 'wxoa_one', openid: 'o-oa-only' }))
+        .user;
+      for (const patch of [{ nickname: 'Name' }, { avatarUrl: 'https://cdn.example.com/z.png' }]) {
+        const e = await profile.apply(oaOnly, 'wxoa_one', patch).catch((err: unknown) => err);
+        expect(e).toBeInstanceOf(AppException);
+        expect(e).toMatchObject({
+          code: 'NO_WECHAT_SESSION',
+          message: expect.stringContaining('mini program'),
+        });
+        expect((e as AppException).getStatus()).toBe(409);
+      }
+      expect(wechat.calls).toEqual([]);
+      expect(await users.findById(oaOnly.id)).toMatchObject({
+        nickname: null,
+        avatarUrl: null,
+        avatarStatus: 'none',
+      });
+    });
+  });
+
+  it('WeChat’s 40003 and 43104 (openid not the app’s) and 61010 are 409 NO_WECHAT_SESSION, not a 503 to retry', () => {
+    for (const endpoint of [new MsgSecCheckCall(), new MediaCheckAsyncCall()])
+      for (const errcode of [40003, 43104, 61010]) {
+        const meaning = meaningOf(endpoint as WechatEndpoint<unknown, unknown>, errcode);
+        expect(meaning).toMatchObject({ error: 'NO_WECHAT_SESSION' });
+        expect(meaning?.retryable).toBeFalsy();
+        const e = toAppException(new WechatUpstreamError('errcode', { errcode }), meaning, 0);
+        expect([e.code, e.getStatus()]).toEqual(['NO_WECHAT_SESSION', 409]);
+      }
   });
 });

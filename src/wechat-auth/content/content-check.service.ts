@@ -4,7 +4,7 @@ import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
 import { KvStore } from '../../common/store/kv-store';
 import { StoreKeys } from '../../common/store/store-keys';
-import { AppConfig } from '../../config/app-config';
+import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import {
   ProfileChecks,
   type NicknameVerdict,
@@ -12,13 +12,13 @@ import {
   type ProfileContentCheck,
 } from '../../users/profile-checks';
 import { ProfileModeration, type MediaVerdict, type SettleOutcome } from '../../users/profile-moderation';
-import { userGone, UsersService } from '../../users/users.service';
+import { userGone, UsersService, type IdentitySummary } from '../../users/users.service';
 import { EventHandlers, type MediaCheckEvent } from '../events/event-handlers';
 import { Deadline } from '../upstream/deadline';
 import { WechatApi } from '../wechat-api';
-import { wechatApp } from '../wechat-apps';
+import { appKind } from '../wechat-apps';
 import { MediaCheckAsyncCall, TRACE_ID } from './media-check-async.endpoint';
-import { MsgSecCheckCall, readVerdict } from './msg-sec-check.endpoint';
+import { MsgSecCheckCall, noMiniProgramIdentity, readVerdict } from './msg-sec-check.endpoint';
 
 /** How long a verdict is kept for a profile update that has not committed its trace id yet. */
 export const VERDICT_TTL_MS = 60 * 60 * 1000;
@@ -135,21 +135,40 @@ export class ContentCheckService implements ProfileContentCheck, OnModuleInit {
     return outcome;
   }
 
-  /** The caller's app and their openid in it (the session's appid: the one WeChat knows them by). */
+  /**
+   * The mini program WeChat checks on behalf of, and the user's openid in it: msg_sec_check and
+   * media_check_async are mini-program APIs (an Official Account's or website's token and openid get
+   * 40003/43104). The session's app when it is a configured mini program the user has an identity in;
+   * else the user's most recently used identity in a configured mini program; none: 409 NO_WECHAT_SESSION,
+   * without calling WeChat (every call is metered).
+   */
   private async identity(caller: { userId: string; appid: string }): Promise<{
-    app: ReturnType<typeof wechatApp>;
+    app: WechatAppCredentials;
     openid: string;
   }> {
-    const app = wechatApp(this.config, caller.appid);
-    const identity = await this.users.identityOf(caller.userId, app.appid);
-    if (!identity) {
-      if (!(await this.users.findById(caller.userId))) throw userGone();
-      throw new AppException('NO_WECHAT_SESSION');
+    const session = this.config.wechat.apps.get(caller.appid);
+    if (session && appKind(session) === 'miniprogram') {
+      const identity = await this.users.identityOf(caller.userId, session.appid);
+      if (identity) return { app: session, openid: identity.openid };
     }
-    return { app, openid: identity.openid };
+    const candidates = (await this.users.listIdentities(caller.userId))
+      .filter((i) => i.kind === 'miniprogram' && i.appid !== session?.appid)
+      .map((i) => ({ summary: i, app: this.config.wechat.apps.get(i.appid) }))
+      .filter((c) => c.app !== undefined && appKind(c.app) === 'miniprogram')
+      .sort((a, b) => lastUsed(b.summary) - lastUsed(a.summary));
+    for (const { app } of candidates) {
+      const identity = await this.users.identityOf(caller.userId, app!.appid);
+      if (identity) return { app: app!, openid: identity.openid };
+    }
+    if (!(await this.users.findById(caller.userId))) throw userGone();
+    throw noMiniProgramIdentity();
   }
 
   private deadline(): Deadline {
     return Deadline.after(this.clock, this.config.wechat.apiDeadlineMs);
   }
+}
+
+function lastUsed(identity: IdentitySummary): number {
+  return (identity.lastLoginAt ?? identity.createdAt).getTime();
 }

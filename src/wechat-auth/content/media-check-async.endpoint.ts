@@ -2,7 +2,7 @@ import type { WechatAppCredentials } from '../../config/app-config';
 import type { WechatEndpoint } from '../upstream/wechat-endpoint';
 import type { LogContext, WechatRequest } from '../upstream/wechat-http';
 import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
-import { SCENE_PROFILE } from './msg-sec-check.endpoint';
+import { CONTENT_CHECK_ERRCODES, SCENE_PROFILE } from './msg-sec-check.endpoint';
 
 export interface MediaCheckInput {
   /** The image's URL: WeChat fetches it (https, public host: UpdateProfileRequest's rules). */
@@ -27,7 +27,7 @@ export class MediaCheckAsyncCall implements WechatEndpoint<MediaCheckInput, stri
   readonly usesAccessToken = true;
   readonly noResendAfterDoubt = true;
   readonly meter = 'media' as const;
-  readonly errcodes = {};
+  readonly errcodes = CONTENT_CHECK_ERRCODES;
 
   request(
     _app: WechatAppCredentials,

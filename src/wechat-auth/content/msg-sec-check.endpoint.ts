@@ -1,3 +1,4 @@
+import { AppException } from '../../common/errors/app.exception';
 import type { WechatAppCredentials } from '../../config/app-config';
 import type { ErrcodeMeaning, WechatEndpoint } from '../upstream/wechat-endpoint';
 import type { LogContext, WechatRequest } from '../upstream/wechat-http';
@@ -25,13 +26,32 @@ export const SCENE_PROFILE = 1;
 /** The openid has not visited the mini program recently enough for WeChat to check on its behalf. */
 const OPENID_STALE = 61010;
 
-const ERRCODES: Readonly<Record<number, ErrcodeMeaning<TextVerdict>>> = {
+/** The openid is not one of the app's users (40003 invalid openid, 43104 appid and openid do not match). */
+const OPENID_INVALID = 40003;
+const APPID_OPENID_MISMATCH = 43104;
+
+const NOT_A_MINI_PROGRAM_USER =
+  "WeChat's content check needs this user's identity in the mini program; log in there with wx.login first.";
+
+/** 409 NO_WECHAT_SESSION: the user has no identity in a configured mini program to check the profile with. */
+export function noMiniProgramIdentity(): AppException {
+  return new AppException('NO_WECHAT_SESSION', {}, NOT_A_MINI_PROGRAM_USER);
+}
+
+/**
+ * What both content checks' own errcodes mean: nothing a retry would change, so never a 503 "retry shortly".
+ */
+export const CONTENT_CHECK_ERRCODES: Readonly<Record<number, ErrcodeMeaning<never>>> = {
   [OPENID_STALE]: {
     error: 'NO_WECHAT_SESSION',
     message:
       'WeChat does not know this user as active in the mini program right now; log in with wx.login and retry.',
   },
+  [OPENID_INVALID]: { error: 'NO_WECHAT_SESSION', message: NOT_A_MINI_PROGRAM_USER },
+  [APPID_OPENID_MISMATCH]: { error: 'NO_WECHAT_SESSION', message: NOT_A_MINI_PROGRAM_USER },
 };
+
+const ERRCODES: Readonly<Record<number, ErrcodeMeaning<TextVerdict>>> = CONTENT_CHECK_ERRCODES;
 
 /** `body.result` as WeChat sends it in both checks' answers and in the `wxa_media_check` push. */
 export function readVerdict(result: unknown): TextVerdict | undefined {

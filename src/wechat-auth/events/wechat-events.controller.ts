@@ -28,7 +28,11 @@ export class WechatEventsController {
     summary: "WeChat's URL check: echoes `echostr` when `signature` = sha1(sort(Token, timestamp, nonce)).",
   })
   @ApiQuery({ name: 'signature', type: String, description: 'sha1 hex of Token, timestamp, nonce (sorted)' })
-  @ApiQuery({ name: 'timestamp', type: String, description: 'Unix seconds; refused when 5 min or more off' })
+  @ApiQuery({
+    name: 'timestamp',
+    type: String,
+    description: 'Unix seconds; refused when more than 300 s (5 min) off',
+  })
   @ApiQuery({ name: 'nonce', type: String })
   @ApiQuery({ name: 'echostr', type: String })
   @ApiProduces('text/plain')

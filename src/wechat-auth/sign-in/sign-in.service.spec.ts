@@ -9,13 +9,14 @@ import type { User } from '../../users/user.entity';
 import type { ResolvedUser, ResolveOptions, UsersService, WechatSession } from '../../users/users.service';
 import { AppException } from '../../common/errors/app.exception';
 import type { RiskCheck, RiskGate } from '../risk/risk-gate';
+import { testConfig } from '../../testing/test-config';
 import { SignInService, type ChannelIdentity } from './sign-in.service';
 
 const USER = { id: 'user-1', roles: ['user'] } as unknown as User;
 const TOKENS = { accessToken: 'jwt', refreshToken: 'r' } as TokenPair;
 const IDENTITY: ChannelIdentity = { kind: 'app', appid: 'wxmobile', openid: 'o-1', unionid: 'u-1' };
 
-function setup(riskEnabled = false) {
+function setup(riskEnabled = false, contentChecks = false) {
   const users = {
     resolveIdentity: jest
       .fn<Promise<ResolvedUser>, [WechatSession, ResolveOptions?]>()
@@ -39,6 +40,7 @@ function setup(riskEnabled = false) {
     audit as unknown as AuditService,
     tickets,
     risk as unknown as RiskGate,
+    testConfig(contentChecks ? { WECHAT_CONTENT_CHECK: 'on', WECHAT_EVENT_TOKEN: 'unitPushToken1' } : {}),
   );
   return { service, users, sessions, audit, tickets, risk };
 }
@@ -62,6 +64,33 @@ describe('SignInService.signIn', () => {
     expect(audit.record).toHaveBeenCalledWith(
       expect.objectContaining({ type: 'login.succeeded', userId: USER.id, appid: 'wxmobile' }),
     );
+  });
+
+  describe('a door’s profile (snsapi_userinfo, snsapi_login)', () => {
+    const WITH_PROFILE: ChannelIdentity = {
+      kind: 'oa',
+      appid: 'wxoa',
+      openid: 'o-oa',
+      profile: { nickname: 'risky name', avatarUrl: 'https://thirdwx.qlogo.cn/risky.png' },
+    };
+
+    it('reaches the identity graph with content checks off (it fills a new user’s empty fields)', async () => {
+      const { service, users } = setup();
+      await service.signIn(WITH_PROFILE);
+      expect(users.resolveIdentity).toHaveBeenCalledWith(WITH_PROFILE);
+    });
+
+    it('never reaches it with content checks on: nothing unchecked is copied into the user', async () => {
+      const { service, users, tickets } = setup(false, true);
+      await service.signIn(WITH_PROFILE);
+      const { linkTicket } = await tickets.issue('ticket-user');
+      await service.signIn(WITH_PROFILE, { linkTicket });
+      const { profile: _, ...withoutProfile } = WITH_PROFILE;
+      expect(users.resolveIdentity.mock.calls).toEqual([
+        [withoutProfile],
+        [withoutProfile, { linkToUserId: 'ticket-user' }],
+      ]);
+    });
   });
 
   it('redeems a link ticket and hands its user to the identity graph', async () => {

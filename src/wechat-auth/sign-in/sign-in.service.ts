@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
 import type { RequestContext } from '../../common/request-context';
+import { AppConfig } from '../../config/app-config';
 import type { TokenPair } from '../../token/token-pair';
 import { SessionService } from '../../token/sessions/session.service';
 import type { ChannelIdentity, IdentityKind } from '../../users/identity-kind';
@@ -48,10 +49,12 @@ export class SignInService {
     private readonly audit: AuditService,
     private readonly linkTickets: LinkTickets,
     private readonly risk: RiskGate,
+    private readonly config: AppConfig,
   ) {}
 
-  async signIn(identity: ChannelIdentity, opts: SignInOptions = {}): Promise<WechatLogin> {
+  async signIn(door: ChannelIdentity, opts: SignInOptions = {}): Promise<WechatLogin> {
     const { context } = opts;
+    const identity = this.withoutUncheckedProfile(door);
     const { appid } = identity;
     // Before anything is written or spent (the link ticket included): a refused sign-up leaves no row.
     const riskRank = await this.screenSignUp(identity, opts);
@@ -87,6 +90,17 @@ export class SignInService {
       context,
     });
     return { user, appid, isNew, tokens };
+  }
+
+  /**
+   * With content checks on (docs/content-checks.md), a door's profile (snsapi_userinfo, snsapi_login: WeChat's
+   * nickname and avatar) never reaches the identity graph, which would copy it unchecked into a new user: the
+   * user sets a profile through `PATCH /users/me`, which is checked. Off: it fills a new user's empty fields.
+   */
+  private withoutUncheckedProfile(identity: ChannelIdentity): ChannelIdentity {
+    if (!this.config.content.enabled || identity.profile === undefined) return identity;
+    const { profile: _dropped, ...rest } = identity;
+    return rest;
   }
 
   /**
