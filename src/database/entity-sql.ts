@@ -34,13 +34,27 @@ export class EntitySql<T extends ObjectLiteral> {
    * TypeORM does), with its values converted as TypeORM would. The statement is built once per shape.
    */
   insert(row: Partial<T>): { sql: string; params: unknown[] } {
+    return this.insertAs(row, (marks) => `VALUES (${marks})`);
+  }
+
+  /**
+   * `INSERT … SELECT` of the row's values `from` a clause such as `FROM users u WHERE u.id = ?` (its own
+   * parameters follow the row's): the row is written only if the clause finds a row — a conditional
+   * insert in one statement.
+   */
+  insertWhere(row: Partial<T>, from: string): { sql: string; params: unknown[] } {
+    return this.insertAs(row, (marks) => `SELECT ${marks} ${from}`);
+  }
+
+  private insertAs(row: Partial<T>, source: (marks: string) => string): { sql: string; params: unknown[] } {
     const present = this.columns.filter((c) => row[c.propertyName as keyof T] !== undefined);
-    const shape = present.map((c) => c.propertyName).join(',');
-    let sql = this.inserts.get(shape);
+    const marks = present.map(() => '?').join(', ');
+    const key = `${source('')}|${present.map((c) => c.propertyName).join(',')}`;
+    let sql = this.inserts.get(key);
     if (sql === undefined) {
       const names = present.map((c) => this.quote(c.databaseName));
-      sql = `INSERT INTO ${this.table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`;
-      this.inserts.set(shape, sql);
+      sql = `INSERT INTO ${this.table} (${names.join(', ')}) ${source(marks)}`;
+      this.inserts.set(key, sql);
     }
     return { sql, params: present.map((c) => this.toDb(c, row[c.propertyName as keyof T])) };
   }

@@ -15,6 +15,7 @@ export class RefreshRows {
     byHashWithUser: string;
     rotate: string;
     rotateForUser: string;
+    userAsRead: string;
     remove: string;
     liveFamilies: string;
   };
@@ -34,6 +35,7 @@ export class RefreshRows {
       rotateForUser:
         `${rotate} AND EXISTS (SELECT 1 FROM ${u.table} u WHERE u.${u.col('id')} = ? ` +
         `AND u.${u.col('status')} = ? AND u.${u.col('roles')} = ?)`,
+      userAsRead: `FROM ${u.table} u WHERE u.${u.col('id')} = ? AND u.${u.col('status')} = ? AND u.${u.col('roles')} = ?`,
       remove: `DELETE FROM ${t.table} WHERE ${t.col('id')} = ?`,
       liveFamilies:
         `SELECT DISTINCT t.${t.col('familyId')} AS familyId FROM ${t.table} t ` +
@@ -44,6 +46,22 @@ export class RefreshRows {
   async insert(em: EntityManager, row: RefreshToken): Promise<void> {
     const { sql, params } = this.t.insert(row);
     await runStatement(em, sql, params);
+  }
+
+  /**
+   * The row, written only while its user is active with exactly these roles (as the token about to be
+   * signed carries them); whether it was written. A user changed, disabled or gone since it was read: no row.
+   */
+  async insertForUser(em: EntityManager, row: RefreshToken, roles: string[]): Promise<boolean> {
+    const { u } = this;
+    const { sql, params } = this.t.insertWhere(row, this.sql.userAsRead);
+    const { affected } = await runStatement(em, sql, [
+      ...params,
+      u.param('id', row.userId),
+      u.param('status', 'active'),
+      u.param('roles', roles),
+    ]);
+    return affected === 1;
   }
 
   async byHash(tokenHash: string): Promise<RefreshToken | null> {

@@ -225,6 +225,19 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
       });
     });
 
+    it('a user whose roles changed since the caller read it: the token carries the current roles', async () => {
+      // The login read alice with ['user']; an admin made her an admin before the session's row was written.
+      await dataSource.getRepository(User).update({ id: alice.id }, { roles: ['admin', 'user'] });
+      const pair = await tokens.sessions.start(alice, 'wxapp');
+      expect((await access.verify(pair.accessToken)).roles).toEqual(['admin', 'user']);
+      expect(await refreshRepo.count()).toBe(1);
+    });
+
+    it('a user disabled since the caller read it: USER_DISABLED, and the session is not handed out', async () => {
+      await dataSource.getRepository(User).update({ id: alice.id }, { status: 'disabled' });
+      await expectAppError(tokens.sessions.start(alice, 'wxapp'), 'USER_DISABLED');
+    });
+
     it('stores only the SHA-256 of the refresh token', async () => {
       const pair = await tokens.sessions.start(alice, 'wxapp');
       const rows: Record<string, unknown>[] = await dataSource.query('SELECT * FROM refresh_tokens');

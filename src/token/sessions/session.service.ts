@@ -114,13 +114,19 @@ export class SessionService {
   ): Promise<TokenPair> {
     const familyId = this.random.uuid();
     const refresh = this.issuer.newRefreshToken(user.id, appid, familyId);
-    await this.tx.retrying((em) => this.rows.insert(em, refresh.row), 'single');
-    if (!opts.isNewUser) await this.evictBeyondLimit(user.id, familyId, context);
     // The epoch first, then the user's current state (a revocation in between cannot slip through), then
-    // the token.
+    // the token. The state is checked by the session row's own insert, written only while the user is
+    // active with the roles the token will carry; a user changed since the caller read it (or a role value
+    // stored differently) takes the long way: the row, then the user read again.
     const epoch = await this.revocations.epochFor(user.id);
-    const current = await this.users.findById(user.id);
-    assertMayAct(current);
+    let current: { id: string; roles: string[] } = user;
+    if (!(await this.tx.retrying((em) => this.rows.insertForUser(em, refresh.row, user.roles), 'single'))) {
+      await this.tx.retrying((em) => this.rows.insert(em, refresh.row), 'single');
+      const read = await this.users.findById(user.id);
+      assertMayAct(read);
+      current = read;
+    }
+    if (!opts.isNewUser) await this.evictBeyondLimit(user.id, familyId, context);
     return this.issuer.pair(current, appid, familyId, refresh.token, epoch);
   }
 
