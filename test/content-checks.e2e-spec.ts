@@ -9,10 +9,7 @@ import { mediaCheckEvent, signedPush } from '../src/wechat-auth/sandbox/sandbox-
 import type { SandboxMediaCheck } from '../src/wechat-auth/sandbox/sandbox-wechat';
 import { UsageMeter } from '../src/wechat-auth/usage/usage-meter';
 import { beijingDay } from '../src/wechat-auth/usage/usage-meter';
-import { freePort } from './support/free-port';
-import { createTestApp, type TestApp } from './support/test-app';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
-import { useTestApp, type TestAppFixture } from './support/use-test-app';
+import { useSandboxApp, useTestApp, type TestAppFixture } from './support/use-test-app';
 
 const TOKEN = 'contentPushToken42';
 const TEXT_API = '/wxa/msg_sec_check';
@@ -273,37 +270,15 @@ describe('content checks off (the default) (e2e)', () => {
 });
 
 describe('content checks against the mounted sandbox: it pushes the verdict itself (e2e)', () => {
-  let db: TestDatabase;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const port = await freePort();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      listen: true,
-      env: {
-        PORT: String(port),
-        WECHAT_SANDBOX: 'true',
-        WECHAT_APPID: '',
-        WECHAT_SECRET: '',
-        WECHAT_APPS: '',
-        WECHAT_CONTENT_CHECK: 'on',
-        WECHAT_EVENT_TOKEN: TOKEN,
-        SANDBOX_MEDIA_CHECK_DELAY_MS: '0',
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
+  const app = useSandboxApp({
+    apps: '',
+    env: { WECHAT_CONTENT_CHECK: 'on', WECHAT_EVENT_TOKEN: TOKEN, SANDBOX_MEDIA_CHECK_DELAY_MS: '0' },
   });
 
   /** The avatar status once the sandbox's push has landed (it travels over HTTP: polled, at most ~5 s). */
   async function settled(access: string): Promise<Record<string, unknown>> {
     for (let i = 0; i < 100; i++) {
-      const me = await request(t.server)
+      const me = await request(app.t.server)
         .get('/users/me')
         .set('authorization', `Bearer ${access}`)
         .expect(200);
@@ -314,16 +289,16 @@ describe('content checks against the mounted sandbox: it pushes the verdict itse
   }
 
   it('pass publishes, risky drops: the signed push arrives at /wechat/events by itself', async () => {
-    const minted = await request(t.server)
+    const minted = await request(app.t.server)
       .post('/sandbox/wechat/codes')
       .send({ openid: 'o-sandbox-content' });
-    const login = await request(t.server)
+    const login = await request(app.t.server)
       .post('/auth/wechat/login')
       .send({ code: minted.body.code })
       .expect(200);
     const access = login.body.accessToken as string;
     const patch = (body: Record<string, unknown>) =>
-      request(t.server).patch('/users/me').set('authorization', `Bearer ${access}`).send(body);
+      request(app.t.server).patch('/users/me').set('authorization', `Bearer ${access}`).send(body);
 
     expect((await patch({ nickname: 'risky name' })).status).toBe(422);
     expect((await patch({ avatarUrl: 'https://cdn.example.com/fine.png' })).body.avatarStatus).toBe(

@@ -20,6 +20,7 @@ import { FakeWechat } from './support/fake-wechat';
 import { freePort } from './support/free-port';
 import { createTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, TEST_DB, type TestDatabase } from './support/test-database';
+import { useSandboxApp } from './support/use-test-app';
 import { StandInWx } from './sdk/stand-in-wx';
 
 const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
@@ -779,9 +780,7 @@ describe(`mini-program SDK against the service (${TEST_DB})`, () => {
  */
 describe(`example mini program's page logic against the sandbox (${TEST_DB})`, () => {
   const root = join(__dirname, '..', 'examples', 'miniprogram');
-  let db: TestDatabase;
-  let t: TestApp;
-  let baseUrl: string;
+  const sandbox = useSandboxApp({ apps: '' });
 
   interface PageInstance {
     data: Record<string, unknown> & { busy: boolean; message: string };
@@ -812,7 +811,8 @@ describe(`example mini program's page logic against the sandbox (${TEST_DB})`, (
         () => app,
         (def: Record<string, unknown>) => (pageDef = def),
       );
-      if (file.endsWith(`${sep}config.js`)) Object.assign(module.exports as object, { baseUrl });
+      if (file.endsWith(`${sep}config.js`))
+        Object.assign(module.exports as object, { baseUrl: `http://127.0.0.1:${sandbox.port}` });
       return module.exports;
     };
     load(join(root, 'config.js'));
@@ -830,28 +830,6 @@ describe(`example mini program's page logic against the sandbox (${TEST_DB})`, (
     (page[handler] as (a?: unknown) => void).call(page, arg);
     await idle(page);
   };
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const port = await freePort();
-    t = await createTestApp({
-      databaseUrl: db.url,
-      listen: true,
-      env: {
-        PORT: String(port),
-        WECHAT_SANDBOX: 'true',
-        WECHAT_APPID: '',
-        WECHAT_SECRET: '',
-        WECHAT_APPS: '',
-      },
-    });
-    baseUrl = `http://127.0.0.1:${port}`;
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
 
   it('logs in on show, binds the phone, saves the nickname, checks the session, logs out', async () => {
     const wx = new StandInWx(() => {
