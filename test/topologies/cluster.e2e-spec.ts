@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { SystemClock } from '../../src/common/clock/system-clock';
 import { createKvStore } from '../../src/common/store/create-kv-store';
 import type { RedisKvStore } from '../../src/common/store/redis-kv-store';
+import { StoreKeys } from '../../src/common/store/store-keys';
 import { testConfig } from '../../src/testing/test-config';
 import { eventually, PrivateCluster } from './redis-topologies';
 import { sharedStateCases, TwoInstances } from './two-instances';
@@ -52,14 +54,15 @@ describe('Redis Cluster: two instances (topologies)', () => {
     // No hash tags: the families (store-keys.ts) as with REDIS_URL, the deployment's prefix in front.
     expect(all.some((k) => k.startsWith(`${env.prefix}revoke:user:`))).toBe(true);
     expect(all.some((k) => k.startsWith(`${env.prefix}throttle:`))).toBe(true);
-    expect(all.every((k) => !/[{}]/.test(k))).toBe(true);
+    // No hash tag but the login-code ledger's, whose claim and kept answer one script reads together.
+    expect(all.filter((k) => /[{}]/.test(k)).every((k) => k.startsWith(`${env.prefix}wx:code:{`))).toBe(true);
   });
 
   describe('the store itself', () => {
     let store: RedisKvStore;
 
-    beforeAll(() => {
-      store = createKvStore(
+    const open = () =>
+      createKvStore(
         testConfig({
           REDIS_CLUSTER_NODES: cluster.nodeList,
           REDIS_PASSWORD: PASSWORD,
@@ -67,6 +70,9 @@ describe('Redis Cluster: two instances (topologies)', () => {
         }),
         new SystemClock(),
       ) as RedisKvStore;
+
+    beforeAll(() => {
+      store = open();
     });
 
     afterAll(() => store?.close());
@@ -86,6 +92,33 @@ describe('Redis Cluster: two instances (topologies)', () => {
       expect(await store.setIfAbsent('lock:1', 'you', 60_000)).toBe(false);
       expect(await store.deleteIfEquals('lock:1', 'you')).toBe(false);
       expect(await store.deleteIfEquals('lock:1', 'me')).toBe(true);
+    });
+
+    it("the login-code ledger's two-key claim runs on one slot for codes spread over every master", async () => {
+      for (let i = 0; i < 20; i++) {
+        const hash = createHash('sha256').update(`code-${i}`).digest('hex');
+        await store.set(StoreKeys.loginCodeAnswer(hash), `kept-${i}`, 60_000);
+        await expect(
+          store.claim(StoreKeys.loginCodeClaim(hash), 'pending', 60_000, StoreKeys.loginCodeAnswer(hash)),
+        ).resolves.toEqual({ created: true, value: `kept-${i}` });
+      }
+      // Without the shared hash tag a Cluster refuses the script (the reason the keys carry one). On a store of
+      // its own: the refusal makes that store suspect until its probe answers.
+      const other = open();
+      const refused = await other.claim('claim:a', 'pending', 60_000, 'claim:b').catch((e: Error) => e);
+      await other.close();
+      expect(String((refused as Error).cause)).toMatch(/same slot/);
+    });
+
+    it('scripts issued together for keys on every master all answer (auto-pipelining groups them by key)', async () => {
+      const keys = Array.from({ length: 30 }, (_, i) => `burst:${i}`);
+      const answers = await Promise.all([
+        ...keys.map((k) => store.hit(k, 60_000)),
+        ...keys.map((k) => store.increment(`${k}:n`, 60_000, 2)),
+        ...keys.map((k) => store.get(k)),
+      ]);
+      expect(answers.slice(0, 30)).toEqual(keys.map(() => expect.objectContaining({ count: 1 })));
+      expect(answers.slice(30, 60)).toEqual(keys.map(() => 2));
     });
 
     it('a subscriber on one instance hears a publication from another; close() ends every connection', async () => {

@@ -25,6 +25,27 @@ export abstract class KvStore {
     const left = await this.ttl(key);
     return { count, remainingMs: left < 0 ? windowMs : left };
   }
+  /**
+   * A claim that reads what the caller needs next: SET NX `key` with expiry; when this call created it, the
+   * value of `companion` (null when absent), otherwise the value `key` holds (null if it expired meanwhile).
+   * One round trip where the store can (Redis: one script, so both keys must share a Cluster slot: give them
+   * one hash tag, as `StoreKeys.loginCodeClaim` / `loginCodeAnswer` do).
+   */
+  async claim(
+    key: string,
+    value: string,
+    ttlMs: number,
+    companion: string,
+  ): Promise<{ created: boolean; value: string | null }> {
+    if (!(await this.setIfAbsent(key, value, ttlMs))) return { created: false, value: await this.get(key) };
+    try {
+      return { created: true, value: await this.get(companion) };
+    } catch (e) {
+      // All or nothing, like the script: a claim whose read failed is given back (best effort; it expires anyway).
+      await this.delete(key).catch(() => undefined);
+      throw e;
+    }
+  }
   abstract delete(key: string): Promise<void>;
   /** Atomic compare-and-delete: removes the key only while it still holds `value` (safe lock release). */
   abstract deleteIfEquals(key: string, value: string): Promise<boolean>;

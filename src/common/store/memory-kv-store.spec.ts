@@ -36,6 +36,19 @@ describe('MemoryKvStore', () => {
     await expect(store.get('k')).resolves.toBe('b');
   });
 
+  it('claim: creates the key and reads the companion; a held key answers its own value; all or nothing', async () => {
+    await store.set('kept', 'answer', 5000);
+    await expect(store.claim('c', 'pending', 1000, 'kept')).resolves.toEqual({ created: true, value: 'answer' });
+    expect(await store.ttl('c')).toBe(1000);
+    await expect(store.claim('c', 'other', 1000, 'kept')).resolves.toEqual({ created: false, value: 'pending' });
+    await expect(store.claim('d', 'pending', 1000, 'none')).resolves.toEqual({ created: true, value: null });
+    // The companion's read fails after the claim was made: the claim is given back, the failure thrown.
+    const down = new StoreUnavailableError(1);
+    jest.spyOn(store, 'get').mockRejectedValueOnce(down);
+    await expect(store.claim('e', 'pending', 1000, 'kept')).rejects.toBe(down);
+    expect(await store.ttl('e')).toBe(-1);
+  });
+
   it('delete removes a key', async () => {
     await store.set('k', 'v', 1000);
     await store.delete('k');
@@ -112,6 +125,7 @@ describe('MemoryKvStore', () => {
       () => store.get('k'),
       () => store.set('k', 'v', 1000),
       () => store.setIfAbsent('k', 'v', 1000),
+      () => store.claim('k', 'v', 1000, 'c'),
       () => store.increment('k', 1000),
       () => store.hit('k', 1000),
       () => store.ttl('k'),

@@ -34,6 +34,8 @@ class FakeConnection extends EventEmitter {
   readonly publish = jest.fn<Promise<number>, [string, string]>();
   readonly disconnect = jest.fn<void, [boolean?]>();
   readonly quit = jest.fn<Promise<string>, []>(() => Promise.resolve('OK'));
+  /** The store defines its scripts as commands on the connection. */
+  readonly defineCommand = jest.fn<void, [string, { numberOfKeys: number; lua: string }]>();
   readonly duplicates: FakeConnection[] = [];
 
   duplicate(): FakeConnection {
@@ -444,6 +446,19 @@ describe('RedisKvStore (private redis-server)', () => {
     await expect(store.increment('c', 5000)).resolves.toBe(1);
     await expect(store.increment('c', 60_000, 4)).resolves.toBe(5);
     expect(await store.ttl('c')).toBeLessThanOrEqual(5000);
+    // claim: SET NX and a read in one script (created: the companion's value; held: the key's own).
+    await store.set('{t}:kept', 'answer', 10_000);
+    await expect(store.claim('{t}', 'pending', 10_000, '{t}:kept')).resolves.toEqual({
+      created: true,
+      value: 'answer',
+    });
+    await expect(client.get('kv[1]:{t}')).resolves.toBe('pending');
+    expect(await store.ttl('{t}')).toBeGreaterThan(9_000);
+    await expect(store.claim('{t}', 'other', 10_000, '{t}:kept')).resolves.toEqual({
+      created: false,
+      value: 'pending',
+    });
+    await expect(store.claim('{u}', 'pending', 10_000, '{u}:kept')).resolves.toEqual({ created: true, value: null });
     await expect(store.deleteIfEquals('b', 'other')).resolves.toBe(false);
     await expect(store.deleteIfEquals('b', 'w')).resolves.toBe(true);
     await store.set('x*1', '1', 10_000);
@@ -461,14 +476,14 @@ describe('RedisKvStore (private redis-server)', () => {
 
   it('counts a fixed window in one round trip: the count and the ms left, the window set once', async () => {
     const { client, store } = open(redis.port, 'hit:');
-    const evals = jest.spyOn(client, 'eval');
+    const scripts = jest.spyOn(client, 'kvHit');
     await expect(store.hit('w', 5000)).resolves.toEqual({ count: 1, remainingMs: 5000 });
     const second = await store.hit('w', 60_000);
     expect(second.count).toBe(2);
     expect(second.remainingMs).toBeLessThanOrEqual(5000);
     expect(second.remainingMs).toBeGreaterThan(4000);
     expect(await client.pttl('hit:w')).toBeLessThanOrEqual(5000);
-    expect(evals).toHaveBeenCalledTimes(2);
+    expect(scripts).toHaveBeenCalledTimes(2);
   });
 
   it('refuses commands at once while the connection is down, and answers as soon as it is back', async () => {

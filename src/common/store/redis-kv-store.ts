@@ -1,4 +1,4 @@
-import { type Cluster, type Redis, ReplyError } from 'ioredis';
+import { type Cluster, type Redis, ReplyError, type Result } from 'ioredis';
 import { KvStore } from './kv-store';
 import { StoreUnavailableError } from './store-unavailable.error';
 
@@ -18,6 +18,36 @@ return {v, t}`;
 const DELETE_IF_EQUALS = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/**
+ * SET NX with expiry, then what the caller needs next: the companion's value (created) or the key's own (not).
+ * KEYS[1] and KEYS[2] share a hash tag, so a Cluster runs it on one slot.
+ */
+const CLAIM = `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return {1, redis.call('GET', KEYS[2])} end
+return {0, redis.call('GET', KEYS[1])}`;
+
+/**
+ * The scripts, as commands ioredis defines on the client (EVALSHA, EVAL once on NOSCRIPT). Not `eval()`: with
+ * auto-pipelining in a Cluster, ioredis groups a command by its first argument, which for EVAL is the script's
+ * text, not a key — so EVALs of keys on different nodes landed in one pipeline and were refused ("All keys in the
+ * pipeline should belong to the same slots allocation group"). A defined command's first argument is its key.
+ */
+const SCRIPTS = {
+  kvIncrementWithTtl: { numberOfKeys: 1, lua: INCREMENT_WITH_TTL },
+  kvHit: { numberOfKeys: 1, lua: HIT },
+  kvDeleteIfEquals: { numberOfKeys: 1, lua: DELETE_IF_EQUALS },
+  kvClaim: { numberOfKeys: 2, lua: CLAIM },
+} as const;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    kvIncrementWithTtl(key: string, ttlMs: number, by: number): Result<number, Context>;
+    kvHit(key: string, windowMs: number): Result<[number, number], Context>;
+    kvDeleteIfEquals(key: string, value: string): Result<number, Context>;
+    kvClaim(key: string, companion: string, value: string, ttlMs: number): Result<[created: number, value?: string | null], Context>;
+  }
+}
 
 /** ioredis states in which a command could only wait in the offline queue for a connection that is not there. */
 const DISCONNECTED: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
@@ -52,8 +82,8 @@ const DEFAULT_TIMINGS: RedisKvStoreTimings = {
  *
  * Topologies: `client` is one connection (a single server, or a Sentinel-monitored master that ioredis
  * follows through failovers) or a `Cluster`. In a Cluster every command here touches one key (each
- * script too: KEYS[1] only), so no key needs a hash tag and the key strings are the same in every
- * topology; `entries` scans every master; pub/sub uses classic PUBLISH, which a Cluster forwards to
+ * script too: KEYS[1] only) except `claim`, whose two keys the caller gives one hash tag; the key strings
+ * are the same in every topology; `entries` scans every master; pub/sub uses classic PUBLISH, which a Cluster forwards to
  * every node, so a subscriber connected to any node hears every instance.
  *
  * Failing fast: a command is refused at once (no offline queueing) while the connection is down
@@ -82,6 +112,7 @@ export class RedisKvStore extends KvStore {
   ) {
     super();
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
+    for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
     // A (re)established connection answers again.
     client.on('ready', () => (this.suspect = false));
   }
@@ -108,17 +139,28 @@ export class RedisKvStore extends KvStore {
 
   async increment(key: string, ttlMs: number, by = 1): Promise<number> {
     const res = await this.call(() =>
-      this.client.eval(INCREMENT_WITH_TTL, 1, this.prefix + key, Math.max(1, Math.ceil(ttlMs)), by),
+      this.client.kvIncrementWithTtl(this.prefix + key, Math.max(1, Math.ceil(ttlMs)), by),
     );
     return Number(res);
   }
 
   override async hit(key: string, windowMs: number): Promise<{ count: number; remainingMs: number }> {
     const window = Math.max(1, Math.ceil(windowMs));
-    const [count, remainingMs] = (await this.call(() =>
-      this.client.eval(HIT, 1, this.prefix + key, window),
-    )) as [number, number];
+    const [count, remainingMs] = await this.call(() => this.client.kvHit(this.prefix + key, window));
     return { count: Number(count), remainingMs: Number(remainingMs) };
+  }
+
+  override async claim(
+    key: string,
+    value: string,
+    ttlMs: number,
+    companion: string,
+  ): Promise<{ created: boolean; value: string | null }> {
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    const [created, current] = await this.call(() =>
+      this.client.kvClaim(this.prefix + key, this.prefix + companion, value, ttl),
+    );
+    return { created: Number(created) === 1, value: current ?? null };
   }
 
   async ttl(key: string): Promise<number> {
@@ -131,7 +173,7 @@ export class RedisKvStore extends KvStore {
   }
 
   async deleteIfEquals(key: string, value: string): Promise<boolean> {
-    const res = await this.call(() => this.client.eval(DELETE_IF_EQUALS, 1, this.prefix + key, value));
+    const res = await this.call(() => this.client.kvDeleteIfEquals(this.prefix + key, value));
     return Number(res) === 1;
   }
 

@@ -79,8 +79,8 @@ describe('store key registry', () => {
     expect(StoreKeys.revokeUser('u1')).toBe('revoke:user:u1');
     expect(StoreKeys.revokeSession('s1')).toBe('revoke:sid:s1');
     expect(StoreKeys.refreshSuccessor('h')).toBe('refresh:successor:h');
-    expect(StoreKeys.loginCodeClaim('h')).toBe('wx:code:h');
-    expect(StoreKeys.loginCodeAnswer('h')).toBe('wx:code:h:answer');
+    expect(StoreKeys.loginCodeClaim('h')).toBe('wx:code:{h}');
+    expect(StoreKeys.loginCodeAnswer('h')).toBe('wx:code:{h}:answer');
     expect(StoreKeys.loginCodeUnsure('h')).toBe('wx:unsure:h');
     expect(StoreKeys.interfaceTokenLock('wx1')).toBe('wx:token-lock:wx1');
     expect(StoreKeys.wechatMinuteQuota('wx1', 'api')).toBe('wx:quota:wx1:api');

@@ -29,7 +29,7 @@ export const KEY_PREFIXES = {
   revokeSession: 'revoke:sid:',
   /** The sealed successor pair of a just-rotated refresh token (token): `refresh:successor:<sha256>`. */
   refreshSuccessor: 'refresh:successor:',
-  /** A login code's claim and kept answer (wechat-auth/login): `wx:code:<hash>` and `wx:code:<hash>:answer`. */
+  /** A login code's claim and kept answer (wechat-auth/login): `wx:code:{<hash>}` and `wx:code:{<hash>}:answer`. */
   loginCode: 'wx:code:',
   /** A login code that may have reached WeChat unanswered: `wx:unsure:<hash>`. */
   loginCodeUnsure: 'wx:unsure:',
@@ -103,8 +103,10 @@ export const StoreKeys = {
   revokeUser: (userId: string) => `${P.revokeUser}${userId}`,
   revokeSession: (sessionId: string) => `${P.revokeSession}${sessionId}`,
   refreshSuccessor: (presentedHash: string) => `${P.refreshSuccessor}${presentedHash}`,
-  loginCodeClaim: (codeHash: string) => `${P.loginCode}${codeHash}`,
-  loginCodeAnswer: (codeHash: string) => `${P.loginCode}${codeHash}:answer`,
+  // One hash tag ({<hash>}) for the claim and the kept answer: the ledger reads both in one script, which a
+  // Redis Cluster runs only on keys of one slot. Keys up to the tag's `}` are equal, so any prefix keeps them together.
+  loginCodeClaim: (codeHash: string) => `${P.loginCode}{${codeHash}}`,
+  loginCodeAnswer: (codeHash: string) => `${P.loginCode}{${codeHash}}:answer`,
   loginCodeUnsure: (codeHash: string) => `${P.loginCodeUnsure}${codeHash}`,
   interfaceToken: (appid: string) => `${P.interfaceToken}${appid}`,
   interfaceTokenLock: (appid: string) => `${P.interfaceTokenLock}${appid}`,

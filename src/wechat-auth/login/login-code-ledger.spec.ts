@@ -16,7 +16,7 @@ const DEADLINE_MS = 5000;
 const RESULT: Code2SessionResult = { openid: 'openid-secret-1', sessionKey: 'c2Vzc2lvbktleURvTm90TG9n' };
 /** What a completed login hands back (the service's user and tokens). */
 const LOGGED_IN = { user: 'user-1' };
-const claimKey = (code: string, appid = APPID) => `wx:code:${loginCodeHash(appid, code)}`;
+const claimKey = (code: string, appid = APPID) => `wx:code:{${loginCodeHash(appid, code)}}`;
 
 function codeOf(outcome: Outcome<unknown>): ErrorCode | undefined {
   if (outcome.state !== 'rejected') return undefined;

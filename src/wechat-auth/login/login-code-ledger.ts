@@ -70,9 +70,15 @@ export class LoginCodeLedger {
     complete: (session: S) => Promise<T>,
   ): Promise<T> {
     const key = StoreKeys.loginCodeClaim(hash);
-    // The pending claim expires by itself if its holder dies mid-call.
-    while (!(await this.store.setIfAbsent(key, PENDING, Math.max(1000, deadline.remainingMs() + 1000)))) {
-      const state = await this.store.get(key);
+    const keptKey = StoreKeys.loginCodeAnswer(hash);
+    // One round trip: the claim, and with it the answer an earlier request may have kept (or, when the claim
+    // is held, its state). The pending claim expires by itself if its holder dies mid-call.
+    let claim: { created: boolean; value: string | null };
+    while (
+      !(claim = await this.store.claim(key, PENDING, Math.max(1000, deadline.remainingMs() + 1000), keptKey))
+        .created
+    ) {
+      const state = claim.value;
       if (state === USED) throw new AppException('WX_CODE_USED');
       if (state?.startsWith('error:')) throw remembered(state.slice('error:'.length) as ErrorCode);
       if (state !== null) {
@@ -83,8 +89,7 @@ export class LoginCodeLedger {
       }
       // null: the claim was just released; try to take it.
     }
-    const keptKey = StoreKeys.loginCodeAnswer(hash);
-    let session = await this.kept<S>(keptKey, key);
+    let session = this.kept<S>(claim.value, keptKey);
     const wasKept = session !== undefined;
     if (!session) {
       try {
@@ -121,14 +126,7 @@ export class LoginCodeLedger {
   }
 
   /** WeChat's answer kept by an earlier request with this code whose login did not complete. */
-  private async kept<S>(keptKey: string, claimKey: string): Promise<S | undefined> {
-    let sealed: string | null;
-    try {
-      sealed = await this.store.get(keptKey);
-    } catch (e) {
-      await this.bestEffort(() => this.store.delete(claimKey));
-      throw e;
-    }
+  private kept<S>(sealed: string | null, keptKey: string): S | undefined {
     if (!sealed) return undefined;
     try {
       return JSON.parse(this.box.open(sealed, keptKey)) as S;
