@@ -150,6 +150,11 @@ export class ReplicatedMap<E> {
     return ok;
   }
 
+  /** Whether the map is known complete right now (subscribed, and re-read since), with no grace counted. */
+  get inSyncNow(): boolean {
+    return this.inSync;
+  }
+
   /** Milliseconds since the map was last known complete: 0 while in sync, Infinity if never since start. */
   ageMs(now = this.clock.now()): number {
     return this.inSync ? 0 : now - this.staleSince;

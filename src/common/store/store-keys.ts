@@ -41,7 +41,7 @@ export const KEY_PREFIXES = {
   forceRefreshGap: 'wx:token-force-gap:',
   /** force_refresh daily count: `wx:token-force:<appid>:<day>`. */
   forceRefreshDaily: 'wx:token-force:',
-  /** WeChat's minute quota is spent for an app's API (errcode 45011): `wx:quota:<appid>:<api>`. */
+  /** WeChat's minute quota is spent for an app's API (errcode 45011): `wx:quota:<appid>:<api>`. Scanned at start. */
   wechatMinuteQuota: 'wx:quota:',
   /** A session_key check's answer for a second: `wx:checksession:<appid>:<tag of openid and session_key>`. */
   checkSession: 'wx:checksession:',
@@ -92,6 +92,8 @@ export const REVOCATION_SCAN_PREFIX = 'revoke:';
 export const CHANNELS = {
   /** Every revocation, to every instance's replica. */
   revocations: 'revocations',
+  /** Every 45011 stop (wechat-auth/upstream), to every instance's copy. */
+  wechatQuota: 'wx:quota',
 } as const;
 
 /** Key builders, one per family. Arguments are joined with `:`; none of them may be attacker-chosen raw text. */

@@ -70,9 +70,13 @@ class EchoEndpoint implements WechatEndpoint<string, string> {
   }
 }
 
-function setup(env: Record<string, string> = {}, start = START) {
+function setup(
+  env: Record<string, string> = {},
+  start = START,
+  newStore = (clock: FakeClock) => new MemoryKvStore(clock),
+) {
   const clock = new FakeClock(start);
-  const store = new MemoryKvStore(clock);
+  const store = newStore(clock);
   const config = testConfig({ ...ENV, ...env });
 
   const script: Answer[] = [];
@@ -696,36 +700,51 @@ describe('WechatCallPolicy: minute quota (45011)', () => {
     expect(send).toHaveBeenCalledTimes(2);
   });
 
-  it('shares the block through the store with other instances, under wx:quota:<appid>:<endpoint>', async () => {
-    const s = setup();
-    s.answer(errcode(45011));
-    await failure(s.login(APP_ONE, 'code-1'), s.clock);
-    expect(await s.store.ttl('wx:quota:wxapp_one:jscode2session')).toBe(15_000);
-    const sendB = jest.fn();
-    const instanceB = new WechatCallPolicy(
-      { send: sendB } as unknown as WechatHttp,
+  /** Another instance on the same store, started (subscribed, loaded); `send` is what WeChat answers it. */
+  const anotherInstance = async (
+    s: ReturnType<typeof setup>,
+    send = jest.fn((): Promise<Body> => Promise.reject(errcode(45011))),
+  ) => {
+    const policy = new WechatCallPolicy(
+      { send } as unknown as WechatHttp,
       testConfig(ENV),
       s.clock,
       new Random(),
       s.store,
     );
+    await policy.onModuleInit();
+    const login = (code: string) =>
+      policy.call(new Code2SessionCall(false), APP_ONE, code, Deadline.after(s.clock, DEADLINE_MS));
+    return { policy, send, login };
+  };
 
-    const e = await failure(
-      instanceB.call(new Code2SessionCall(false), APP_ONE, 'code-2', Deadline.after(s.clock, DEADLINE_MS)),
-      s.clock,
-    );
+  it('shares the block with every instance: stored under wx:quota:<appid>:<endpoint>, published, loaded at start', async () => {
+    const s = setup();
+    const running = await anotherInstance(s, jest.fn());
+    s.answer(errcode(45011));
+    await failure(s.login(APP_ONE, 'code-1'), s.clock);
+    expect(await s.store.ttl('wx:quota:wxapp_one:jscode2session')).toBe(15_000);
+    const startedLater = await anotherInstance(s, jest.fn());
+    const ttl = jest.spyOn(s.store, 'ttl');
 
-    expect(e.code).toBe('WX_RATE_LIMITED');
-    expect(e.extras.retryAfter).toBe(15);
-    expect(sendB).not.toHaveBeenCalled();
+    for (const instance of [running, startedLater]) {
+      const e = await failure(instance.login('code-2'), s.clock);
+      expect(e.code).toBe('WX_RATE_LIMITED');
+      expect(e.extras.retryAfter).toBe(15);
+      expect(instance.send).not.toHaveBeenCalled();
+      instance.policy.onModuleDestroy();
+    }
+    // Both knew it from memory (the message, the load at start): no round trip per check.
+    expect(ttl).not.toHaveBeenCalled();
   });
 
-  it('reads the block once per call with a slot free, and before queueing when the slots are taken', async () => {
+  it('checks the block without a store round trip, and before queueing when the slots are taken', async () => {
     const s = setup({ WECHAT_MAX_CONCURRENCY: '1', WECHAT_MAX_QUEUE: '4' });
+    await s.policy.onModuleInit();
     const ttl = jest.spyOn(s.store, 'ttl');
     s.answer(SESSION_BODY);
     expect(await settle(s.login(APP_ONE, 'code-1'), s.clock)).toEqual({ ok: true, value: SESSION });
-    expect(ttl).toHaveBeenCalledTimes(1);
+    expect(ttl).not.toHaveBeenCalled();
 
     // One call holds the only slot; meanwhile another instance hits 45011: the next call is refused
     // at once instead of waiting for the slot.
@@ -733,24 +752,57 @@ describe('WechatCallPolicy: minute quota (45011)', () => {
     s.answer(() => new Promise<typeof SESSION_BODY>((r) => (finish = () => r(SESSION_BODY))));
     const holding = settle(s.login(APP_ONE, 'code-2'), s.clock);
     await flush();
-    await s.store.set('wx:quota:wxapp_one:jscode2session', '1', 15_000);
+    const other = await anotherInstance(s);
+    await failure(other.login('code-other'), s.clock);
     const refused = await failure(s.login(APP_ONE, 'code-3'), s.clock);
     expect(refused.code).toBe('WX_RATE_LIMITED');
     finish();
     await holding;
+    other.policy.onModuleDestroy();
   });
 
   it('a block set by another instance while this call waits for its retry stops the retry', async () => {
-    const { login, store, clock, send, answer } = setup();
-    answer(async () => {
-      await store.set('wx:quota:wxapp_one:jscode2session', '1', 15_000);
+    const s = setup();
+    await s.policy.onModuleInit();
+    const other = await anotherInstance(s);
+    s.answer(async () => {
+      await failure(other.login('code-other'), s.clock);
       throw network();
     });
 
-    const e = await failure(login(APP_ONE, 'code-1'), clock);
+    const e = await failure(s.login(APP_ONE, 'code-1'), s.clock);
 
     expect(e.code).toBe('WX_RATE_LIMITED');
-    expect(send).toHaveBeenCalledTimes(1);
+    expect(s.send).toHaveBeenCalledTimes(1);
+  });
+
+  it('while its feed is not known complete, each check reads the store: a block stored meanwhile is not missed', async () => {
+    /** A store whose subscription this test can lose (Redis' would, when its connection breaks). */
+    class LosableStore extends MemoryKvStore {
+      lose = () => undefined as void;
+      override subscribe(
+        channel: string,
+        onMessage: (m: string) => void,
+        onResync: () => void,
+        onLost?: () => void,
+      ) {
+        this.lose = () => onLost?.();
+        return super.subscribe(channel, onMessage, onResync);
+      }
+    }
+    const store = new LosableStore(new FakeClock(START));
+    const s = setup({}, START, () => store);
+    await s.policy.onModuleInit();
+    // Stored without a message reaching this instance (its feed is down; or an older version's '1').
+    store.lose();
+    await s.store.set('wx:quota:wxapp_one:jscode2session', '1', 15_000);
+
+    const e = await failure(s.login(APP_ONE, 'code-1'), s.clock);
+
+    expect(e.code).toBe('WX_RATE_LIMITED');
+    expect(e.extras.retryAfter).toBe(15);
+    expect(s.send).not.toHaveBeenCalled();
+    s.policy.onModuleDestroy();
   });
 
   // The quota resets at the wall-clock minute; the block must not outlast it when the 45011 came mid-second.

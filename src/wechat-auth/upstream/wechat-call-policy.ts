@@ -1,16 +1,16 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit, Optional } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
 import type { RequestContext } from '../../common/request-context';
 import { Random } from '../../common/random/random';
 import { KvStore } from '../../common/store/kv-store';
-import { StoreKeys } from '../../common/store/store-keys';
 import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import { Metrics, NO_METRICS } from '../../metrics/metrics';
 import { UsageMeter } from '../usage/usage-meter';
 import { CircuitBreaker } from './circuit-breaker';
 import { ConcurrencyLimiter, LimiterRejected } from './concurrency-limiter';
 import type { Deadline } from './deadline';
+import { MinuteQuotaBlocks } from './minute-quota-blocks';
 import { backoffMs, isRetryable, isUpstreamFailure } from './retry-policy';
 import { meaningOf, msToNextMinute, toAppException, WX, type WechatEndpoint } from './wechat-endpoint';
 import { type LogContext, WechatHttp } from './wechat-http';
@@ -51,28 +51,40 @@ export class InterfaceTokenRejected extends Error {
 /**
  * The rules around every call to WeChat, the same for every endpoint and keyed by (appid, endpoint):
  * the caller's deadline, retries of what is safe to retry (capped, jittered backoff), a circuit breaker,
- * a stop after 45011 until the next minute (shared through the store), a cap on calls in flight with a
+ * a stop after 45011 until the next minute (every instance holds them: MinuteQuotaBlocks), a cap on calls in flight with a
  * bounded queue, and a once-only alert for a wrong AppID/AppSecret. What an errcode means comes from the
  * endpoint's adapter. Answers with API errors (AppException), or InterfaceTokenRejected for the client
  * above to refetch the token.
  */
 @Injectable()
-export class WechatCallPolicy {
+export class WechatCallPolicy implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('WechatUpstream');
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly limiters = new Map<string, ConcurrencyLimiter>();
   private readonly misconfigAlerted = new Set<string>();
+  private readonly quotaBlocks: MinuteQuotaBlocks;
 
   constructor(
     private readonly http: WechatHttp,
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly random: Random,
-    private readonly store: KvStore,
+    store: KvStore,
     @Optional() private readonly metrics: Metrics = NO_METRICS,
     /** Counts the requests of metered endpoints (absent where there is no database: some unit tests). */
     @Optional() private readonly meter?: UsageMeter,
-  ) {}
+  ) {
+    this.quotaBlocks = new MinuteQuotaBlocks(store, clock, config.redis.outageGraceSeconds * 1000);
+  }
+
+  /** Loads the 45011 stops in force and follows new ones (until then, each check reads the store). */
+  onModuleInit(): Promise<void> {
+    return this.quotaBlocks.start();
+  }
+
+  onModuleDestroy(): void {
+    this.quotaBlocks.stop();
+  }
 
   breaker(appid: string, endpoint: string): CircuitBreaker {
     const key = `${appid}:${endpoint}`;
@@ -109,7 +121,6 @@ export class WechatCallPolicy {
     deadline: Deadline,
     options: CallOptions = {},
   ): Promise<O> {
-    const quotaKey = StoreKeys.wechatMinuteQuota(app.appid, endpoint.name);
     const log: LogContext = {
       api: endpoint.name,
       appid: app.appid,
@@ -119,7 +130,7 @@ export class WechatCallPolicy {
     const limiter = this.limiter(app.appid, endpoint.name);
     // Before queueing for a slot: a call WeChat would refuse must not wait for one. With a slot free, the
     // check before the first attempt (just below) is the same check, one Redis round trip fewer.
-    if (limiter.full) await this.refuseIfQuotaBlocked(quotaKey);
+    if (limiter.full) await this.refuseIfQuotaBlocked(app.appid, endpoint.name);
     let release: () => void;
     try {
       // Waiting for a slot only makes sense while an attempt still fits before the deadline.
@@ -130,7 +141,7 @@ export class WechatCallPolicy {
       throw new AppException('WX_UNAVAILABLE', { retryAfter: 2, cause: e });
     }
     try {
-      return await this.attempts(endpoint, app, input, deadline, quotaKey, options.accessToken, log);
+      return await this.attempts(endpoint, app, input, deadline, options.accessToken, log);
     } finally {
       release();
     }
@@ -141,7 +152,6 @@ export class WechatCallPolicy {
     app: WechatAppCredentials,
     input: I,
     deadline: Deadline,
-    quotaKey: string,
     accessToken: string | undefined,
     log: LogContext,
   ): Promise<O> {
@@ -149,7 +159,7 @@ export class WechatCallPolicy {
     for (let attempt = 0; ; attempt++) {
       // Re-checked before every attempt (also after waiting for a slot): a parallel call or another
       // instance may have hit 45011 meanwhile.
-      await this.refuseIfQuotaBlocked(quotaKey);
+      await this.refuseIfQuotaBlocked(app.appid, endpoint.name);
       if (!deadline.allows(MIN_ATTEMPT_MS)) throw new AppException('WX_UNAVAILABLE', { retryAfter: 2 });
       const permit = breaker.tryAcquire();
       if (!permit.allowed)
@@ -193,7 +203,10 @@ export class WechatCallPolicy {
       if (own) throw own;
       if (meaning?.tokenRejected) throw new InterfaceTokenRejected(accessToken, failure);
       // WeChat's quota resets on the wall-clock minute: block exactly until then.
-      if (errcode === WX.MINUTE_QUOTA) await this.store.set(quotaKey, '1', msToNextMinute(this.clock.now()));
+      if (errcode === WX.MINUTE_QUOTA) {
+        const now = this.clock.now();
+        await this.quotaBlocks.block(app.appid, endpoint.name, now + msToNextMinute(now));
+      }
       if (errcode === WX.INVALID_APPID || errcode === WX.INVALID_SECRET)
         this.alertMisconfigured(app.appid, errcode, log);
 
@@ -212,8 +225,8 @@ export class WechatCallPolicy {
     }
   }
 
-  private async refuseIfQuotaBlocked(quotaKey: string): Promise<void> {
-    const blockedMs = await this.store.ttl(quotaKey);
+  private async refuseIfQuotaBlocked(appid: string, api: string): Promise<void> {
+    const blockedMs = await this.quotaBlocks.blockedMs(appid, api);
     if (blockedMs > 0) throw new AppException('WX_RATE_LIMITED', { retryAfter: Math.ceil(blockedMs / 1000) });
   }
 
