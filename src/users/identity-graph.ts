@@ -179,19 +179,19 @@ export class IdentityGraph {
   }
 
   /**
-   * A returning identity with nothing to decide (`isPlainReturn`) — most logins: two single statements, no
-   * transaction. The identity's update is conditional on the user it was read with, so a merge that moved
-   * it since (or a deletion) makes it match nothing, and so does the user's update if that user went in
-   * between: the login then starts over from a fresh read (IdentityVanished). The user's roles and status
+   * A returning identity with nothing to decide (`isPlainReturn`) — most logins: the identity's and the
+   * user's update, no transaction (one multi-table statement on MySQL/MariaDB, two single ones on SQLite).
+   * The identity's update is conditional on the user it was read with, so a merge that moved it since (or a
+   * deletion) makes it match nothing, and so does the user's update if that user went in between: the
+   * login then starts over from a fresh read (IdentityVanished). The user's roles and status
    * are those of the read; the session's own re-read of the user, after its row is written, is the one
    * the tokens are issued from (SessionService.start).
    */
   async returningPlain(identity: WechatIdentity, user: User, session: WechatSession): Promise<ResolvedUser> {
     const now = this.clock.date();
     const sealed = this.sealedSessionKey(session, now);
-    if (!(await this.tx.single((em) => this.rows.touchIdentity(em, identity.id, user.id, now, sealed))))
+    if (!(await this.tx.single((em) => this.rows.touchIdentityAndUser(em, identity.id, user.id, now, sealed))))
       throw new IdentityVanished();
-    if (!(await this.tx.single((em) => this.rows.touchUser(em, user.id, now)))) throw new IdentityVanished();
     return this.signIn({ ...user, lastLoginAt: now, updatedAt: now }, false, undefined);
   }
 

@@ -17,6 +17,9 @@ export class UserRows {
     touchIdentity: string;
     touchIdentityKeepKey: string;
     touchUser: string;
+    /** MySQL/MariaDB only (a multi-table UPDATE): the identity and its user in one statement. */
+    touchBoth?: string;
+    touchBothKeepKey?: string;
   };
 
   constructor(private readonly dataSource: DataSource) {
@@ -40,6 +43,15 @@ export class UserRows {
         `UPDATE ${u.table} SET ${u.col('lastLoginAt')} = ?, ${u.col('updatedAt')} = ? ` +
         `WHERE ${u.col('id')} = ?`,
     };
+    if (['mysql', 'mariadb'].includes(dataSource.options.type)) {
+      const both = (...props: (keyof WechatIdentity & string)[]) =>
+        `UPDATE ${i.table} i JOIN ${u.table} u ON u.${u.col('id')} = i.${i.col('userId')} ` +
+        `SET ${props.map((p) => `i.${i.col(p)} = ?`).join(', ')}, ` +
+        `u.${u.col('lastLoginAt')} = ?, u.${u.col('updatedAt')} = ? ` +
+        `WHERE i.${i.col('id')} = ? AND i.${i.col('userId')} = ?`;
+      this.sql.touchBoth = both('sessionKeyEnc', 'sessionKeyUpdatedAt', 'updatedAt', 'lastLoginAt');
+      this.sql.touchBothKeepKey = both('updatedAt', 'lastLoginAt');
+    }
   }
 
   /** The identity of (appid, openid) with its user (absent if the user row is gone), or null. */
@@ -72,9 +84,10 @@ export class UserRows {
 
   /**
    * A returning login on an identity that must still belong to `userId`: its session_key (when WeChat sent
-   * one) and login time. Returns whether it matched.
+   * one) and login time, and its user's last login. One statement where the database has a multi-table
+   * UPDATE (MySQL/MariaDB: both rows or neither), else the two in turn. Whether both matched.
    */
-  async touchIdentity(
+  async touchIdentityAndUser(
     em: EntityManager,
     id: string,
     userId: string,
@@ -82,22 +95,29 @@ export class UserRows {
     sealed: Partial<Pick<WechatIdentity, 'sessionKeyEnc' | 'sessionKeyUpdatedAt'>>,
   ): Promise<boolean> {
     const i = this.identity;
-    const times = [i.param('updatedAt', now), i.param('lastLoginAt', now)];
+    const withKey = sealed.sessionKeyEnc !== undefined;
+    const set = [
+      ...(withKey
+        ? [i.param('sessionKeyEnc', sealed.sessionKeyEnc), i.param('sessionKeyUpdatedAt', sealed.sessionKeyUpdatedAt)]
+        : []),
+      i.param('updatedAt', now),
+      i.param('lastLoginAt', now),
+    ];
     const where = [i.param('id', id), i.param('userId', userId)];
-    const { affected } =
-      sealed.sessionKeyEnc !== undefined
-        ? await runStatement(em, this.sql.touchIdentity, [
-            i.param('sessionKeyEnc', sealed.sessionKeyEnc),
-            i.param('sessionKeyUpdatedAt', sealed.sessionKeyUpdatedAt),
-            ...times,
-            ...where,
-          ])
-        : await runStatement(em, this.sql.touchIdentityKeepKey, [...times, ...where]);
-    return affected === 1;
+    const both = withKey ? this.sql.touchBoth : this.sql.touchBothKeepKey;
+    if (both) {
+      const u = this.user;
+      const userSet = [u.param('lastLoginAt', now), u.param('updatedAt', now)];
+      // Rows matched in both tables (the driver counts found rows): 2, or 0 when the identity moved or went.
+      return (await runStatement(em, both, [...set, ...userSet, ...where])).affected === 2;
+    }
+    const identity = withKey ? this.sql.touchIdentity : this.sql.touchIdentityKeepKey;
+    if ((await runStatement(em, identity, [...set, ...where])).affected !== 1) return false;
+    return this.touchUser(em, userId, now);
   }
 
   /** The user's last login; whether the user still exists. */
-  async touchUser(em: EntityManager, id: string, now: Date): Promise<boolean> {
+  private async touchUser(em: EntityManager, id: string, now: Date): Promise<boolean> {
     const u = this.user;
     const { affected } = await runStatement(em, this.sql.touchUser, [
       u.param('lastLoginAt', now),

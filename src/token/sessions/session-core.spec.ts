@@ -488,6 +488,17 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
       expect([await revoked(old), await revoked(fresh)]).toEqual([true, false]);
     });
 
+    it('a sign-up reads no epoch; a revocation of the new user made after still stops its token', async () => {
+      const epochs = jest.spyOn(revocations, 'epochFor');
+      const fresh = (await usersService.resolveIdentity({ appid: 'wxapp', openid: 'o-new', sessionKey: 'k' }))
+        .user;
+      const pair = await tokens.sessions.start(fresh, 'wxapp', undefined, { isNewUser: true });
+      expect(epochs).not.toHaveBeenCalled();
+      expect(await revoked(pair)).toBe(false);
+      await revocations.revokeUser(fresh.id);
+      expect(await revoked(pair)).toBe(true);
+    });
+
     it('a token issued right after a user revocation (same second) is not caught by it', async () => {
       const before = await tokens.sessions.start(alice, 'wxapp');
       await revocations.revokeUser(alice.id);

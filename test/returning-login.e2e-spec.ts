@@ -1,36 +1,48 @@
-import type { DataSource } from 'typeorm';
-import { FakeClock } from '../common/clock/fake-clock';
-import { Random } from '../common/random/random';
-import type { TransactionRunner } from '../database/transaction-runner';
-import {
-  createInMemoryDataSource,
-  createUsersService,
-  transactionRunnerFor,
-} from '../testing/in-memory-database';
-import { User } from './user.entity';
-import type { UsersService, WechatSession } from './users.service';
-import { WechatIdentity } from './wechat-identity.entity';
+import { DataSource } from 'typeorm';
+import { FakeClock } from '../src/common/clock/fake-clock';
+import { Random } from '../src/common/random/random';
+import { parseDatabaseUrl } from '../src/config/load-config';
+import { buildDataSourceOptions } from '../src/database/typeorm-options';
+import type { TransactionRunner } from '../src/database/transaction-runner';
+import { createUsersService, transactionRunnerFor } from '../src/testing/in-memory-database';
+import { User } from '../src/users/user.entity';
+import type { UsersService, WechatSession } from '../src/users/users.service';
+import { WechatIdentity } from '../src/users/wechat-identity.entity';
+import { createTestDatabase, TEST_DB, type TestDatabase } from './support/test-database';
 
 /**
- * The returning login with nothing to decide (no link ticket, no new unionid): one read and two single
- * conditional updates, no transaction (IdentityGraph.returningPlain). What a transaction's lock gave
- * before must still hold: a merge or a deletion landing between the read and the updates is seen, and
- * the login starts over from a fresh read.
+ * The returning login with nothing to decide (no link ticket, no new unionid): one read and the conditional
+ * updates of the identity and its user — one multi-table statement on MariaDB, two single ones on SQLite —
+ * no transaction (IdentityGraph.returningPlain). What a transaction's lock gave before must still hold: a
+ * merge or a deletion landing between the read and the update is seen, and the login starts over from a
+ * fresh read. On the suite's tier (the real schema, migrations applied).
  */
-describe('a returning login (in-memory SQLite)', () => {
+describe(`a returning login (${TEST_DB})`, () => {
+  let db: TestDatabase;
   let dataSource: DataSource;
   let clock: FakeClock;
   let tx: TransactionRunner;
   let users: UsersService;
   const SESSION: WechatSession = { appid: 'wxapp_one', openid: 'openid-1', sessionKey: 'session-key-1==' };
 
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataSource = new DataSource(
+      buildDataSourceOptions({ ...parseDatabaseUrl(db.url, '/unused'), migrateOnStart: true, synchronize: false }),
+    );
+    await dataSource.initialize();
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await db?.drop();
+  });
   beforeEach(async () => {
-    dataSource = await createInMemoryDataSource();
+    for (const entity of [WechatIdentity, User]) await dataSource.getRepository(entity).deleteAll();
     clock = new FakeClock();
     tx = transactionRunnerFor(dataSource, clock);
     users = createUsersService(dataSource, clock, new Random(), tx);
   });
-  afterEach(() => dataSource.destroy());
+  afterEach(() => jest.restoreAllMocks());
 
   const identity = () => dataSource.getRepository(WechatIdentity).findOneByOrFail({ openid: 'openid-1' });
 
@@ -51,8 +63,13 @@ describe('a returning login (in-memory SQLite)', () => {
     const first = await users.resolveIdentity(SESSION);
     clock.advance(60_000);
     const run = jest.spyOn(tx, 'run');
+    const probe = dataSource.createQueryRunner();
+    const query = jest.spyOn(Object.getPrototypeOf(probe) as { query: (sql: string) => unknown }, 'query');
+    await probe.release();
     const again = await users.resolveIdentity({ ...SESSION, sessionKey: 'session-key-2==' });
     expect(run).not.toHaveBeenCalled();
+    const updates = query.mock.calls.filter(([sql]) => sql.startsWith('UPDATE'));
+    expect(updates).toHaveLength(TEST_DB === 'mariadb' ? 1 : 2);
     expect(again).toMatchObject({ isNew: false, user: { id: first.user.id, lastLoginAt: clock.date() } });
     expect((await identity()).lastLoginAt).toEqual(clock.date());
     expect((await dataSource.getRepository(User).findOneByOrFail({ id: first.user.id })).lastLoginAt).toEqual(
