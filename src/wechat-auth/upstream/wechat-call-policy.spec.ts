@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { FakeClock } from '../../common/clock/fake-clock';
 import { AppException } from '../../common/errors/app.exception';
@@ -11,7 +12,7 @@ import { Code2SessionCall, type Code2SessionResult, codeTag } from '../login/cod
 import { Deadline } from './deadline';
 import { InterfaceTokenRejected, WechatCallPolicy } from './wechat-call-policy';
 import type { ErrcodeMeaning, WechatEndpoint } from './wechat-endpoint';
-import { type FetchFn, type LogContext, WechatHttp, type WechatRequest } from './wechat-http';
+import { type HttpAnswer, type HttpRequestFn, type LogContext, WechatHttp, type WechatRequest } from './wechat-http';
 import { WechatUpstreamError } from './wechat-upstream.error';
 
 const APP_ONE: WechatAppCredentials = { appid: 'wxapp_one', secret: 'secret-one' };
@@ -1188,15 +1189,20 @@ describe('WechatCallPolicy over the real WechatHttp: nothing secret in the logs'
     const config = testConfig(ENV);
     const app = config.wechat.apps.get('wxapp_one')!;
     const code = 'LOGINCODE-do-not-log-1234';
-    const fetchFn = jest.fn<Promise<Response>, Parameters<FetchFn>>();
-    fetchFn
-      .mockRejectedValueOnce(new TypeError(`fetch failed ${app.secret}`, { cause: { code: 'ECONNRESET' } }))
-      .mockResolvedValueOnce(new Response(`{"errcode":-1,"errmsg":"busy ${code} ${app.secret}"}`))
-      .mockResolvedValueOnce(new Response(`<html>${app.secret}</html>`, { status: 502 }));
+    const requestFn = jest.fn<Promise<HttpAnswer>, Parameters<HttpRequestFn>>();
+    const answer = (statusCode: number, text: string): HttpAnswer => ({
+      statusCode,
+      headers: {},
+      body: Readable.from([Buffer.from(text)]),
+    });
+    requestFn
+      .mockRejectedValueOnce(Object.assign(new Error(`other side closed ${app.secret}`), { code: 'UND_ERR_SOCKET' }))
+      .mockResolvedValueOnce(answer(200, `{"errcode":-1,"errmsg":"busy ${code} ${app.secret}"}`))
+      .mockResolvedValueOnce(answer(502, `<html>${app.secret}</html>`));
     const random = new Random();
     jest.spyOn(random, 'fraction').mockReturnValue(0.5);
     const policy = new WechatCallPolicy(
-      new WechatHttp(config, fetchFn),
+      new WechatHttp(config, requestFn),
       config,
       clock,
       random,
@@ -1209,7 +1215,7 @@ describe('WechatCallPolicy over the real WechatHttp: nothing secret in the logs'
     );
 
     expect(e.code).toBe('WX_UNAVAILABLE');
-    expect(fetchFn).toHaveBeenCalledTimes(3);
+    expect(requestFn).toHaveBeenCalledTimes(3);
     const logged = JSON.stringify([...warnLog.mock.calls, ...errorLog.mock.calls]);
     expect(logged).toContain('retrying wechat call');
     expect(logged).toContain(codeTag(code));

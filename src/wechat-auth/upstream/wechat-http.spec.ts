@@ -1,10 +1,12 @@
+import { Readable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import type { WechatAppCredentials } from '../../config/app-config';
 import { testConfig } from '../../testing/test-config';
 import { StableTokenEndpoint } from '../interface-token/stable-token.endpoint';
 import { Code2SessionCall, codeTag } from '../login/code2session.endpoint';
 import {
-  type FetchFn,
+  type HttpAnswer,
+  type HttpRequestFn,
   type LogContext,
   MAX_RESPONSE_BYTES,
   WechatHttp,
@@ -25,11 +27,16 @@ const login = new Code2SessionCall(false);
 const LOGIN_REQUEST: WechatRequest = login.request(APP, CODE);
 const LOGIN_LOG: LogContext = { api: login.name, appid: APP.appid, ...login.logContext(CODE) };
 
-function textResponse(body: string, status = 200, contentType = 'text/plain'): Response {
-  return new Response(body, { status, headers: { 'content-type': contentType } });
+/** An answer as undici's `request` gives it: the status, lower-case headers, the body as a Node stream. */
+function answerOf(body: Readable, status = 200, headers: Record<string, string> = {}): HttpAnswer {
+  return { statusCode: status, headers, body };
 }
 
-function jsonResponse(body: unknown, status = 200): Response {
+function textResponse(body: string, status = 200, contentType = 'text/plain'): HttpAnswer {
+  return answerOf(Readable.from([Buffer.from(body)]), status, { 'content-type': contentType });
+}
+
+function jsonResponse(body: unknown, status = 200): HttpAnswer {
   // WeChat often labels JSON as text/plain; the client must not care.
   return textResponse(JSON.stringify(body), status);
 }
@@ -37,32 +44,31 @@ function jsonResponse(body: unknown, status = 200): Response {
 /** An answer streamed in 1 KiB chunks, `chunks` of them (Infinity: never ends), counting what was read. */
 function streamedResponse(chunks: number, headers: Record<string, string> = {}) {
   const stats = { pulled: 0, cancelled: false };
-  const chunk = new TextEncoder().encode('x'.repeat(1024));
-  const body = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (stats.pulled >= chunks) {
-          controller.close();
-          return;
-        }
-        stats.pulled++;
-        controller.enqueue(chunk);
-      },
-      cancel() {
-        stats.cancelled = true;
-      },
+  const chunk = Buffer.from('x'.repeat(1024));
+  const body = new Readable({
+    highWaterMark: 0,
+    read() {
+      if (stats.pulled >= chunks) {
+        this.push(null);
+        return;
+      }
+      stats.pulled++;
+      this.push(chunk);
     },
-    { highWaterMark: 0 },
-  );
-  return { response: new Response(body, { status: 200, headers }), stats };
+    destroy(error, callback) {
+      stats.cancelled = true;
+      callback(error);
+    },
+  });
+  return { response: answerOf(body, 200, headers), stats };
 }
 
-function httpAnswering(answer: () => Promise<Response>): {
+function httpAnswering(answer: () => Promise<HttpAnswer>): {
   http: WechatHttp;
-  fetchFn: jest.Mock<Promise<Response>, Parameters<FetchFn>>;
+  requestFn: jest.Mock<Promise<HttpAnswer>, Parameters<HttpRequestFn>>;
 } {
-  const fetchFn = jest.fn<Promise<Response>, Parameters<FetchFn>>(answer);
-  return { http: new WechatHttp(config, fetchFn), fetchFn };
+  const requestFn = jest.fn<Promise<HttpAnswer>, Parameters<HttpRequestFn>>(answer);
+  return { http: new WechatHttp(config, requestFn), requestFn };
 }
 
 const sendLogin = (http: WechatHttp, timeoutMs = 3000) => http.send(LOGIN_REQUEST, LOGIN_LOG, timeoutMs);
@@ -76,13 +82,12 @@ async function upstreamErrorOf(promise: Promise<unknown>): Promise<WechatUpstrea
   return error as WechatUpstreamError;
 }
 
-function networkError(): TypeError {
-  // undici's shape: TypeError('fetch failed') with the socket error as cause. Its text may name the URL.
-  const cause = Object.assign(
-    new Error(`connect ECONNREFUSED for ${API_BASE}/sns/jscode2session?secret=${APP.secret}`),
+function networkError(): Error {
+  // undici's shape: the socket error itself, with its code. Its text may name the host (and could name more).
+  return Object.assign(
+    new Error(`connect ECONNREFUSED for ${API_BASE}/sns/jscode2session?secret=${APP.secret}&js_code=${CODE}`),
     { code: 'ECONNREFUSED' },
   );
-  return new TypeError(`fetch failed: ${API_BASE}/sns/jscode2session?js_code=${CODE}`, { cause });
 }
 
 const LOG_METHODS = ['log', 'error', 'warn', 'debug', 'verbose', 'fatal'] as const;
@@ -102,14 +107,14 @@ function loggedCalls(): string[] {
 
 describe('WechatHttp.send: the request', () => {
   it('GETs ${apiBase}${path} with the query, no body and no content-type', async () => {
-    const { http, fetchFn } = httpAnswering(async () =>
+    const { http, requestFn } = httpAnswering(async () =>
       jsonResponse({ openid: 'o1', session_key: SESSION_KEY }),
     );
 
     await sendLogin(http);
 
-    expect(fetchFn).toHaveBeenCalledTimes(1);
-    const [input, init] = fetchFn.mock.calls[0];
+    expect(requestFn).toHaveBeenCalledTimes(1);
+    const [input, init] = requestFn.mock.calls[0];
     const url = new URL(input);
     expect(`${url.origin}${url.pathname}`).toBe(`${API_BASE}/sns/jscode2session`);
     expect(Object.fromEntries(url.searchParams)).toEqual({
@@ -126,14 +131,14 @@ describe('WechatHttp.send: the request', () => {
   });
 
   it('POSTs the JSON body with content-type application/json', async () => {
-    const { http, fetchFn } = httpAnswering(async () =>
+    const { http, requestFn } = httpAnswering(async () =>
       jsonResponse({ access_token: 'ACCESS_TOKEN_0123456789', expires_in: 7200 }),
     );
     const stable = new StableTokenEndpoint();
 
     await http.send(stable.request(APP, { forceRefresh: false }), { api: stable.name }, 3000);
 
-    const [input, init] = fetchFn.mock.calls[0];
+    const [input, init] = requestFn.mock.calls[0];
     expect(input).toBe(`${API_BASE}/cgi-bin/stable_token`);
     expect(init.method).toBe('POST');
     expect(init.headers).toEqual({ accept: 'application/json', 'content-type': 'application/json' });
@@ -145,31 +150,31 @@ describe('WechatHttp.send: the request', () => {
   });
 
   it('POSTs {} when the request has no JSON', async () => {
-    const { http, fetchFn } = httpAnswering(async () => jsonResponse({}));
+    const { http, requestFn } = httpAnswering(async () => jsonResponse({}));
 
     await http.send({ method: 'POST', path: '/x' }, {}, 3000);
 
-    expect(fetchFn.mock.calls[0][1].body).toBe('{}');
+    expect(requestFn.mock.calls[0][1].body).toBe('{}');
   });
 
   it('URL-encodes query values rather than letting them alter the query', async () => {
-    const { http, fetchFn } = httpAnswering(async () =>
+    const { http, requestFn } = httpAnswering(async () =>
       jsonResponse({ openid: 'o1', session_key: SESSION_KEY }),
     );
 
     await http.send(login.request(APP, 'a&grant_type=x#y'), LOGIN_LOG, 3000);
 
-    const url = new URL(fetchFn.mock.calls[0][0]);
+    const url = new URL(requestFn.mock.calls[0][0]);
     expect(url.searchParams.get('js_code')).toBe('a&grant_type=x#y');
     expect(url.searchParams.getAll('grant_type')).toEqual(['authorization_code']);
   });
 
   it('has no query string when the request has no query', async () => {
-    const { http, fetchFn } = httpAnswering(async () => jsonResponse({}));
+    const { http, requestFn } = httpAnswering(async () => jsonResponse({}));
 
     await http.send({ method: 'GET', path: '/cgi-bin/x' }, {}, 3000);
 
-    expect(fetchFn.mock.calls[0][0]).toBe(`${API_BASE}/cgi-bin/x`);
+    expect(requestFn.mock.calls[0][0]).toBe(`${API_BASE}/cgi-bin/x`);
   });
 });
 
@@ -209,15 +214,9 @@ describe('WechatHttp.send: answers', () => {
   });
 
   it('reassembles a UTF-8 character split across chunks', async () => {
-    const bytes = new TextEncoder().encode(JSON.stringify({ name: '微信' }));
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(bytes.slice(0, 11));
-        controller.enqueue(bytes.slice(11));
-        controller.close();
-      },
-    });
-    const { http } = httpAnswering(async () => new Response(body));
+    const bytes = Buffer.from(JSON.stringify({ name: '微信' }));
+    const body = Readable.from([bytes.subarray(0, 11), bytes.subarray(11)]);
+    const { http } = httpAnswering(async () => answerOf(body));
 
     await expect(sendLogin(http)).resolves.toEqual({ name: '微信' });
   });
@@ -307,30 +306,28 @@ describe('WechatHttp.send: failures', () => {
       true,
     ],
     ['AbortError', () => new DOMException('This operation was aborted', 'AbortError'), 'timeout', true],
-    ['TypeError with ECONNREFUSED cause', networkError, 'network', false],
+    ['ECONNREFUSED', networkError, 'network', false],
+    ['ENOTFOUND', () => Object.assign(new Error('x'), { code: 'ENOTFOUND' }), 'network', false],
     [
-      'TypeError with ENOTFOUND cause',
-      () => new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ENOTFOUND' }) }),
+      'UND_ERR_CONNECT_TIMEOUT (never connected)',
+      () => Object.assign(new Error('x'), { name: 'ConnectTimeoutError', code: 'UND_ERR_CONNECT_TIMEOUT' }),
       'network',
       false,
     ],
     [
-      'TypeError with UND_ERR_CONNECT_TIMEOUT cause (never connected)',
-      () =>
-        new TypeError('fetch failed', {
-          cause: Object.assign(new Error('x'), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
-        }),
-      'network',
-      false,
-    ],
-    [
-      'TypeError with ECONNRESET cause (sent, then cut off)',
-      () => new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }),
+      'UND_ERR_SOCKET (sent, then the other side closed)',
+      () => Object.assign(new Error('other side closed'), { name: 'SocketError', code: 'UND_ERR_SOCKET' }),
       'network',
       true,
     ],
-    ['plain TypeError', () => new TypeError('fetch failed'), 'network', true],
-  ])('fetch throwing %s → %s failure', async (_label, makeError, failure, maybeDelivered) => {
+    [
+      'a wrapped ECONNRESET (the code in `cause`)',
+      () => new TypeError('failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }),
+      'network',
+      true,
+    ],
+    ['an error without a code', () => new TypeError('failed'), 'network', true],
+  ])('the request throwing %s → %s failure', async (_label, makeError, failure, maybeDelivered) => {
     const { http } = httpAnswering(() => Promise.reject(makeError()));
 
     const error = await upstreamErrorOf(sendLogin(http));
@@ -340,12 +337,12 @@ describe('WechatHttp.send: failures', () => {
   });
 
   it('a timeout while reading the body → timeout failure', async () => {
-    const body = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        controller.error(new DOMException('The operation timed out.', 'TimeoutError'));
+    const body = new Readable({
+      read() {
+        this.destroy(new DOMException('The operation timed out.', 'TimeoutError'));
       },
     });
-    const { http } = httpAnswering(async () => new Response(body));
+    const { http } = httpAnswering(async () => answerOf(body));
 
     const error = await upstreamErrorOf(sendLogin(http));
 
@@ -353,7 +350,7 @@ describe('WechatHttp.send: failures', () => {
     expect(error.details.maybeDelivered).toBe(true);
   });
 
-  it('gives fetch a timeout signal of the time it was handed (at least 1 ms)', async () => {
+  it('gives the request a timeout signal of the time it was handed (at least 1 ms)', async () => {
     const timeout = jest.spyOn(AbortSignal, 'timeout');
     const { http } = httpAnswering(async () => jsonResponse({}));
 
@@ -437,7 +434,7 @@ describe('WechatHttp.send: logging', () => {
   });
 
   // Every outcome, including answers and errors that echo the inputs back.
-  it.each<[string, () => Promise<Response>]>([
+  it.each<[string, () => Promise<HttpAnswer>]>([
     ['success', async () => jsonResponse({ openid: 'o1', session_key: SESSION_KEY, unionid: 'u1' })],
     [
       'errcode echoing the code',
@@ -465,14 +462,14 @@ describe('WechatHttp.send: logging', () => {
   ])(
     '%s: logs and error messages never contain the URL, the AppSecret, the code or the session_key',
     async (_label, answer) => {
-      const { http, fetchFn } = httpAnswering(answer);
+      const { http, requestFn } = httpAnswering(answer);
 
       const outcome = await sendLogin(http).then(
         () => undefined,
         (e: unknown) => e,
       );
 
-      const url = fetchFn.mock.calls[0][0];
+      const url = requestFn.mock.calls[0][0];
       const texts = [...loggedCalls(), outcome instanceof Error ? `${outcome.name} ${outcome.message}` : ''];
       for (const text of texts) {
         expect(text).not.toContain(url);

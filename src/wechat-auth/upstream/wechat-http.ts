@@ -2,9 +2,27 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { WechatUpstreamError } from './wechat-upstream.error';
 
-/** `fetch`, injectable so unit tests answer without a network. */
-export const FETCH = Symbol('FETCH');
-export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
+/** What one HTTP exchange answers, as undici's `request` gives it: the body streamed, read here within a cap. */
+export interface HttpAnswer {
+  statusCode: number;
+  /** Lower-case names. */
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Uint8Array> & { destroy(error?: Error): unknown };
+}
+
+export interface HttpRequestInit {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+}
+
+/**
+ * One HTTP exchange on the WeChat socket pool (undici's `request`: no WHATWG Request/Response/streams, about a
+ * quarter of `fetch`'s CPU per call here), injectable so unit tests answer without a network.
+ */
+export type HttpRequestFn = (url: string, init: HttpRequestInit) => Promise<HttpAnswer>;
+export const HTTP_REQUEST = Symbol('HTTP_REQUEST');
 
 /**
  * WeChat's answers are a few hundred bytes. Anything bigger is not WeChat talking: reading it whole
@@ -47,16 +65,16 @@ export class WechatHttp {
 
   constructor(
     private readonly config: AppConfig,
-    @Inject(FETCH) private readonly fetchFn: FetchFn,
+    @Inject(HTTP_REQUEST) private readonly requestFn: HttpRequestFn,
   ) {}
 
   async send(request: WechatRequest, log: LogContext, timeoutMs: number): Promise<Record<string, unknown>> {
     const query = request.query ? `?${new URLSearchParams(request.query)}` : '';
     const url = `${this.config.wechat.apiBase}${request.path}${query}`;
-    let response: Response;
+    let answer: HttpAnswer;
     let text: string;
     try {
-      response = await this.fetchFn(url, {
+      answer = await this.requestFn(url, {
         method: request.method,
         headers:
           request.method === 'POST'
@@ -65,7 +83,7 @@ export class WechatHttp {
         body: request.method === 'POST' ? JSON.stringify(request.json ?? {}) : undefined,
         signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
       });
-      text = await readCapped(response);
+      text = await readCapped(answer);
     } catch (e) {
       if (e instanceof TooLarge) {
         this.logger.warn({ ...log, failure: 'unparsable', tooLarge: true }, 'wechat answer too large');
@@ -73,15 +91,15 @@ export class WechatHttp {
       }
       const failure = isTimeout(e) ? 'timeout' : 'network';
       const kind = errorKind(e);
-      // Only the error's name/code: a fetch error's message or cause can contain the URL.
       this.logger.warn({ ...log, failure, error: kind }, 'wechat call failed');
       throw new WechatUpstreamError(failure, {
         maybeDelivered: failure === 'timeout' || !NOT_SENT.has(kind),
       });
     }
-    if (!response.ok) {
-      this.logger.warn({ ...log, failure: 'http', httpStatus: response.status }, 'wechat call failed');
-      throw new WechatUpstreamError('http', { httpStatus: response.status });
+    const status = answer.statusCode;
+    if (status < 200 || status > 299) {
+      this.logger.warn({ ...log, failure: 'http', httpStatus: status }, 'wechat call failed');
+      throw new WechatUpstreamError('http', { httpStatus: status });
     }
     let body: unknown;
     try {
@@ -92,7 +110,7 @@ export class WechatHttp {
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       this.logger.warn(
-        { ...log, failure: 'unparsable', httpStatus: response.status },
+        { ...log, failure: 'unparsable', httpStatus: status },
         'wechat answer is not a JSON object',
       );
       throw new WechatUpstreamError('unparsable');
@@ -113,27 +131,24 @@ export class WechatHttp {
 
 class TooLarge extends Error {}
 
-/** The body as text, refusing (and cancelling) anything over MAX_RESPONSE_BYTES. */
-async function readCapped(response: Response): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > MAX_RESPONSE_BYTES) {
-    await response.body?.cancel().catch(() => undefined);
+/** The body as text, refusing (and abandoning) anything over MAX_RESPONSE_BYTES. */
+async function readCapped(answer: HttpAnswer): Promise<string> {
+  const length = answer.headers['content-length'];
+  if (Number(Array.isArray(length) ? length[0] : (length ?? NaN)) > MAX_RESPONSE_BYTES) {
+    answer.body.destroy();
     throw new TooLarge();
   }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
+  for await (const chunk of answer.body) {
+    size += chunk.byteLength;
     if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => undefined);
+      answer.body.destroy();
       throw new TooLarge();
     }
-    chunks.push(value);
+    chunks.push(chunk);
   }
+  // Decoded whole: a UTF-8 character split across chunks comes out right.
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -142,7 +157,10 @@ function isTimeout(e: unknown): boolean {
   return name === 'TimeoutError' || name === 'AbortError';
 }
 
+/** The socket error's code (undici's own errors carry it; a wrapped one in `cause`), else the error's name. */
 function errorKind(e: unknown): string {
+  const own = (e as { code?: unknown })?.code;
+  if (typeof own === 'string') return own;
   const cause = (e as { cause?: { code?: unknown } })?.cause;
   if (cause && typeof cause.code === 'string') return cause.code;
   return (e as { name?: string })?.name ?? 'Error';

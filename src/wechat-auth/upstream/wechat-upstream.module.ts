@@ -3,10 +3,10 @@ import { AppConfig } from '../../config/app-config';
 import { InterfaceTokenService } from '../interface-token/interface-token.service';
 import { WechatApi } from '../wechat-api';
 import { WechatCallPolicy } from './wechat-call-policy';
-import { createWechatFetch } from './wechat-fetch';
-import { FETCH, WechatHttp } from './wechat-http';
+import { HTTP_REQUEST, WechatHttp } from './wechat-http';
+import { createWechatPool } from './wechat-pool';
 
-const WECHAT_HTTP = Symbol('WECHAT_HTTP');
+const WECHAT_POOL = Symbol('WECHAT_POOL');
 
 /**
  * WeChat's API as this service calls it: one HTTP pool, the call policy (deadlines, retries, breakers,
@@ -20,19 +20,19 @@ const WECHAT_HTTP = Symbol('WECHAT_HTTP');
     WechatCallPolicy,
     InterfaceTokenService,
     WechatApi,
-    { provide: WECHAT_HTTP, inject: [AppConfig], useFactory: createWechatFetch },
+    { provide: WECHAT_POOL, inject: [AppConfig], useFactory: createWechatPool },
     {
-      provide: FETCH,
-      inject: [WECHAT_HTTP],
-      useFactory: (http: ReturnType<typeof createWechatFetch>) => http.fetch,
+      provide: HTTP_REQUEST,
+      inject: [WECHAT_POOL],
+      useFactory: (pool: ReturnType<typeof createWechatPool>) => pool.request,
     },
   ],
   exports: [WechatApi, InterfaceTokenService],
 })
 export class WechatUpstreamModule implements OnApplicationShutdown {
-  constructor(@Inject(WECHAT_HTTP) private readonly http: ReturnType<typeof createWechatFetch>) {}
+  constructor(@Inject(WECHAT_POOL) private readonly pool: ReturnType<typeof createWechatPool>) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.http.close();
+    await this.pool.close();
   }
 }
