@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { FakeClock } from '../../common/clock/fake-clock';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { AppException } from '../../common/errors/app.exception';
@@ -8,6 +7,7 @@ import { MemoryKvStore } from '../../common/store/memory-kv-store';
 import { StoreUnavailableError } from '../../common/store/store-unavailable.error';
 import type { WechatAppCredentials } from '../../config/app-config';
 import { flush, type Outcome, settleAll } from '../../testing/async';
+import { quietNestLogger } from '../../testing/quiet-logger';
 import { testConfig } from '../../testing/test-config';
 import type { TokenPair } from '../../token/token-pair';
 import type { AuditEventInput, AuditService } from '../../audit/audit.service';
@@ -113,14 +113,7 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-beforeEach(() => {
-  for (const m of ['log', 'warn', 'error'] as const)
-    jest.spyOn(Logger.prototype, m).mockImplementation(() => undefined);
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
+quietNestLogger();
 
 describe('WechatAuthService.login', () => {
   it('records login.succeeded (user, app, new or not) and login.failed with the stable reason only', async () => {
