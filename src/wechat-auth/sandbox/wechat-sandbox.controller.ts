@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../../common/auth/access.decorator';
 import { AppException } from '../../common/errors/app.exception';
+import type { ErrorCode } from '../../common/errors/error-codes';
 import { MintAppCodeRequest } from './mint-app-code.request';
 import { MintCodeRequest } from './mint-code.request';
 import { MintOpenDataRequest } from './mint-open-data.request';
@@ -41,12 +42,7 @@ export class WechatSandboxController {
   @Post('app-codes')
   @HttpCode(201)
   async mintAppCode(@Body() body: MintAppCodeRequest): Promise<MintedAppCode> {
-    try {
-      return await this.sandbox.mintAppCode(body);
-    } catch (err) {
-      if (err instanceof UnknownSandboxAppError) throw new AppException('UNKNOWN_APPID', { cause: err });
-      throw err;
-    }
+    return this.sandbox.mintAppCode(body).catch(refusedAs(UnknownSandboxAppError, 'UNKNOWN_APPID'));
   }
 
   @Post('phone-codes')
@@ -58,12 +54,7 @@ export class WechatSandboxController {
   @Post('open-data')
   @HttpCode(201)
   async mintOpenData(@Body() body: MintOpenDataRequest): Promise<OpenData> {
-    try {
-      return await this.sandbox.mintOpenData(body);
-    } catch (err) {
-      if (err instanceof NoSandboxSessionError) throw new AppException('NO_WECHAT_SESSION', { cause: err });
-      throw err;
-    }
+    return this.sandbox.mintOpenData(body).catch(refusedAs(NoSandboxSessionError, 'NO_WECHAT_SESSION'));
   }
 
   // WeChat's browser pages of web OAuth (the Official Account authorize page, the website QR page).
@@ -96,6 +87,14 @@ export class WechatSandboxController {
     // Like WeChat: HTTP 200 for errors too, JSON labelled text/plain.
     await reply.status(answer.status).type('text/plain').send(JSON.stringify(answer.body));
   }
+}
+
+/** Rethrows the sandbox's refusal of kind `refusal` as the API's error `code`; any other error as it is. */
+function refusedAs(refusal: new (...args: never[]) => Error, code: ErrorCode): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof refusal) throw new AppException(code, { cause: err });
+    throw err;
+  };
 }
 
 function searchOf(req: FastifyRequest): URLSearchParams {
