@@ -1,13 +1,12 @@
-import { All, Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { All, Body, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Access } from '../../common/auth/access.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import type { ErrorCode } from '../../common/errors/error-codes';
 import { MintAppCodeRequest } from './mint-app-code.request';
 import { MintCodeRequest } from './mint-code.request';
 import { MintOpenDataRequest } from './mint-open-data.request';
 import { MintPhoneCodeRequest } from './mint-phone-code.request';
+import { SandboxController } from './sandbox-controller.decorator';
 import {
   NoSandboxSessionError,
   SandboxWechat,
@@ -26,9 +25,7 @@ const MOUNT = '/sandbox/wechat';
  * The mint routes play the mini program's side (wx.login, the phone button, open data); every other
  * path under /sandbox/wechat is WeChat's API, answered by SandboxWechat.
  */
-@ApiExcludeController()
-@Access({ public: true })
-@Controller('sandbox/wechat')
+@SandboxController('sandbox/wechat')
 export class WechatSandboxController {
   constructor(private readonly sandbox: SandboxWechat) {}
 
