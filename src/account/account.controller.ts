@@ -1,11 +1,11 @@
 import { ReqContext, type RequestContext } from '../common/request-context';
 import { Controller, Delete, Get, HttpCode } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { Access } from '../common/auth/access.decorator';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
-import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { NoStoreOk } from '../common/http/no-store.decorator';
 import { UserRateLimit } from '../common/throttle/user-rate-limit.decorator';
 import { AccountService, type AccountExport } from './account.service';
 import { AccountExportResponse } from './dto/account-export.response';
@@ -38,14 +38,13 @@ export class AccountController {
   @Get('export')
   // Each export reads every row held about the user: 5 a minute each (a constant; could become a setting).
   @UserRateLimit(5)
-  @NoStore()
+  @NoStoreOk(AccountExportResponse)
   @ApiOperation({
     summary: 'Everything held about me, as JSON.',
     description:
       "The user, their WeChat identities, sessions and audit events. WeChat's session_key is not " +
       'exported: it is a credential between WeChat and this server, not data about the user.',
   })
-  @ApiOkResponse({ type: AccountExportResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('DATABASE_UNAVAILABLE')
   export(
     @CurrentUser() principal: AuthPrincipal,

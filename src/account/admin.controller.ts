@@ -1,6 +1,6 @@
 import { ReqContext, type RequestContext } from '../common/request-context';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
 import { AuthEventPageResponse } from '../audit/dto/auth-event.response';
 import { ListAuthEventsQuery } from '../audit/dto/list-auth-events.query';
@@ -9,7 +9,7 @@ import { Access } from '../common/auth/access.decorator';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
-import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { NoStoreOk } from '../common/http/no-store.decorator';
 import { UserDirectory } from '../users/user-directory.service';
 import { AccountService } from './account.service';
 import {
@@ -42,9 +42,8 @@ export class AdminController {
   ) {}
 
   @Get('users')
-  @NoStore()
+  @NoStoreOk(AdminUserPageResponse)
   @ApiOperation({ summary: 'List and search users, newest first (keyset-paginated).' })
-  @ApiOkResponse({ type: AdminUserPageResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('VALIDATION_FAILED', 'DATABASE_UNAVAILABLE')
   async list(@Query() q: ListUsersQuery): Promise<AdminUserPageResponse> {
     const page = await this.directory.search(
@@ -65,9 +64,8 @@ export class AdminController {
   }
 
   @Get('users/:id')
-  @NoStore()
+  @NoStoreOk(AdminUserDetailResponse)
   @ApiOperation({ summary: 'One user with their WeChat identities and live sessions.' })
-  @ApiOkResponse({ type: AdminUserDetailResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('NOT_FOUND', 'DATABASE_UNAVAILABLE')
   async get(@Param('id', uuid) id: string): Promise<AdminUserDetailResponse> {
     const { user, identities, sessions } = await this.accounts.view(id);
@@ -79,13 +77,12 @@ export class AdminController {
   }
 
   @Patch('users/:id/status')
-  @NoStore()
+  @NoStoreOk(AdminUserResponse)
   @ApiOperation({
     summary: 'Disable or enable a user.',
     description:
       'Disabling stops the user’s access tokens at once on every instance and revokes their sessions.',
   })
-  @ApiOkResponse({ type: AdminUserResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(...BODY_ERRORS, 'NOT_FOUND', 'DATABASE_UNAVAILABLE', 'SERVICE_UNAVAILABLE')
   async setStatus(
     @CurrentUser() admin: AuthPrincipal,
@@ -97,13 +94,12 @@ export class AdminController {
   }
 
   @Patch('users/:id/roles')
-  @NoStore()
+  @NoStoreOk(AdminUserResponse)
   @ApiOperation({
     summary: "Set a user's roles.",
     description:
       'Their access tokens stop at once (they carry roles); the next refresh carries the new ones.',
   })
-  @ApiOkResponse({ type: AdminUserResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(...BODY_ERRORS, 'NOT_FOUND', 'DATABASE_UNAVAILABLE', 'SERVICE_UNAVAILABLE')
   async setRoles(
     @CurrentUser() admin: AuthPrincipal,
@@ -142,9 +138,8 @@ export class AdminController {
   }
 
   @Get('audit-events')
-  @NoStore()
+  @NoStoreOk(AuthEventPageResponse)
   @ApiOperation({ summary: 'The audit trail, newest first (keyset-paginated), with filters.' })
-  @ApiOkResponse({ type: AuthEventPageResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('VALIDATION_FAILED', 'DATABASE_UNAVAILABLE')
   events(@Query() q: ListAuthEventsQuery): Promise<AuthEventPageResponse> {
     // No mapper needed: AuthEventResponse implements AuthEventView, so the service's page is the response as is.

@@ -44,24 +44,18 @@ describe('AuditService (in-memory SQLite)', () => {
     if (dataSource.isInitialized) await dataSource.destroy();
   });
 
-  /** Runs `fn`, whose audit.record calls get the context a controller would pass (`@ReqContext()`). */
-  const inRequest = <T>(
-    fn: () => T,
+  /** Records `event` with the request context a controller would pass (`@ReqContext()`). */
+  const recordInRequest = (
+    event: AuditEventInput,
     requestId = '0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
     clientIp = '203.0.113.7',
     /** Whether the id was minted by the app (else the client chose it: X-Request-Id). */
     minted = true,
-  ): T => {
-    const record = audit.record.bind(audit);
+  ): Promise<void> => {
     const context = minted
       ? { requestId, clientIp, requestIdMinted: true as const }
       : { requestId, clientIp };
-    const spy = jest.spyOn(audit, 'record').mockImplementation((event) => record({ ...event, context }));
-    try {
-      return fn();
-    } finally {
-      spy.mockRestore();
-    }
+    return audit.record({ ...event, context });
   };
 
   /** Every stored cell of every row, as text: a secret must appear in none of them. */
@@ -69,16 +63,14 @@ describe('AuditService (in-memory SQLite)', () => {
 
   describe('record', () => {
     it('stores the event with the time of the Clock (ms) and the request id and IP of the request context', async () => {
-      await inRequest(() =>
-        audit.record({
-          type: 'login.failed',
-          userId: USER_A,
-          appid: 'wxApp_One',
-          sessionId: SESSION,
-          reason: 'WX_CODE_INVALID',
-          details: { wxErrcode: 40029 },
-        }),
-      );
+      await recordInRequest({
+        type: 'login.failed',
+        userId: USER_A,
+        appid: 'wxApp_One',
+        sessionId: SESSION,
+        reason: 'WX_CODE_INVALID',
+        details: { wxErrcode: 40029 },
+      });
       const [row] = await repo.find();
       expect(row).toEqual({
         id: expect.stringMatching(EVENT_ID_PATTERN),
@@ -105,13 +97,9 @@ describe('AuditService (in-memory SQLite)', () => {
     });
 
     it('keeps only an IP that is an IP and a request id that is safe', async () => {
-      await inRequest(
-        () => audit.record({ type: 'token.refreshed', userId: USER_A }),
-        'x'.repeat(65),
-        'not-an-ip',
-      );
-      await inRequest(
-        () => audit.record({ type: 'token.refreshed', userId: USER_B }),
+      await recordInRequest({ type: 'token.refreshed', userId: USER_A }, 'x'.repeat(65), 'not-an-ip');
+      await recordInRequest(
+        { type: 'token.refreshed', userId: USER_B },
         '1c6f4a8b-2d3e-4f60-9bac-1d2e3f4a5b6c',
         '2001:db8::1',
       );
@@ -126,8 +114,8 @@ describe('AuditService (in-memory SQLite)', () => {
     });
 
     it("never keeps a request id the client chose, even a UUID (only the app's own ids are evidence)", async () => {
-      await inRequest(
-        () => audit.record({ type: 'token.refreshed', userId: USER_A }),
+      await recordInRequest(
+        { type: 'token.refreshed', userId: USER_A },
         '1c6f4a8b-2d3e-4f60-9bac-1d2e3f4a5b6c',
         '10.0.0.1',
         false,
@@ -143,7 +131,7 @@ describe('AuditService (in-memory SQLite)', () => {
       ['a refresh token', 'dGhpc2lzYXJlZnJlc2h0b2tlbmZvcnRlc3RpbmcxMjM0NTY'],
       ['a login code', '0a3Bc9ll2sE7Xx0k1lXl2d2wAB3Bc9lX'],
     ])('never keeps a client-chosen X-Request-Id that is not a UUID (%s)', async (_name, requestId) => {
-      await inRequest(() => audit.record({ type: 'token.refreshed', userId: USER_A }), requestId, '10.0.0.1');
+      await recordInRequest({ type: 'token.refreshed', userId: USER_A }, requestId, '10.0.0.1');
       expect(await repo.findOneByOrFail({ userId: USER_A })).toMatchObject({ requestId: null });
     });
 
@@ -192,13 +180,11 @@ describe('AuditService (in-memory SQLite)', () => {
       ];
 
       it.each(cases)('%s', async (_name, details, expected) => {
-        await inRequest(() =>
-          audit.record({
-            type: 'user.roles_changed',
-            userId: USER_A,
-            details: details as AuditEventInput['details'],
-          }),
-        );
+        await recordInRequest({
+          type: 'user.roles_changed',
+          userId: USER_A,
+          details: details as AuditEventInput['details'],
+        });
         const row = await repo.findOneByOrFail({ userId: USER_A });
         expect(row.details === null ? null : JSON.parse(row.details)).toEqual(expected);
         const text = await storedText();
@@ -253,14 +239,12 @@ describe('AuditService (in-memory SQLite)', () => {
     it('never rejects when the database fails, and the warning carries no ids or details', async () => {
       await dataSource.query('DROP TABLE auth_events');
       await expect(
-        inRequest(() =>
-          audit.record({
-            type: 'login.succeeded',
-            userId: USER_A,
-            appid: 'wxapp_one',
-            details: { isNewUser: true },
-          }),
-        ),
+        recordInRequest({
+          type: 'login.succeeded',
+          userId: USER_A,
+          appid: 'wxapp_one',
+          details: { isNewUser: true },
+        }),
       ).resolves.toBeUndefined();
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/^audit event login\.succeeded not recorded \(SQLITE_ERROR\)/);
@@ -316,14 +300,12 @@ describe('AuditService (in-memory SQLite)', () => {
     };
 
     it('returns the API view, newest first', async () => {
-      await inRequest(() =>
-        audit.record({
-          type: 'login.succeeded',
-          userId: USER_A,
-          appid: 'wxapp_one',
-          details: { isNewUser: true },
-        }),
-      );
+      await recordInRequest({
+        type: 'login.succeeded',
+        userId: USER_A,
+        appid: 'wxapp_one',
+        details: { isNewUser: true },
+      });
       clock.advance(5);
       await audit.record({ type: 'user.disabled', userId: USER_A, actorId: ADMIN });
       const page = await audit.list({});
@@ -512,35 +494,26 @@ describe('AuditService (in-memory SQLite)', () => {
 
   describe('forgetUser', () => {
     it("keeps the user's events but erases their IP and details; other users are untouched", async () => {
-      await inRequest(() =>
-        audit.record({ type: 'login.succeeded', userId: USER_A, details: { isNewUser: true } }),
-      );
-      await inRequest(() =>
-        audit.record({
-          type: 'user.roles_changed',
-          userId: USER_A,
-          actorId: ADMIN,
-          details: { roles: 'admin' },
-        }),
-      );
-      await inRequest(() =>
-        audit.record({ type: 'login.succeeded', userId: USER_B, details: { isNewUser: false } }),
-      );
+      await recordInRequest({ type: 'login.succeeded', userId: USER_A, details: { isNewUser: true } });
+      await recordInRequest({
+        type: 'user.roles_changed',
+        userId: USER_A,
+        actorId: ADMIN,
+        details: { roles: 'admin' },
+      });
+      await recordInRequest({ type: 'login.succeeded', userId: USER_B, details: { isNewUser: false } });
       // USER_A acting as an admin on someone else: that IP was USER_A's.
-      await inRequest(
-        () =>
-          audit.record({
-            type: 'user.disabled',
-            userId: USER_B,
-            actorId: USER_A,
-            details: { previousStatus: 'active' },
-          }),
+      await recordInRequest(
+        {
+          type: 'user.disabled',
+          userId: USER_B,
+          actorId: USER_A,
+          details: { previousStatus: 'active' },
+        },
         'req-0000-0009',
         '198.51.100.4',
       );
-      void inRequest(() =>
-        audit.record({ type: 'user.deleted', userId: USER_A, details: { initiator: 'self' } }),
-      ); // in flight
+      void recordInRequest({ type: 'user.deleted', userId: USER_A, details: { initiator: 'self' } }); // in flight
 
       await audit.forgetUser(USER_A);
 

@@ -39,18 +39,12 @@ export function renderConfigurationDoc(slices: readonly ConfigSlice[] = CONFIG_S
     'description, whether it is a secret); `loadConfig` composes those slices, and this page is generated from them',
     '(`npm run docs:config`; a test fails when it differs from the code).',
     '',
-    `## Operator settings (${operator.length})`,
-    '',
-    'What every deployment must decide or at least look at.',
-    '',
-    ...table(operator),
-    '',
-    `## Advanced tuning (${advanced.length})`,
-    '',
-    'Limits, deadlines and budgets whose defaults fit most deployments.',
-    '',
-    ...table(advanced),
-    '',
+    ...section('Operator settings', 'What every deployment must decide or at least look at.', operator),
+    ...section(
+      'Advanced tuning',
+      'Limits, deadlines and budgets whose defaults fit most deployments.',
+      advanced,
+    ),
     '## Production example',
     '',
     '```bash',
@@ -63,6 +57,11 @@ export function renderConfigurationDoc(slices: readonly ConfigSlice[] = CONFIG_S
     'A signing key: `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out signing-key.pem`.',
     '',
   ].join('\n');
+}
+
+/** A section of the page: its title with the count, one line on what it holds, the table, a blank line. */
+function section(title: string, intro: string, rows: readonly Row[]): string[] {
+  return [`## ${title} (${rows.length})`, '', intro, '', ...table(rows), ''];
 }
 
 function table(rows: readonly Row[]): string[] {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DEFAULT_DATABASE_LIMITS } from './app-config';
 import { ConfigError, databaseConfigFromEnv, loadConfig, SANDBOX_DEFAULT_APPID } from './load-config';
 import { printable } from '../testing/printable-secret';
+import { configProblems } from '../testing/test-config';
 
 // What `openssl rand -base64 48` prints: production wants ≥ 256 bits of randomness.
 const JWT_SECRET = 'q7Z1mW9xT4pL2vB8nR6cY3kD0sF5hJ1gA9eU7iO2Xb4Ne8Rk2Tw6Hy0Pj3Mv5Qz1Ls7';
@@ -634,13 +635,7 @@ describe('loadConfig: weak session-key encryption key', () => {
 
 /** The problems loadConfig refuses this environment for (none: accepted). */
 function problemsOf(raw: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(raw);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
+  return configProblems(() => loadConfig(raw));
 }
 
 /** Production but for the signing key and PUBLIC_URL, which the suites below are about. */

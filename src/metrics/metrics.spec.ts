@@ -1,6 +1,5 @@
 import { Histogram, Registry } from 'prom-client';
-import { ConfigError } from '../config/config-slice';
-import { testConfig } from '../testing/test-config';
+import { configProblems, testConfig } from '../testing/test-config';
 import { Metrics, REFRESH_OUTCOMES, UNKNOWN_APPID, UNMATCHED_ROUTE } from './metrics';
 import { bearerCheck, metricsEnabled } from './metrics-http';
 import { RouteHistogram } from './route-histogram';
@@ -177,15 +176,7 @@ describe('metrics access', () => {
   });
 
   it('refuses a short token, a weak one in production, and METRICS_PORT equal to PORT', () => {
-    const problems = (env: Record<string, string>): string[] => {
-      try {
-        testConfig(env);
-      } catch (e) {
-        if (e instanceof ConfigError) return e.problems;
-        throw e;
-      }
-      return [];
-    };
+    const problems = (env: Record<string, string>): string[] => configProblems(() => testConfig(env));
     expect(problems({ METRICS_TOKEN: 'short' })).toContain('METRICS_TOKEN must be at least 32 bytes');
     expect(problems({ PORT: '9464', METRICS_PORT: '9464' })).toEqual([
       expect.stringContaining('METRICS_PORT must differ from PORT'),

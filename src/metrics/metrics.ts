@@ -107,6 +107,8 @@ export class Metrics {
     const registers = [this.registry];
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the metric as `this`
     const self = this;
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Counter<L>({ name, help, labelNames, registers });
 
     this.httpDuration = new RouteHistogram(
       'http_server_request_duration_seconds',
@@ -114,34 +116,30 @@ export class Metrics {
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       this.registry,
     );
-    this.logins = new Counter({
-      name: 'auth_logins_total',
-      help: 'Logins by app, door (kind: miniprogram, oa, web, app) and outcome (success or the error code)',
-      labelNames: ['appid', 'kind', 'outcome'],
-      registers,
-    });
-    this.refreshes = new Counter({
-      name: 'auth_refresh_total',
-      help: 'Refresh-token presentations by outcome (rotated, reuse_interval, reused, invalid, user_disabled, error)',
-      labelNames: ['outcome'],
-      registers,
-    });
+    this.logins = counter(
+      'auth_logins_total',
+      'Logins by app, door (kind: miniprogram, oa, web, app) and outcome (success or the error code)',
+      ['appid', 'kind', 'outcome'],
+    );
+    this.refreshes = counter(
+      'auth_refresh_total',
+      'Refresh-token presentations by outcome (rotated, reuse_interval, reused, invalid, user_disabled, error)',
+      ['outcome'],
+    );
     for (const outcome of REFRESH_OUTCOMES) {
       this.refreshes.inc({ outcome }, 0);
       this.refreshChildren.set(outcome, this.refreshes.labels(outcome));
     }
-    this.revocations = new Counter({
-      name: 'auth_revocations_total',
-      help: 'Sessions ended (refresh tokens and access tokens revoked), by reason',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.upstreamRequests = new Counter({
-      name: 'wechat_upstream_requests_total',
-      help: 'HTTP attempts to WeChat by endpoint, outcome (ok, errcode, network, timeout, http, unparsable) and errcode',
-      labelNames: ['endpoint', 'outcome', 'errcode'],
-      registers,
-    });
+    this.revocations = counter(
+      'auth_revocations_total',
+      'Sessions ended (refresh tokens and access tokens revoked), by reason',
+      ['reason'],
+    );
+    this.upstreamRequests = counter(
+      'wechat_upstream_requests_total',
+      'HTTP attempts to WeChat by endpoint, outcome (ok, errcode, network, timeout, http, unparsable) and errcode',
+      ['endpoint', 'outcome', 'errcode'],
+    );
     this.upstreamDuration = new Histogram({
       name: 'wechat_upstream_duration_seconds',
       help: 'Duration of one HTTP attempt to WeChat, by endpoint',
@@ -155,30 +153,31 @@ export class Metrics {
       labelNames: ['appid', 'endpoint'],
       registers,
     });
-    this.tokenRefreshes = new Counter({
-      name: 'wechat_interface_token_refreshes_total',
-      help: 'Interface access_token fetches from WeChat (the first included), by app and reason',
-      labelNames: ['appid', 'reason'],
-      registers,
-    });
-    new Gauge({
-      name: 'wechat_quota_used',
-      help: "Today's use of a daily capped WeChat call (Beijing day), by app and kind, as this instance last saw it",
-      labelNames: ['appid', 'kind'],
-      registers,
-      collect() {
-        self.collectQuota(this, 'used');
-      },
-    });
-    new Gauge({
-      name: 'wechat_quota_limit',
-      help: 'The daily cap of a capped WeChat call per app, by app and kind',
-      labelNames: ['appid', 'kind'],
-      registers,
-      collect() {
-        self.collectQuota(this, 'limit');
-      },
-    });
+    this.tokenRefreshes = counter(
+      'wechat_interface_token_refreshes_total',
+      'Interface access_token fetches from WeChat (the first included), by app and reason',
+      ['appid', 'reason'],
+    );
+    const quotaGauge = (name: string, field: 'used' | 'limit', help: string) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['appid', 'kind'],
+        registers,
+        collect() {
+          self.collectQuota(this, field);
+        },
+      });
+    quotaGauge(
+      'wechat_quota_used',
+      'used',
+      "Today's use of a daily capped WeChat call (Beijing day), by app and kind, as this instance last saw it",
+    );
+    quotaGauge(
+      'wechat_quota_limit',
+      'limit',
+      'The daily cap of a capped WeChat call per app, by app and kind',
+    );
     new Gauge({
       name: 'db_pool_connections',
       help: 'Database pool connections by state (in_use, idle, waiting requests); MySQL/MariaDB only',

@@ -1,11 +1,11 @@
 import { Controller, Get, Logger, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '../common/auth/access.decorator';
 import { ServiceClientId } from '../common/auth/service-client-id.decorator';
 import { Clock } from '../common/clock/clock';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { AppException } from '../common/errors/app.exception';
-import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { NoStoreOk } from '../common/http/no-store.decorator';
 import { AppConfig } from '../config/app-config';
 import { InterfaceTokenService } from '../wechat-auth/interface-token/interface-token.service';
 import { Deadline } from '../wechat-auth/upstream/deadline';
@@ -29,7 +29,7 @@ export class InternalWechatController {
   ) {}
 
   @Get('access-token')
-  @NoStore()
+  @NoStoreOk(WechatAccessTokenResponse)
   @Access({ service: { wechatToken: true } })
   @ApiOperation({
     summary: "WeChat's interface access_token of an app, for sibling services (WECHAT_TOKEN_CLIENTS).",
@@ -38,7 +38,6 @@ export class InternalWechatController {
       "the token from WeChat yourself (a new one invalidates everyone else's). `expires_in` is a lower bound: ask again " +
       'after it. Every fetch is logged with the client id, never the token.',
   })
-  @ApiOkResponse({ type: WechatAccessTokenResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('VALIDATION_FAILED', 'UNKNOWN_APPID', 'WX_RATE_LIMITED', 'WX_UNAVAILABLE', 'WX_MISCONFIGURED')
   async accessToken(
     @ServiceClientId() clientId: string,

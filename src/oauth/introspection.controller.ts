@@ -1,10 +1,10 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Access } from '../common/auth/access.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { AppException } from '../common/errors/app.exception';
-import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { NoStoreOk } from '../common/http/no-store.decorator';
 import { IntrospectionResponse } from './dto/introspection.dto';
 import { IntrospectionService } from './introspection.service';
 
@@ -17,7 +17,7 @@ export class IntrospectionController {
 
   @Post('introspect')
   @HttpCode(200)
-  @NoStore()
+  @NoStoreOk(IntrospectionResponse)
   @Access({ service: {} })
   @ApiOperation({
     summary: 'Is this access token live? (RFC 7662 token introspection, for service clients)',
@@ -40,7 +40,6 @@ export class IntrospectionController {
       },
     },
   })
-  @ApiOkResponse({ type: IntrospectionResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'DATABASE_UNAVAILABLE')
   introspect(@Req() request: FastifyRequest, @Body() body: unknown): Promise<IntrospectionResponse> {
     // RFC 7662 §2.1: a form. (The JSON parser would accept JSON here; the standard does not.)

@@ -5,6 +5,7 @@ import { SecretBox } from '../common/crypto/secret-box';
 import { Random } from '../common/random/random';
 import { TransactionRunner } from '../database/transaction-runner';
 import { buildDataSourceOptions } from '../database/typeorm-options';
+import { ProfileModeration } from '../users/profile-moderation';
 import { UserReadCache } from '../users/user-read-cache';
 import { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -59,4 +60,9 @@ export function createUsersService(
     new SecretBox(Buffer.alloc(32, 5)),
     new UserReadCache(testConfig(), clock),
   );
+}
+
+/** ProfileModeration over the database's users (pending avatars, review flags), with its own read cache. */
+export function createProfileModeration(dataSource: DataSource, clock: Clock): ProfileModeration {
+  return new ProfileModeration(dataSource.getRepository(User), clock, new UserReadCache(testConfig(), clock));
 }

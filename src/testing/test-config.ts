@@ -1,4 +1,5 @@
 import type { AppConfig } from '../config/app-config';
+import { ConfigError } from '../config/config-slice';
 import { loadConfig } from '../config/load-config';
 
 /** The environment unit tests start from: valid, no sandbox, in-memory SQLite. */
@@ -20,4 +21,15 @@ export const UNIT_TEST_ENV: Readonly<Record<string, string>> = {
  */
 export function testConfig(env: Record<string, string> = {}): AppConfig {
   return loadConfig({ ...UNIT_TEST_ENV, ...env });
+}
+
+/** The problems `build` is refused for (its ConfigError's list), or none when it builds. */
+export function configProblems(build: () => unknown): string[] {
+  try {
+    build();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
 }

@@ -86,6 +86,20 @@ describe('AccessTokenService', () => {
 
   const fullPayload = { appid: 'wxapp', roles: ['user'], sid: 'family-1' };
   const fullOptions = { subject: 'user-1', jwtid: 'jti-1', expiresIn: TTL };
+  /** A complete, current claim set written out, for tokens built by hand (what jsonwebtoken would not sign). */
+  const handClaims = (overrides: Record<string, unknown> = {}) => {
+    const now = clock.nowSeconds();
+    return {
+      ...fullPayload,
+      sub: 'user-1',
+      jti: 'j',
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: now,
+      exp: now + TTL,
+      ...overrides,
+    };
+  };
 
   it('round-trips to the AuthPrincipal', async () => {
     const token = await service.sign(claims);
@@ -150,16 +164,7 @@ describe('AccessTokenService', () => {
   });
 
   it('rejects alg none', async () => {
-    const now = clock.nowSeconds();
-    const payload = {
-      ...fullPayload,
-      sub: 'user-1',
-      jti: 'j',
-      iss: ISSUER,
-      aud: AUDIENCE,
-      iat: now,
-      exp: now + TTL,
-    };
+    const payload = handClaims();
     await expectInvalid(service.verify(`${b64({ alg: 'none', typ: ACCESS_TOKEN_TYP })}.${b64(payload)}.`));
   });
 
@@ -309,16 +314,7 @@ describe('AccessTokenService', () => {
       await expectInvalid(service.verify(await signRaw(fullPayload, { ...fullOptions, noTimestamp: true })));
       for (const iat of ['0', null, { n: 1 }]) {
         // Built by hand: jsonwebtoken refuses to sign a non-numeric iat.
-        const now = clock.nowSeconds();
-        const body = {
-          ...fullPayload,
-          sub: 'user-1',
-          jti: 'j',
-          iss: ISSUER,
-          aud: AUDIENCE,
-          exp: now + TTL,
-          iat,
-        };
+        const body = handClaims({ iat });
         await expectInvalid(service.verify(hs256({ alg: 'HS256', typ: ACCESS_TOKEN_TYP }, body)));
       }
     });

@@ -1,12 +1,12 @@
 import { ReqContext, type RequestContext } from '../common/request-context';
 import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '../common/auth/access.decorator';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
-import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { NoStoreOk } from '../common/http/no-store.decorator';
 import { SessionResponse } from './dto/session.response';
 import type { RefreshToken } from './refresh-token.entity';
 import { SessionService } from './sessions/session.service';
@@ -25,14 +25,13 @@ export class SessionsController {
   constructor(private readonly sessions: SessionService) {}
 
   @Get()
-  @NoStore()
+  @NoStoreOk([SessionResponse])
   @ApiOperation({
     summary: "List the caller's active sessions.",
     description:
       'A user holds at most MAX_SESSIONS_PER_USER live sessions (default 20, 0 = unlimited): a login beyond that ' +
       'revokes the oldest sessions, by when each was created (its first login), never the new one.',
   })
-  @ApiOkResponse({ type: [SessionResponse], headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'DATABASE_UNAVAILABLE')
   async list(@CurrentUser() principal: AuthPrincipal): Promise<SessionResponse[]> {
     const rows = await this.sessions.list(principal.userId);
@@ -40,9 +39,8 @@ export class SessionsController {
   }
 
   @Get(':id')
-  @NoStore()
+  @NoStoreOk(SessionResponse)
   @ApiOperation({ summary: "One of the caller's sessions." })
-  @ApiOkResponse({ type: SessionResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'NOT_FOUND', 'DATABASE_UNAVAILABLE')
   async get(
     @CurrentUser() principal: AuthPrincipal,

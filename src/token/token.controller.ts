@@ -1,12 +1,12 @@
 import { ReqContext, type RequestContext } from '../common/request-context';
 import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { Access } from '../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
-import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { NoStoreOk } from '../common/http/no-store.decorator';
 import { LogoutRequest } from './dto/logout.request';
 import { RefreshRequest } from './dto/refresh.request';
 import { SessionInfoResponse } from './dto/session-info.response';
@@ -26,7 +26,7 @@ export class TokenController {
   @UseGuards(ThrottlerGuard)
   @Post('refresh')
   @HttpCode(200)
-  @NoStore()
+  @NoStoreOk(TokenPairResponse)
   @ApiOperation({
     summary: 'Exchange a refresh token for a new pair.',
     description:
@@ -37,7 +37,6 @@ export class TokenController {
       'revoked by logout, a revoked session or eviction (MAX_SESSIONS_PER_USER) answers REFRESH_TOKEN_INVALID. Keep only the ' +
       'newest refresh token.',
   })
-  @ApiOkResponse({ type: TokenPairResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(
     ...BODY_ERRORS,
     'REFRESH_TOKEN_INVALID',
@@ -72,11 +71,10 @@ export class TokenController {
 
   @Get('session')
   @Access({ user: {} })
-  @NoStore()
+  @NoStoreOk(SessionInfoResponse)
   @ApiOperation({
     summary: 'Am I still logged in? Answered from the verified access token alone, without a database read.',
   })
-  @ApiOkResponse({ type: SessionInfoResponse, headers: NO_STORE_HEADERS })
   session(@CurrentUser() principal: AuthPrincipal): SessionInfoResponse {
     return {
       userId: principal.userId,

@@ -1,10 +1,10 @@
 import { Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
 import { Access } from '../common/auth/access.decorator';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
-import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { NoStoreOk } from '../common/http/no-store.decorator';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { IdentityResponse, LinkTicketResponse } from './dto/identity.response';
 import { LinkTickets } from './link-tickets';
@@ -24,13 +24,12 @@ export class IdentitiesController {
   ) {}
 
   @Get()
-  @NoStore()
+  @NoStoreOk(IdentityResponse, { isArray: true })
   @ApiOperation({
     summary: "The signed-in user's sign-in identities, oldest first.",
     description:
       'Which doors (mini program, Official Account, website, app) and apps; never the openid or unionid.',
   })
-  @ApiOkResponse({ type: IdentityResponse, isArray: true, headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'USER_DISABLED', 'DATABASE_UNAVAILABLE')
   async list(@CurrentUser() principal: AuthPrincipal): Promise<IdentityResponse[]> {
     await this.activeUser(principal);
@@ -61,7 +60,7 @@ export class IdentitiesController {
 
   @Post('link-ticket')
   @HttpCode(200)
-  @NoStore()
+  @NoStoreOk(LinkTicketResponse)
   @ApiOperation({
     summary: 'A one-time ticket that attaches the next login’s new identity to the signed-in user.',
     description:
@@ -69,7 +68,6 @@ export class IdentitiesController {
       '`linkTicket` in the body of `POST /auth/wechat/login` or `POST /auth/wechat/app/login`. Single use, 5 minutes. ' +
       'A login whose WeChat account already belongs to another user answers 409 IDENTITY_ALREADY_LINKED.',
   })
-  @ApiOkResponse({ type: LinkTicketResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'USER_DISABLED', 'DATABASE_UNAVAILABLE', 'SERVICE_UNAVAILABLE')
   async linkTicket(@CurrentUser() principal: AuthPrincipal): Promise<LinkTicketResponse> {
     await this.activeUser(principal);

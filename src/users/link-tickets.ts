@@ -4,6 +4,7 @@ import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import { KvStore } from '../common/store/kv-store';
 import { StoreKeys } from '../common/store/store-keys';
+import { takeOnce } from '../common/store/take-once';
 
 /** How long a link ticket can be redeemed. */
 export const LINK_TICKET_TTL_S = 300;
@@ -35,10 +36,8 @@ export class LinkTickets {
   /** The ticket's user, spending the ticket; unknown, expired or spent → 401 LINK_TICKET_INVALID. */
   async redeem(linkTicket: string): Promise<string> {
     if (!LINK_TICKET_PATTERN.test(linkTicket)) throw new AppException('LINK_TICKET_INVALID');
-    const key = keyOf(linkTicket);
-    const userId = await this.store.get(key);
-    if (userId === null || !(await this.store.deleteIfEquals(key, userId)))
-      throw new AppException('LINK_TICKET_INVALID');
+    const userId = await takeOnce(this.store, keyOf(linkTicket));
+    if (userId === null) throw new AppException('LINK_TICKET_INVALID');
     return userId;
   }
 }

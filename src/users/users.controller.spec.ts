@@ -10,12 +10,13 @@ import { FakeClock } from '../common/clock/fake-clock';
 import { AllExceptionsFilter } from '../common/filters/all-exceptions.filter';
 import { registerJsonBodyParser } from '../common/http/json-body-parser';
 import { VALIDATION_OPTIONS, validationFailed } from '../common/validation/validate-body';
-import { createInMemoryDataSource, createUsersService } from '../testing/in-memory-database';
-import { testConfig } from '../testing/test-config';
+import {
+  createInMemoryDataSource,
+  createProfileModeration,
+  createUsersService,
+} from '../testing/in-memory-database';
 import { ProfileChecks } from './profile-checks';
-import { ProfileModeration } from './profile-moderation';
 import { ProfileUpdate } from './profile-update';
-import { UserReadCache } from './user-read-cache';
 import { User } from './user.entity';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
@@ -52,11 +53,7 @@ describe('UsersController over HTTP (Fastify, the app’s body parser, validatio
     const clock = new FakeClock();
     users = createUsersService(dataSource, clock);
     // No content check registered (WECHAT_CONTENT_CHECK=off): profile-update.spec.ts covers the other case.
-    const moderation = new ProfileModeration(
-      dataSource.getRepository(User),
-      clock,
-      new UserReadCache(testConfig(), clock),
-    );
+    const moderation = createProfileModeration(dataSource, clock);
     const moduleRef = await Test.createTestingModule({
       controllers: [UsersController],
       providers: [

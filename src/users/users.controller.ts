@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Patch, Put } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../common/errors/api-errors.decorator';
-import { NO_STORE_HEADERS, NoStore } from '../common/http/no-store.decorator';
+import { NoStoreOk } from '../common/http/no-store.decorator';
 import { AppException } from '../common/errors/app.exception';
 import { CurrentUser } from '../common/auth/current-user.decorator';
 import type { AuthPrincipal } from '../common/auth/auth-principal';
@@ -38,16 +38,15 @@ export class UsersController {
   ) {}
 
   @Get('me')
-  @NoStore()
+  @NoStoreOk(MeResponse)
   @ApiOperation({ summary: 'The signed-in user (an example of a guarded business endpoint).' })
-  @ApiOkResponse({ type: MeResponse, headers: NO_STORE_HEADERS })
   @ApiErrors('UNAUTHORIZED', 'USER_DISABLED', 'DATABASE_UNAVAILABLE')
   async me(@CurrentUser() principal: AuthPrincipal): Promise<MeResponse> {
     return toMeResponse(activeOrThrow(await this.users.findForDisplay(principal.userId)));
   }
 
   @Patch('me')
-  @NoStore()
+  @NoStoreOk(MeResponse)
   @ApiOperation({
     summary: "Change the signed-in user's nickname and/or avatar (from WeChat's fill-in components).",
     description:
@@ -56,7 +55,6 @@ export class UsersController {
       '(nothing saved); a new avatar stays pending (`avatarStatus: pending`, the previous `avatarUrl` still ' +
       "shown) until WeChat's verdict publishes or drops it.",
   })
-  @ApiOkResponse({ type: MeResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(...PROFILE_ERRORS)
   async updateMe(
     @CurrentUser() principal: AuthPrincipal,
@@ -77,14 +75,13 @@ export class UsersController {
   }
 
   @Put('me')
-  @NoStore()
+  @NoStoreOk(MeResponse)
   @ApiOperation({
     summary: 'The same as PATCH /users/me, for clients without PATCH.',
     description:
       "WeChat's `wx.request` has no PATCH method: mini programs send the same partial body with PUT. " +
       'Same rules and answer as `PATCH /users/me` (absent fields are kept).',
   })
-  @ApiOkResponse({ type: MeResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(...PROFILE_ERRORS)
   updateMeByPut(
     @CurrentUser() principal: AuthPrincipal,

@@ -331,6 +331,19 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
       return { older, newer };
     }
 
+    /** Two users with these profile values, then the older one's login with the unionid: the merge's survivor. */
+    async function mergedProfiles(
+      olderValues: Partial<User>,
+      newerValues: Partial<User>,
+    ): Promise<{ older: User; user: User }> {
+      const { older, newer } = await twoUsers();
+      const repo = dataSource.getRepository(User);
+      await repo.update({ id: older.id }, olderValues);
+      await repo.update({ id: newer.id }, newerValues);
+      const { user } = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
+      return { older, user };
+    }
+
     it('merges the two users into the older one when the older starts sending the unionid', async () => {
       const { older, newer } = await twoUsers();
       const result = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
@@ -387,11 +400,8 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
     });
 
     it('merges the profile: own values first, else the other’s; roles united; phone moved despite its unique index', async () => {
-      const { older, newer } = await twoUsers();
-      const repo = dataSource.getRepository(User);
-      await repo.update({ id: older.id }, { nickname: 'Old', avatarUrl: null, roles: ['user', 'editor'] });
-      await repo.update(
-        { id: newer.id },
+      const { older, user } = await mergedProfiles(
+        { nickname: 'Old', avatarUrl: null, roles: ['user', 'editor'] },
         {
           nickname: 'New',
           avatarUrl: 'https://cdn.example.com/n.png',
@@ -400,8 +410,6 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
           roles: ['user', 'admin'],
         },
       );
-
-      const { user } = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
       expect(user).toMatchObject({
         id: older.id,
         nickname: 'Old',
@@ -415,11 +423,8 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
     });
 
     it('takes the review flags with a nickname or avatar taken from the other user', async () => {
-      const { older, newer } = await twoUsers();
-      const repo = dataSource.getRepository(User);
-      await repo.update({ id: older.id }, { nickname: null, avatarUrl: null });
-      await repo.update(
-        { id: newer.id },
+      const { older, user } = await mergedProfiles(
+        { nickname: null, avatarUrl: null },
         {
           nickname: 'Flagged',
           nicknameReview: true,
@@ -427,7 +432,6 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
           avatarReview: true,
         },
       );
-      const { user } = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
       expect(user).toMatchObject({
         id: older.id,
         nickname: 'Flagged',
@@ -438,14 +442,15 @@ describe('UsersService.resolveIdentity (in-memory SQLite)', () => {
     });
 
     it('keeps the survivor’s own values and their flags when the other user’s are flagged', async () => {
-      const { older, newer } = await twoUsers();
-      const repo = dataSource.getRepository(User);
-      await repo.update({ id: older.id }, { nickname: 'Mine', avatarUrl: 'https://cdn.example.com/mine.png' });
-      await repo.update(
-        { id: newer.id },
-        { nickname: 'Other', nicknameReview: true, avatarUrl: 'https://cdn.example.com/o.png', avatarReview: true },
+      const { user } = await mergedProfiles(
+        { nickname: 'Mine', avatarUrl: 'https://cdn.example.com/mine.png' },
+        {
+          nickname: 'Other',
+          nicknameReview: true,
+          avatarUrl: 'https://cdn.example.com/o.png',
+          avatarReview: true,
+        },
       );
-      const { user } = await login({ appid: 'wxapp_one', openid: 'o-old', unionid: 'u-shared' });
       expect(user).toMatchObject({
         nickname: 'Mine',
         nicknameReview: false,

@@ -1,10 +1,10 @@
-import { Logger } from '@nestjs/common';
 import { FakeClock } from '../common/clock/fake-clock';
 import { AppException } from '../common/errors/app.exception';
 import { Random } from '../common/random/random';
 import { MemoryKvStore } from '../common/store/memory-kv-store';
 import type { WechatAppCredentials } from '../config/app-config';
 import { settle } from '../testing/async';
+import { quietNestLogger } from '../testing/quiet-logger';
 import { testConfig } from '../testing/test-config';
 import { InterfaceTokenService } from './interface-token/interface-token.service';
 import { Code2SessionCall } from './login/code2session.endpoint';
@@ -78,14 +78,7 @@ function setup() {
   return { clock, store, app, wechat, send, policy, tokens, api, call, echoAnswers, tokenCalls, echoCalls };
 }
 
-beforeEach(() => {
-  for (const m of ['log', 'warn', 'error'] as const)
-    jest.spyOn(Logger.prototype, m).mockImplementation(() => undefined);
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
+quietNestLogger();
 
 describe('WechatApi.call', () => {
   it('fetches the interface token once and calls the endpoint with it', async () => {

@@ -1,17 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { AuthEventResponse } from '../../audit/dto/auth-event.response';
-import { AdminSessionResponse, AdminIdentityResponse } from './admin.dto';
+import { AccountUserProfile, AdminSessionResponse, AdminIdentityResponse } from './admin.dto';
 
-export class ExportedUser {
-  @ApiProperty({ format: 'uuid' })
-  id: string;
-
-  @ApiProperty({ type: String, nullable: true })
-  nickname: string | null;
-
-  @ApiProperty({ type: String, nullable: true })
-  avatarUrl: string | null;
-
+export class ExportedUser extends AccountUserProfile {
   @ApiProperty({
     type: String,
     nullable: true,

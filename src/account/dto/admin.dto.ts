@@ -73,7 +73,8 @@ export class ListUsersQuery {
   cursor?: string;
 }
 
-export class AdminUserResponse {
+/** What both full views of a user start with (the admin's and the user's own export): the id and the profile. */
+export class AccountUserProfile {
   @ApiProperty({ format: 'uuid' })
   id: string;
 
@@ -82,7 +83,9 @@ export class AdminUserResponse {
 
   @ApiProperty({ type: String, nullable: true })
   avatarUrl: string | null;
+}
 
+export class AdminUserResponse extends AccountUserProfile {
   @ApiProperty({ type: String, nullable: true, description: 'Masked.', example: '138****5678' })
   phone: string | null;
 

@@ -3,6 +3,7 @@ import { validate } from 'class-validator';
 import { AppException } from '../errors/app.exception';
 import { Keyset, MAX_CURSOR_LENGTH } from './keyset';
 import { PageCursor, PageLimit } from './page-query';
+import { thrownBy } from '../../testing/thrown';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ID = '0b5e3f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -34,12 +35,7 @@ describe('Keyset cursors', () => {
     ['an over-long cursor', 'A'.repeat(MAX_CURSOR_LENGTH + 1)],
     ['an empty cursor', ''],
   ])('refuses %s with 400 VALIDATION_FAILED', (_name, cursor) => {
-    let error: unknown;
-    try {
-      keyset.decode(cursor);
-    } catch (e) {
-      error = e;
-    }
+    const error = thrownBy(() => keyset.decode(cursor));
     expect(error).toBeInstanceOf(AppException);
     expect((error as AppException).code).toBe('VALIDATION_FAILED');
     expect((error as AppException).extras.details).toEqual(['cursor is invalid']);

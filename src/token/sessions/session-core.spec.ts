@@ -710,10 +710,17 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
 
   describe('reuse interval (refresh races never log a user out)', () => {
     const stored = async (presented: string) => store.get(successorKey(hashRefreshToken(presented)));
+    /** alice's session refreshed once: the rotated token's pair (`first`) and its successor (`second`). */
+    const rotatedOnce = async () => {
+      const first = await tokens.sessions.start(alice, 'wxapp');
+      return { first, second: await tokens.rotation.refresh(first.refreshToken) };
+    };
+    /** What presenting the rotated token again ends in: 'ok' or the error's code. */
+    const presentAgain = async (first: TokenPair) =>
+      codeOf(await settle(tokens.rotation.refresh(first.refreshToken), clock));
 
     it('answers a just-rotated token with the same pair — refresh and access token — within the interval', async () => {
-      const first = await tokens.sessions.start(alice, 'wxapp');
-      const second = await tokens.rotation.refresh(first.refreshToken);
+      const { first, second } = await rotatedOnce();
       clock.advance(REUSE_INTERVAL * 1000 - 1);
       await expect(tokens.rotation.refresh(first.refreshToken)).resolves.toEqual(second);
       // Nothing new was issued, and the successor still works normally.
@@ -724,8 +731,7 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
     });
 
     it('keeps the successor pair only encrypted, bound to the presented token, expiring with the interval', async () => {
-      const first = await tokens.sessions.start(alice, 'wxapp');
-      const second = await tokens.rotation.refresh(first.refreshToken);
+      const { first, second } = await rotatedOnce();
       const sealed = await stored(first.refreshToken);
       expect(sealed).toMatch(/^v1\./);
       for (const secret of [second.refreshToken, second.accessToken, first.refreshToken])
@@ -818,40 +824,32 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
     });
 
     it('after the interval the rotated token is reuse: REFRESH_TOKEN_REUSED and the family is dead', async () => {
-      const first = await tokens.sessions.start(alice, 'wxapp');
-      const second = await tokens.rotation.refresh(first.refreshToken);
+      const { first, second } = await rotatedOnce();
       clock.advance(REUSE_INTERVAL * 1000 + 100);
-      const o = await settle(tokens.rotation.refresh(first.refreshToken), clock);
-      expect(codeOf(o)).toBe('REFRESH_TOKEN_REUSED');
+      expect(await presentAgain(first)).toBe('REFRESH_TOKEN_REUSED');
       await expectAppError(tokens.rotation.refresh(second.refreshToken), 'REFRESH_TOKEN_INVALID');
       expect(await tokens.sessions.list(alice.id)).toEqual([]);
     });
 
     it('does not resurrect a family logged out after the rotation', async () => {
-      const first = await tokens.sessions.start(alice, 'wxapp');
-      const second = await tokens.rotation.refresh(first.refreshToken);
+      const { first, second } = await rotatedOnce();
       await tokens.sessions.logout(await sessionOf(second), { all: true });
-      const o = await settle(tokens.rotation.refresh(first.refreshToken), clock);
-      expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');
+      expect(await presentAgain(first)).toBe('REFRESH_TOKEN_INVALID');
       await expectAppError(tokens.rotation.refresh(second.refreshToken), 'REFRESH_TOKEN_INVALID');
       expect(await tokens.sessions.list(alice.id)).toEqual([]);
     });
 
     it('a straggler whose successor was already rotated gets INVALID, and the family lives on', async () => {
-      const first = await tokens.sessions.start(alice, 'wxapp');
-      const second = await tokens.rotation.refresh(first.refreshToken);
+      const { first, second } = await rotatedOnce();
       const third = await tokens.rotation.refresh(second.refreshToken);
-      const o = await settle(tokens.rotation.refresh(first.refreshToken), clock);
-      expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');
+      expect(await presentAgain(first)).toBe('REFRESH_TOKEN_INVALID');
       await expect(tokens.rotation.refresh(third.refreshToken)).resolves.toBeDefined();
     });
 
     it('refuses a user disabled within the interval and ends the session', async () => {
-      const first = await tokens.sessions.start(alice, 'wxapp');
-      const second = await tokens.rotation.refresh(first.refreshToken);
+      const { first, second } = await rotatedOnce();
       await dataSource.getRepository(User).update({ id: alice.id }, { status: 'disabled' });
-      const o = await settle(tokens.rotation.refresh(first.refreshToken), clock);
-      expect(codeOf(o)).toBe('USER_DISABLED');
+      expect(await presentAgain(first)).toBe('USER_DISABLED');
       await dataSource.getRepository(User).update({ id: alice.id }, { status: 'active' });
       await expectAppError(tokens.rotation.refresh(second.refreshToken), 'REFRESH_TOKEN_INVALID');
     });
@@ -866,6 +864,13 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
   });
 
   describe('logout races are not theft', () => {
+    /** The raced refresh of `pair` answers REFRESH_TOKEN_INVALID, and no live refresh row is left. */
+    const expectRefusedLeavingNoLiveRow = async (pair: TokenPair) => {
+      const o = await settle(tokens.rotation.refresh(pair.refreshToken), clock);
+      expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');
+      expect(await refreshRepo.countBy({ revokedAt: IsNull() })).toBe(0);
+    };
+
     it('a refresh that loses its update to a logout answers INVALID, not REUSED', async () => {
       const pair = await tokens.sessions.start(alice, 'wxapp');
       const principal = await sessionOf(pair);
@@ -877,9 +882,7 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
         await tokens.sessions.logout(principal, { all: true });
         return found;
       });
-      const o = await settle(tokens.rotation.refresh(pair.refreshToken), clock);
-      expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');
-      expect(await refreshRepo.countBy({ revokedAt: IsNull() })).toBe(0);
+      await expectRefusedLeavingNoLiveRow(pair);
     });
 
     it('a logout landing between the successor insert and the rotating update: INVALID, no live row left', async () => {
@@ -893,9 +896,7 @@ describe('SessionService + RefreshService (in-memory SQLite)', () => {
         if (++statements === 1) await tokens.sessions.logout(principal, { all: true });
         return result;
       });
-      const o = await settle(tokens.rotation.refresh(pair.refreshToken), clock);
-      expect(codeOf(o)).toBe('REFRESH_TOKEN_INVALID');
-      expect(await refreshRepo.countBy({ revokedAt: IsNull() })).toBe(0);
+      await expectRefusedLeavingNoLiveRow(pair);
     });
 
     it('a rotation whose update fails after its insert keeps the presented token usable and lists one session', async () => {

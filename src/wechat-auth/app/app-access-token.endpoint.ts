@@ -1,7 +1,7 @@
 import type { WechatAppCredentials } from '../../config/app-config';
 import { LoginCodeCall } from '../login/login-code-call';
 import { answerString, answerUserIds, type WechatUserIds } from '../upstream/wechat-answer';
-import type { WechatRequest } from '../upstream/wechat-http';
+import { codeExchange, type WechatRequest } from '../upstream/wechat-http';
 
 /** What the mobile app's login keeps of WeChat's answer: who the user is, nothing else. */
 export type AppLoginIdentity = WechatUserIds;
@@ -20,11 +20,7 @@ export class AppAccessTokenCall extends LoginCodeCall<AppLoginIdentity> {
   readonly name = 'sns_oauth2_access_token_app';
 
   request(app: WechatAppCredentials, code: string): WechatRequest {
-    return {
-      method: 'GET',
-      path: '/sns/oauth2/access_token',
-      query: { appid: app.appid, secret: app.secret, code, grant_type: 'authorization_code' },
-    };
+    return codeExchange('/sns/oauth2/access_token', app, { code });
   }
 
   parse(body: Record<string, unknown>): AppLoginIdentity {

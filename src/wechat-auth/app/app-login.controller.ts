@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
-import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
+import { NoStoreOk } from '../../common/http/no-store.decorator';
 import { ReqContext, type RequestContext } from '../../common/request-context';
 import { CODE_LOGIN_ERRORS, LoginResponse, toLoginResponse } from '../login/dto/login.response';
 import { WechatAuthService } from '../login/wechat-auth.service';
@@ -20,7 +20,7 @@ export class AppLoginController {
   @UseGuards(ThrottlerGuard)
   @Post('login')
   @HttpCode(200)
-  @NoStore()
+  @NoStoreOk(LoginResponse)
   @ApiOperation({
     summary: "Log in from a mobile app with the WeChat SDK's authorization code.",
     description:
@@ -29,7 +29,6 @@ export class AppLoginController {
       '`POST /auth/wechat/login`. With `linkTicket`, a new identity joins that account. Errors with 503 carry ' +
       'Retry-After.',
   })
-  @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
   // Within each status the same order as before: 401 lists LINK_TICKET_INVALID after the code errors.
   @ApiErrors(...CODE_LOGIN_ERRORS, 'LINK_TICKET_INVALID', 'IDENTITY_ALREADY_LINKED')
   async login(@Body() body: AppLoginRequest, @ReqContext() context: RequestContext): Promise<LoginResponse> {

@@ -1,10 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { FakeClock } from '../../common/clock/fake-clock';
-import { createInMemoryDataSource, createUsersService } from '../../testing/in-memory-database';
+import {
+  createInMemoryDataSource,
+  createProfileModeration,
+  createUsersService,
+} from '../../testing/in-memory-database';
 import { testConfig } from '../../testing/test-config';
 import { ProfileModeration } from '../../users/profile-moderation';
-import { UserReadCache } from '../../users/user-read-cache';
 import { User } from '../../users/user.entity';
 import { AvatarRecheck, RECHECK_AFTER_MS } from './avatar-recheck';
 
@@ -33,7 +36,7 @@ describe('AvatarRecheck', () => {
   beforeEach(async () => {
     ds = await createInMemoryDataSource();
     clock = new FakeClock();
-    moderation = new ProfileModeration(ds.getRepository(User), clock, new UserReadCache(testConfig(), clock));
+    moderation = createProfileModeration(ds, clock);
     const users = createUsersService(ds, clock);
     userId = (await users.resolveIdentity({ appid: 'wxapp_one', openid: 'o-recheck', sessionKey: 'a2V5' }))
       .user.id;

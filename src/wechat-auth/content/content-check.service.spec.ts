@@ -3,12 +3,14 @@ import type { AuditEventInput, AuditService } from '../../audit/audit.service';
 import { FakeClock } from '../../common/clock/fake-clock';
 import { AppException } from '../../common/errors/app.exception';
 import { MemoryKvStore } from '../../common/store/memory-kv-store';
-import { createInMemoryDataSource, createUsersService } from '../../testing/in-memory-database';
+import {
+  createInMemoryDataSource,
+  createProfileModeration,
+  createUsersService,
+} from '../../testing/in-memory-database';
 import { testConfig } from '../../testing/test-config';
 import { ProfileChecks } from '../../users/profile-checks';
-import { ProfileModeration } from '../../users/profile-moderation';
 import { ProfileUpdate } from '../../users/profile-update';
-import { UserReadCache } from '../../users/user-read-cache';
 import { User } from '../../users/user.entity';
 import type { UsersService } from '../../users/users.service';
 import { EventHandlers, type MediaCheckEvent } from '../events/event-handlers';
@@ -59,11 +61,7 @@ describe('ContentCheckService (fake WeChat, in-memory database, no network)', ()
     ds = await createInMemoryDataSource();
     clock = new FakeClock();
     users = createUsersService(ds, clock);
-    const moderation = new ProfileModeration(
-      ds.getRepository(User),
-      clock,
-      new UserReadCache(testConfig(), clock),
-    );
+    const moderation = createProfileModeration(ds, clock);
     wechat = new FakeWechatApi();
     audit = [];
     checks = new ProfileChecks();

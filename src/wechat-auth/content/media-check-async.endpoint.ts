@@ -1,8 +1,8 @@
 import type { WechatAppCredentials } from '../../config/app-config';
 import type { WechatEndpoint } from '../upstream/wechat-endpoint';
-import type { LogContext, WechatRequest } from '../upstream/wechat-http';
+import { type LogContext, tokenPost, type WechatRequest } from '../upstream/wechat-http';
 import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
-import { CONTENT_CHECK_ERRCODES, SCENE_PROFILE } from './msg-sec-check.endpoint';
+import { CONTENT_CHECK_ERRCODES, profileCheckBody } from './msg-sec-check.endpoint';
 
 export interface MediaCheckInput {
   /** The image's URL: WeChat fetches it (https, public host: UpdateProfileRequest's rules). */
@@ -34,18 +34,11 @@ export class MediaCheckAsyncCall implements WechatEndpoint<MediaCheckInput, stri
     input: MediaCheckInput,
     accessToken: string | undefined,
   ): WechatRequest {
-    return {
-      method: 'POST',
-      path: '/wxa/media_check_async',
-      query: { access_token: accessToken ?? '' },
-      json: {
-        media_url: input.mediaUrl,
-        media_type: MEDIA_TYPE_IMAGE,
-        version: 2,
-        scene: SCENE_PROFILE,
-        openid: input.openid,
-      },
-    };
+    return tokenPost(
+      '/wxa/media_check_async',
+      accessToken,
+      profileCheckBody(input.openid, { media_url: input.mediaUrl, media_type: MEDIA_TYPE_IMAGE }),
+    );
   }
 
   logContext(): LogContext {

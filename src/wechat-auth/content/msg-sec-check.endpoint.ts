@@ -1,7 +1,7 @@
 import { AppException } from '../../common/errors/app.exception';
 import type { WechatAppCredentials } from '../../config/app-config';
 import type { ErrcodeMeaning, WechatEndpoint } from '../upstream/wechat-endpoint';
-import type { LogContext, WechatRequest } from '../upstream/wechat-http';
+import { type LogContext, tokenPost, type WechatRequest } from '../upstream/wechat-http';
 import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
 
 export interface TextCheckInput {
@@ -22,6 +22,11 @@ const SUGGESTS: readonly string[] = ['pass', 'review', 'risky'];
 
 /** The profile scene of WeChat's content checks (1 资料; 2 评论; 3 论坛; 4 社交日志). */
 export const SCENE_PROFILE = 1;
+
+/** The body of both checks: their own `fields`, then version 2 of the API, the profile scene and the user. */
+export function profileCheckBody(openid: string, fields: Record<string, unknown>): Record<string, unknown> {
+  return { ...fields, version: 2, scene: SCENE_PROFILE, openid };
+}
 
 /** The openid has not visited the mini program recently enough for WeChat to check on its behalf. */
 const OPENID_STALE = 61010;
@@ -72,12 +77,11 @@ export class MsgSecCheckCall implements WechatEndpoint<TextCheckInput, TextVerdi
   readonly errcodes = ERRCODES;
 
   request(_app: WechatAppCredentials, input: TextCheckInput, accessToken: string | undefined): WechatRequest {
-    return {
-      method: 'POST',
-      path: '/wxa/msg_sec_check',
-      query: { access_token: accessToken ?? '' },
-      json: { content: input.content, version: 2, scene: SCENE_PROFILE, openid: input.openid },
-    };
+    return tokenPost(
+      '/wxa/msg_sec_check',
+      accessToken,
+      profileCheckBody(input.openid, { content: input.content }),
+    );
   }
 
   logContext(): LogContext {

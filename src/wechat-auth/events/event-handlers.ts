@@ -1,4 +1,5 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { BackgroundWork } from '../../common/concurrency/background-work';
 import type { PushEvent } from './push-verifier';
 
 /** Reacts to one event type. May be async; whatever it throws is logged, never answered to WeChat. */
@@ -28,7 +29,7 @@ const NAME = /^[A-Za-z0-9_]{1,64}$/;
 export class EventHandlers implements BeforeApplicationShutdown {
   private readonly logger = new Logger('WechatEvents');
   private readonly handlers = new Map<string, EventHandler>();
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new BackgroundWork();
 
   constructor() {
     this.handlers.set('wxa_media_check', (event) => {
@@ -59,22 +60,22 @@ export class EventHandlers implements BeforeApplicationShutdown {
       );
       return;
     }
-    const run = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => handler(event))
-      .catch((err: unknown) => {
-        // The error's name only: a message could quote the event.
-        this.logger.error(
-          { event: type, error: err instanceof Error ? err.name : typeof err },
-          'wechat event handler failed',
-        );
-      })
-      .finally(() => this.running.delete(run));
-    this.running.add(run);
+    this.running.add(
+      new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => handler(event))
+        .catch((err: unknown) => {
+          // The error's name only: a message could quote the event.
+          this.logger.error(
+            { event: type, error: err instanceof Error ? err.name : typeof err },
+            'wechat event handler failed',
+          );
+        }),
+    );
   }
 
   /** Resolves when every handler started so far has finished (tests; shutdown). */
   async drain(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running]);
+    await this.running.drain();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

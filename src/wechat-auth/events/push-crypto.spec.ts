@@ -7,6 +7,7 @@ import {
   pushSignature,
   signatureMatches,
 } from './push-crypto';
+import { thrownBy } from '../../testing/thrown';
 
 /** An EncodingAESKey as WeChat generates them: 43 letters and digits. */
 const ENCODING_AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
@@ -95,12 +96,7 @@ describe('safe-mode decryption', () => {
       () => decryptPush(key, ''),
     ];
     for (const attempt of attempts) {
-      let error: unknown;
-      try {
-        attempt();
-      } catch (e) {
-        error = e;
-      }
+      const error = thrownBy(attempt);
       // Another key may, rarely, yield valid-looking padding: then the length or appid check fails later.
       if (error === undefined) continue;
       expect(error).toBeInstanceOf(PushDecryptError);

@@ -125,42 +125,27 @@ describe('WechatPushVerifier', () => {
   describe('safe mode', () => {
     const env = { WECHAT_EVENT_TOKEN: TOKEN, WECHAT_EVENT_AES_KEY: ENCODING_AES_KEY };
     const aesKey = aesKeyOf(ENCODING_AES_KEY);
+    /** A push to wxapp_one encrypted with our key, sent at `timestamp`; `o` changes any of that. */
+    const encryptedPush = (timestamp: number, o: Partial<Parameters<typeof signedPush>[0]> = {}) =>
+      signedPush({ token: TOKEN, aesKey, appid: 'wxapp_one', event: EVENT, timestamp, ...o });
 
     it('checks msg_signature over the ciphertext, decrypts, and checks the appid is ours', async () => {
       const { verifier, now } = setup(env);
-      const push = signedPush({ token: TOKEN, aesKey, appid: 'wxapp_two', event: EVENT, timestamp: now() });
+      const push = encryptedPush(now(), { appid: 'wxapp_two' });
       expect(push.body).not.toHaveProperty('Event');
       expect(await verifier.verifyPush(push.query, push.body)).toEqual(EVENT);
 
-      const foreign = signedPush({
-        token: TOKEN,
-        aesKey,
-        appid: 'wx_not_ours',
-        event: EVENT,
-        timestamp: now(),
-      });
+      const foreign = encryptedPush(now(), { appid: 'wx_not_ours' });
       expect(await codeOf(verifier.verifyPush(foreign.query, foreign.body))).toBe('401 WX_EVENT_REJECTED');
     });
 
     it('refuses a swapped ciphertext (msg_signature covers it) and a wrong key', async () => {
       const { verifier, now } = setup(env);
-      const a = signedPush({ token: TOKEN, aesKey, appid: 'wxapp_one', event: EVENT, timestamp: now() });
-      const b = signedPush({
-        token: TOKEN,
-        aesKey,
-        appid: 'wxapp_one',
-        event: { MsgType: 'x' },
-        timestamp: now(),
-      });
+      const a = encryptedPush(now());
+      const b = encryptedPush(now(), { event: { MsgType: 'x' } });
       expect(await codeOf(verifier.verifyPush(a.query, b.body))).toBe('401 WX_EVENT_REJECTED');
       const otherKey = aesKeyOf('ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut');
-      const c = signedPush({
-        token: TOKEN,
-        aesKey: otherKey,
-        appid: 'wxapp_one',
-        event: EVENT,
-        timestamp: now(),
-      });
+      const c = encryptedPush(now(), { aesKey: otherKey });
       expect(await codeOf(verifier.verifyPush(c.query, c.body))).toBe('401 WX_EVENT_REJECTED');
     });
 
@@ -172,7 +157,7 @@ describe('WechatPushVerifier', () => {
 
     it('without an AES key, an encrypted push is refused', async () => {
       const { verifier, now } = setup();
-      const push = signedPush({ token: TOKEN, aesKey, appid: 'wxapp_one', event: EVENT, timestamp: now() });
+      const push = encryptedPush(now());
       expect(await codeOf(verifier.verifyPush(push.query, push.body))).toBe('401 WX_EVENT_REJECTED');
     });
   });

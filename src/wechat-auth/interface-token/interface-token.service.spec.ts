@@ -193,29 +193,29 @@ describe('InterfaceTokenService.get: the cache', () => {
     expect(wechat.calls).toHaveLength(2);
   });
 
-  it('honours the configured margin (WECHAT_TOKEN_REFRESH_MARGIN_S)', async () => {
-    const { service, app, wechat, clock, deadline } = setup({ WECHAT_TOKEN_REFRESH_MARGIN_S: '600' });
+  /** Fetches the token, then asks again just before `ms` (served from the cache) and at `ms` (fetched again). */
+  async function expectCachedFor(
+    { service, app, wechat, clock, deadline }: ReturnType<typeof setup>,
+    ms: number,
+  ) {
     await settle(service.get(app, deadline()), clock);
 
-    clock.advance((7200 - 600) * 1000 - 1);
+    clock.advance(ms - 1);
     await settle(service.get(app, deadline()), clock);
     expect(wechat.calls).toHaveLength(1);
     clock.advance(1);
     await settle(service.get(app, deadline()), clock);
     expect(wechat.calls).toHaveLength(2);
+  }
+
+  it('honours the configured margin (WECHAT_TOKEN_REFRESH_MARGIN_S)', async () => {
+    await expectCachedFor(setup({ WECHAT_TOKEN_REFRESH_MARGIN_S: '600' }), (7200 - 600) * 1000);
   });
 
   it('honours a shorter expires_in, using half of it when the margin does not fit', async () => {
-    const { service, app, wechat, clock, deadline } = setup();
-    wechat.expiresIn = 400;
-    await settle(service.get(app, deadline()), clock);
-
-    clock.advance(200 * 1000 - 1);
-    await settle(service.get(app, deadline()), clock);
-    expect(wechat.calls).toHaveLength(1);
-    clock.advance(1);
-    await settle(service.get(app, deadline()), clock);
-    expect(wechat.calls).toHaveLength(2);
+    const s = setup();
+    s.wechat.expiresIn = 400;
+    await expectCachedFor(s, 200 * 1000);
   });
 
   it('a garbled cache entry is refetched, not a 500', async () => {
@@ -382,19 +382,6 @@ describe('InterfaceTokenService.replaceRejected', () => {
     expect(wechat.forced).toBe(2);
   });
 
-  it('the 30 s gap is shared through the store with other instances', async () => {
-    const { service, instance, app, wechat, clock, deadline } = setup();
-    const { service: b } = instance('B');
-    await settle(service.get(app, deadline()), clock);
-    await settle(service.replaceRejected(app, tokenN(1), deadline()), clock);
-
-    clock.advance(5000);
-    expect(errorOf(await settle(b.replaceRejected(app, tokenN(2), deadline()), clock)).code).toBe(
-      'WX_UNAVAILABLE',
-    );
-    expect(wechat.forced).toBe(1);
-  });
-
   it('with the daily budget spent: WX_UNAVAILABLE until Beijing midnight, an alert, and WeChat not asked to force', async () => {
     const { service, app, wechat, clock, deadline } = setup({ WECHAT_FORCE_REFRESH_DAILY_BUDGET: '2' });
     await settle(service.get(app, deadline()), clock);
@@ -434,15 +421,20 @@ describe('InterfaceTokenService.replaceRejected', () => {
     expect(wechat.forced).toBe(0);
   });
 
-  it('the budget is shared through the store by all instances', async () => {
-    const { service, instance, app, wechat, clock, deadline } = setup({
-      WECHAT_FORCE_REFRESH_DAILY_BUDGET: '1',
-    });
+  it.each([
+    ['the 30 s gap is shared through the store with other instances', {}, 5000],
+    [
+      'the budget is shared through the store by all instances',
+      { WECHAT_FORCE_REFRESH_DAILY_BUDGET: '1' },
+      31_000,
+    ],
+  ])('%s', async (_, env: Record<string, string>, laterMs) => {
+    const { service, instance, app, wechat, clock, deadline } = setup(env);
     const { service: b } = instance('B');
     await settle(service.get(app, deadline()), clock);
     await settle(service.replaceRejected(app, tokenN(1), deadline()), clock);
 
-    clock.advance(31_000);
+    clock.advance(laterMs);
     expect(errorOf(await settle(b.replaceRejected(app, tokenN(2), deadline()), clock)).code).toBe(
       'WX_UNAVAILABLE',
     );

@@ -1,5 +1,6 @@
 import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
 import { Code2SessionCall, codeTag } from './code2session.endpoint';
+import { thrownBy } from '../../testing/thrown';
 
 const APP = { appid: 'wxapp_one', secret: 'secret-one' };
 const SESSION_KEY = 'c2Vzc2lvbktleURvTm90TG9n';
@@ -68,12 +69,7 @@ describe('Code2SessionCall', () => {
       ['session_key over 64 chars', { openid: 'o1', session_key: 'A'.repeat(400) }],
       ['session_key not base64', { openid: 'o1', session_key: 'not base64 at all!' }],
     ])('%s → unparsable', (_label, body) => {
-      let error: unknown;
-      try {
-        call.parse(body);
-      } catch (e) {
-        error = e;
-      }
+      const error = thrownBy(() => call.parse(body));
       expect(error).toBeInstanceOf(WechatUpstreamError);
       expect((error as WechatUpstreamError).failure).toBe('unparsable');
     });

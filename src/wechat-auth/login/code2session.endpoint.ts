@@ -1,6 +1,6 @@
 import type { WechatAppCredentials } from '../../config/app-config';
 import { answerString, answerUserIds, type WechatUserIds } from '../upstream/wechat-answer';
-import type { WechatRequest } from '../upstream/wechat-http';
+import { codeExchange, type WechatRequest } from '../upstream/wechat-http';
 import { LoginCodeCall } from './login-code-call';
 
 // Where the phone room and the specs have always found it.
@@ -18,11 +18,7 @@ export class Code2SessionCall extends LoginCodeCall<Code2SessionResult> {
   readonly name = 'jscode2session';
 
   request(app: WechatAppCredentials, code: string): WechatRequest {
-    return {
-      method: 'GET',
-      path: '/sns/jscode2session',
-      query: { appid: app.appid, secret: app.secret, js_code: code, grant_type: 'authorization_code' },
-    };
+    return codeExchange('/sns/jscode2session', app, { js_code: code });
   }
 
   parse(body: Record<string, unknown>): Code2SessionResult {

@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
-import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
+import { NoStoreOk } from '../../common/http/no-store.decorator';
 import { LoginRequest } from './dto/login.request';
 import { CODE_LOGIN_ERRORS, LoginResponse, toLoginResponse } from './dto/login.response';
 import type { WechatLogin } from './wechat-auth.service';
@@ -17,7 +17,7 @@ export class WechatAuthController {
   @UseGuards(ThrottlerGuard, WechatLoginGuard)
   @Post('login')
   @HttpCode(200)
-  @NoStore()
+  @NoStoreOk(LoginResponse)
   @ApiOperation({
     summary: 'Log in with a wx.login() code.',
     description:
@@ -26,7 +26,6 @@ export class WechatAuthController {
       'at or above `WECHAT_RISK_BLOCK_RANK` is refused (`403 RISK_BLOCKED`) before anything is stored. ' +
       'Errors with 503 carry Retry-After.',
   })
-  @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
   // A new mini-program identity's first login may meet the risk check (the app door's openids are not rated).
   @ApiErrors(...CODE_LOGIN_ERRORS, 'RISK_BLOCKED')
   // The body is validated by the strategy (guards run before pipes); @Body is here for the contract.

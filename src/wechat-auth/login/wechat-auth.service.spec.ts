@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { FakeClock } from '../../common/clock/fake-clock';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { AppException } from '../../common/errors/app.exception';
@@ -8,6 +7,7 @@ import { MemoryKvStore } from '../../common/store/memory-kv-store';
 import { StoreUnavailableError } from '../../common/store/store-unavailable.error';
 import type { WechatAppCredentials } from '../../config/app-config';
 import { flush, type Outcome, settleAll } from '../../testing/async';
+import { quietNestLogger } from '../../testing/quiet-logger';
 import { testConfig } from '../../testing/test-config';
 import type { TokenPair } from '../../token/token-pair';
 import type { AuditEventInput, AuditService } from '../../audit/audit.service';
@@ -113,14 +113,7 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-beforeEach(() => {
-  for (const m of ['log', 'warn', 'error'] as const)
-    jest.spyOn(Logger.prototype, m).mockImplementation(() => undefined);
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
+quietNestLogger();
 
 describe('WechatAuthService.login', () => {
   it('records login.succeeded (user, app, new or not) and login.failed with the stable reason only', async () => {
@@ -411,7 +404,10 @@ function cluster(env: Record<string, string> = {}) {
     );
     /** Script this instance's next WeChat answers. */
     const wechat = (...behaviours: Behaviour[]) => script.push(...behaviours);
-    return { service, send, users, tokens, wechat, policy };
+    /** Logs in on this instance with `code`, settled: the error code the login was refused with. */
+    const refusal = async (code: string) =>
+      codeOf((await settleAll([service.login(undefined, code)], clock))[0]);
+    return { service, send, users, tokens, wechat, policy, refusal };
   };
   /** WeChat does not answer within the time it was given: the attempt times out (maybe delivered). */
   const hangs =
@@ -459,35 +455,28 @@ const codeOf = (o: Outcome<unknown>) => {
 
 describe('WechatAuthService over the real ledger and call policy: the doubt about a code', () => {
   it('a login that ended in doubt makes a later 40163 for that code WX_RETRY_LOGIN, not 401', async () => {
-    const { clock, instance } = cluster({ WECHAT_MAX_RETRIES: '0' });
+    const { instance } = cluster({ WECHAT_MAX_RETRIES: '0' });
     const a = instance('A');
     const used = () => new WechatUpstreamError('errcode', { errcode: 40163 });
     a.wechat(new WechatUpstreamError('timeout', { maybeDelivered: true }), used(), used());
 
-    const [first] = await settleAll([a.service.login(undefined, 'code-1')], clock);
-    expect(codeOf(first)).toBe('WX_UNAVAILABLE');
+    expect(await a.refusal('code-1')).toBe('WX_UNAVAILABLE');
     // The client retries with the same code; WeChat had spent it on the timed-out call.
-    const [again] = await settleAll([a.service.login(undefined, 'code-1')], clock);
-    expect(codeOf(again)).toBe('WX_RETRY_LOGIN');
+    expect(await a.refusal('code-1')).toBe('WX_RETRY_LOGIN');
     // Another code with no doubt on it keeps the plain meaning of 40163.
-    const [other] = await settleAll([a.service.login(undefined, 'code-2')], clock);
-    expect(codeOf(other)).toBe('WX_CODE_USED');
+    expect(await a.refusal('code-2')).toBe('WX_CODE_USED');
     expect(a.send).toHaveBeenCalledTimes(3);
   });
 
   it('the doubt is shared with other instances through the store', async () => {
-    const { clock, instance } = cluster({ WECHAT_MAX_RETRIES: '0' });
+    const { instance } = cluster({ WECHAT_MAX_RETRIES: '0' });
     const a = instance('A');
     const b = instance('B');
     a.wechat(new WechatUpstreamError('network', { maybeDelivered: true }));
     b.wechat(new WechatUpstreamError('errcode', { errcode: 40163 }));
 
-    expect(codeOf((await settleAll([a.service.login(undefined, 'code-1')], clock))[0])).toBe(
-      'WX_UNAVAILABLE',
-    );
-    expect(codeOf((await settleAll([b.service.login(undefined, 'code-1')], clock))[0])).toBe(
-      'WX_RETRY_LOGIN',
-    );
+    expect(await a.refusal('code-1')).toBe('WX_UNAVAILABLE');
+    expect(await b.refusal('code-1')).toBe('WX_RETRY_LOGIN');
   });
 
   it('the doubt is remembered also when the login ends on the breaker, not on the failed call itself', async () => {
@@ -502,28 +491,22 @@ describe('WechatAuthService over the real ledger and call policy: the doubt abou
     );
 
     // The timeout opens the breaker; the planned retry is refused by it.
-    expect(codeOf((await settleAll([a.service.login(undefined, 'code-1')], clock))[0])).toBe(
-      'WX_UNAVAILABLE',
-    );
+    expect(await a.refusal('code-1')).toBe('WX_UNAVAILABLE');
     expect(a.send).toHaveBeenCalledTimes(1);
     clock.advance(1000);
-    expect(codeOf((await settleAll([a.service.login(undefined, 'code-1')], clock))[0])).toBe(
-      'WX_RETRY_LOGIN',
-    );
+    expect(await a.refusal('code-1')).toBe('WX_RETRY_LOGIN');
   });
 
   it('a failure before the request left (connection refused) leaves no doubt about the code', async () => {
-    const { clock, instance } = cluster({ WECHAT_MAX_RETRIES: '0' });
+    const { instance } = cluster({ WECHAT_MAX_RETRIES: '0' });
     const a = instance('A');
     a.wechat(
       new WechatUpstreamError('network', { maybeDelivered: false }),
       new WechatUpstreamError('errcode', { errcode: 40163 }),
     );
 
-    expect(codeOf((await settleAll([a.service.login(undefined, 'code-1')], clock))[0])).toBe(
-      'WX_UNAVAILABLE',
-    );
-    expect(codeOf((await settleAll([a.service.login(undefined, 'code-1')], clock))[0])).toBe('WX_CODE_USED');
+    expect(await a.refusal('code-1')).toBe('WX_UNAVAILABLE');
+    expect(await a.refusal('code-1')).toBe('WX_CODE_USED');
   });
 
   it("a login whose database step failed completes on retry with WeChat's kept answer, without calling WeChat", async () => {

@@ -1,11 +1,11 @@
 import { ReqContext, type RequestContext } from '../../common/request-context';
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
 import { CurrentUser } from '../../common/auth/current-user.decorator';
 import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
-import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
+import { NoStoreOk } from '../../common/http/no-store.decorator';
 import { DecryptRequest } from './dto/decrypt.request';
 import { DecryptResponse } from './dto/decrypt.response';
 import { SessionCheckResponse } from './dto/session-check.response';
@@ -29,7 +29,7 @@ export class OpenDataController {
   constructor(private readonly openData: OpenDataService) {}
 
   @Get('session')
-  @NoStore()
+  @NoStoreOk(SessionCheckResponse)
   @ApiOperation({
     summary: "Whether WeChat still holds the user's session_key valid (checksession).",
     description:
@@ -37,7 +37,6 @@ export class OpenDataController {
       'itself never leaves the server. Use it before decrypting open data: `valid: false` means call ' +
       '`wx.login` and log in again.',
   })
-  @ApiOkResponse({ type: SessionCheckResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(...WECHAT_CALL_ERRORS)
   session(
     @CurrentUser() principal: AuthPrincipal,
@@ -48,7 +47,7 @@ export class OpenDataController {
 
   @Post('decrypt')
   @HttpCode(200)
-  @NoStore()
+  @NoStoreOk(DecryptResponse)
   @ApiOperation({
     summary: 'Decrypt legacy open data (encryptedData / iv) with the stored session_key.',
     description:
@@ -59,7 +58,6 @@ export class OpenDataController {
       '`401 SESSION_STALE` (call wx.login, log in, get the data again, retry); otherwise ' +
       '`400 DECRYPT_FAILED`. A phone-number payload binds the number like `POST /auth/wechat/phone`.',
   })
-  @ApiOkResponse({ type: DecryptResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(...BODY_ERRORS, 'DECRYPT_FAILED', 'SESSION_STALE', 'PHONE_IN_USE', ...WECHAT_CALL_ERRORS)
   decrypt(
     @CurrentUser() principal: AuthPrincipal,

@@ -2,7 +2,7 @@ import { AppException } from '../../common/errors/app.exception';
 import type { WechatAppCredentials } from '../../config/app-config';
 import { codeTag } from '../login/code2session.endpoint';
 import { WX, type ErrcodeMeaning, type WechatEndpoint } from '../upstream/wechat-endpoint';
-import type { LogContext, WechatRequest } from '../upstream/wechat-http';
+import { type LogContext, tokenPost, type WechatRequest } from '../upstream/wechat-http';
 import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
 
 export interface PhoneNumberInput {
@@ -55,12 +55,10 @@ export class GetPhoneNumberCall implements WechatEndpoint<PhoneNumberInput, Phon
     accessToken: string | undefined,
   ): WechatRequest {
     this.sent = true;
-    return {
-      method: 'POST',
-      path: '/wxa/business/getuserphonenumber',
-      query: { access_token: accessToken ?? '' },
-      json: { code: input.code, openid: input.openid },
-    };
+    return tokenPost('/wxa/business/getuserphonenumber', accessToken, {
+      code: input.code,
+      openid: input.openid,
+    });
   }
 
   logContext(input: PhoneNumberInput): LogContext {

@@ -1,11 +1,11 @@
 import { ReqContext, type RequestContext } from '../../common/request-context';
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from '../../common/auth/auth-principal';
 import { CurrentUser } from '../../common/auth/current-user.decorator';
 import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
-import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
+import { NoStoreOk } from '../../common/http/no-store.decorator';
 import { BindPhoneRequest } from './dto/bind-phone.request';
 import { BoundPhoneResponse } from './dto/bound-phone.response';
 import { PhoneService } from './phone.service';
@@ -18,7 +18,7 @@ export class PhoneController {
 
   @Post('phone')
   @HttpCode(200)
-  @NoStore()
+  @NoStoreOk(BoundPhoneResponse)
   @ApiOperation({
     summary: "Bind the user's phone number from a getPhoneNumber button code.",
     description:
@@ -31,7 +31,6 @@ export class PhoneController {
       'A `wx.login()` code here is ' +
       '`400 WX_CODE_INVALID`.',
   })
-  @ApiOkResponse({ type: BoundPhoneResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(
     ...BODY_ERRORS,
     ['WX_CODE_INVALID', 400],

@@ -1,6 +1,6 @@
 import type { WechatAppCredentials } from '../../config/app-config';
 import { WX, type ErrcodeMeaning, type WechatEndpoint } from '../upstream/wechat-endpoint';
-import type { LogContext, WechatRequest } from '../upstream/wechat-http';
+import { type LogContext, tokenPost, type WechatRequest } from '../upstream/wechat-http';
 import { WechatUpstreamError } from '../upstream/wechat-upstream.error';
 
 /** WeChat's scenes for getuserriskrank: 0 sign-up, 1 marketing fraud. Only sign-up is asked here. */
@@ -40,12 +40,12 @@ export class GetUserRiskRankCall implements WechatEndpoint<RiskRankInput, RiskRa
   readonly errcodes = ERRCODES;
 
   request(app: WechatAppCredentials, input: RiskRankInput, accessToken: string | undefined): WechatRequest {
-    return {
-      method: 'POST',
-      path: '/wxa/getuserriskrank',
-      query: { access_token: accessToken ?? '' },
-      json: { appid: app.appid, openid: input.openid, scene: RISK_SCENE_SIGNUP, client_ip: input.clientIp },
-    };
+    return tokenPost('/wxa/getuserriskrank', accessToken, {
+      appid: app.appid,
+      openid: input.openid,
+      scene: RISK_SCENE_SIGNUP,
+      client_ip: input.clientIp,
+    });
   }
 
   logContext(): LogContext {

@@ -1,5 +1,5 @@
 import { StoreKeys } from '../../common/store/store-keys';
-import { CODE_TTL_MS, type SandboxContext } from './sandbox-context';
+import type { SandboxContext } from './sandbox-context';
 import {
   SANDBOX_PERSONAS,
   sandboxOpenid,
@@ -32,7 +32,7 @@ export class SandboxApp {
     ctx.issued('loginCode', code);
     const openid = sandboxOpenid(input.appid, persona);
     const grant: OAuthGrant = { appid: input.appid, openid, scope: 'snsapi_userinfo', persona };
-    await ctx.store.set(StoreKeys.sandboxOAuthCode(code), JSON.stringify(grant), CODE_TTL_MS);
+    await ctx.saveCode(StoreKeys.sandboxOAuthCode(code), grant);
     return {
       code,
       openid,

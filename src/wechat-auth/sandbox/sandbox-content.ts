@@ -1,4 +1,4 @@
-import { jsonObject, SANDBOX_ERRCODE, type SandboxContext, type WechatAnswer } from './sandbox-context';
+import { SANDBOX_ERRCODE, type SandboxContext, type WechatAnswer } from './sandbox-context';
 import type { SandboxLogin } from './sandbox-login';
 import type { SandboxTokens } from './sandbox-tokens';
 
@@ -76,10 +76,9 @@ export class SandboxContent {
     q: URLSearchParams,
     body: unknown,
   ): Promise<number | { appid: string; body: Record<string, unknown> }> {
-    const appid = await this.tokens.tokenApp(q);
-    if (typeof appid === 'number') return appid;
-    const b = jsonObject(body);
-    if (typeof b === 'number') return b;
+    const post = await this.tokens.tokenPost(q, body);
+    if (typeof post === 'number') return post;
+    const { appid, body: b } = post;
     if (b.version !== 2) return SANDBOX_ERRCODE.DATA_FORMAT_ERROR;
     if (typeof b.scene !== 'number' || !SCENES.includes(b.scene)) return SANDBOX_ERRCODE.INVALID_SCENE;
     if (typeof b.openid !== 'string' || b.openid === '') return SANDBOX_ERRCODE.OPENID_MISSING;

@@ -66,6 +66,7 @@ export const DAY = 24 * 60 * MINUTE;
 
 /** wx.login codes and phone codes: 5 minutes, single use. */
 export const CODE_TTL_MS = 5 * MINUTE;
+export const CODE_TTL_SECONDS = CODE_TTL_MS / SECOND;
 
 /** What one of WeChat's endpoints answers (always with HTTP 200). */
 export type WechatAnswer = Record<string, unknown>;
@@ -103,6 +104,29 @@ export class SandboxContext {
     this.options.onIssued?.({ kind, value });
   }
 
+  /** The JSON record stored under `key`, or undefined when there is none (or it expired). */
+  async readJson<T>(key: string): Promise<T | undefined> {
+    const raw = await this.store.get(key);
+    return raw === null ? undefined : (JSON.parse(raw) as T);
+  }
+
+  /** Keeps a minted code's record for the code's lifetime. */
+  async saveCode(key: string, record: object): Promise<void> {
+    await this.store.set(key, JSON.stringify(record), CODE_TTL_MS);
+  }
+
+  /** Spends a single-use code (`usedKey` is its "used" marker): false when it was spent already. */
+  spendCode(usedKey: string): Promise<boolean> {
+    return this.store.setIfAbsent(usedKey, '1', CODE_TTL_MS);
+  }
+
+  /** WeChat's check of an app's credentials: the errcode for an unknown appid or a wrong secret, else undefined. */
+  credentialsError(appid: string, secret: unknown): number | undefined {
+    const expected = this.apps.get(appid);
+    if (expected === undefined) return SANDBOX_ERRCODE.INVALID_APPID;
+    return secret === expected ? undefined : SANDBOX_ERRCODE.INVALID_SECRET;
+  }
+
   /** WeChat's error shape: HTTP 200, errcode, and an errmsg ending in the call's rid. */
   error(errcode: number): WechatAnswer {
     const rid = this.random
@@ -118,8 +142,4 @@ export function jsonObject(body: unknown): Record<string, unknown> | number {
   if (body === undefined || body === null || body === '') return SANDBOX_ERRCODE.EMPTY_POST_DATA;
   if (typeof body !== 'object' || Array.isArray(body)) return SANDBOX_ERRCODE.DATA_FORMAT_ERROR;
   return body as Record<string, unknown>;
-}
-
-export function parse<T>(raw: string | null): T | undefined {
-  return raw === null ? undefined : (JSON.parse(raw) as T);
 }

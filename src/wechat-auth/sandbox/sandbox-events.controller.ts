@@ -1,11 +1,10 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Body, HttpCode, Post } from '@nestjs/common';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { Access } from '../../common/auth/access.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { IsWechatAppid } from '../../common/validation/ids';
 import { AppConfig } from '../../config/app-config';
 import { mediaCheckEvent } from './sandbox-events';
+import { SandboxController } from './sandbox-controller.decorator';
 import { pushToSelf } from './sandbox-push-delivery';
 
 export class DeliverMediaCheckRequest {
@@ -34,9 +33,7 @@ export class DeliverMediaCheckRequest {
  * verdict to this service's own `/wechat/events` over HTTP, signed with WECHAT_EVENT_TOKEN and, when
  * WECHAT_EVENT_AES_KEY is set, encrypted — the same wire the real push uses — and says what it answered.
  */
-@ApiExcludeController()
-@Access({ public: true })
-@Controller('sandbox/events')
+@SandboxController('sandbox/events')
 export class SandboxEventsController {
   constructor(private readonly config: AppConfig) {}
 

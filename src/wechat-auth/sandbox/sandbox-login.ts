@@ -1,10 +1,8 @@
 import { StoreKeys } from '../../common/store/store-keys';
 import {
-  CODE_TTL_MS,
+  CODE_TTL_SECONDS,
   DAY,
-  parse,
   SANDBOX_ERRCODE,
-  SECOND,
   type SandboxContext,
   type WechatAnswer,
 } from './sandbox-context';
@@ -59,8 +57,8 @@ export class SandboxLogin {
     await ctx.store.set(StoreKeys.sandboxUser(appid, openid), JSON.stringify(user), SESSION_KEY_TTL_MS);
 
     const record: LoginCodeRecord = { appid, openid };
-    await ctx.store.set(StoreKeys.sandboxCode(code), JSON.stringify(record), CODE_TTL_MS);
-    return { code, appid, openid, expiresIn: CODE_TTL_MS / SECOND };
+    await ctx.saveCode(StoreKeys.sandboxCode(code), record);
+    return { code, appid, openid, expiresIn: CODE_TTL_SECONDS };
   }
 
   /** The session_key WeChat currently holds for this user, as code2Session would return it now. */
@@ -72,16 +70,15 @@ export class SandboxLogin {
   async jscode2session(q: URLSearchParams): Promise<WechatAnswer> {
     const { ctx } = this;
     const appid = q.get('appid') ?? '';
-    const secret = ctx.apps.get(appid);
-    if (secret === undefined) return ctx.error(SANDBOX_ERRCODE.INVALID_APPID);
-    if (q.get('secret') !== secret) return ctx.error(SANDBOX_ERRCODE.INVALID_SECRET);
+    const refused = ctx.credentialsError(appid, q.get('secret'));
+    if (refused !== undefined) return ctx.error(refused);
     const code = q.get('js_code');
     if (q.get('grant_type') !== 'authorization_code' || !code) return ctx.error(SANDBOX_ERRCODE.INVALID_CODE);
 
-    const minted = parse<LoginCodeRecord>(await ctx.store.get(StoreKeys.sandboxCode(code)));
+    const minted = await ctx.readJson<LoginCodeRecord>(StoreKeys.sandboxCode(code));
     // A code of another app and a phone code (another namespace) are just invalid here, as at WeChat.
     if (!minted || minted.appid !== appid) return ctx.error(SANDBOX_ERRCODE.INVALID_CODE);
-    if (!(await ctx.store.setIfAbsent(StoreKeys.sandboxCodeUsed(code), '1', CODE_TTL_MS))) {
+    if (!(await ctx.spendCode(StoreKeys.sandboxCodeUsed(code)))) {
       return ctx.error(SANDBOX_ERRCODE.CODE_USED);
     }
     const user = await this.user(appid, minted.openid);
@@ -95,6 +92,6 @@ export class SandboxLogin {
   }
 
   private async user(appid: string, openid: string): Promise<UserRecord | undefined> {
-    return parse<UserRecord>(await this.ctx.store.get(StoreKeys.sandboxUser(appid, openid)));
+    return await this.ctx.readJson<UserRecord>(StoreKeys.sandboxUser(appid, openid));
   }
 }

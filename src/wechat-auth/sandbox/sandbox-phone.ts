@@ -1,13 +1,5 @@
 import { StoreKeys } from '../../common/store/store-keys';
-import {
-  CODE_TTL_MS,
-  jsonObject,
-  parse,
-  SANDBOX_ERRCODE,
-  SECOND,
-  type SandboxContext,
-  type WechatAnswer,
-} from './sandbox-context';
+import { CODE_TTL_SECONDS, SANDBOX_ERRCODE, type SandboxContext, type WechatAnswer } from './sandbox-context';
 import type { SandboxTokens } from './sandbox-tokens';
 
 export interface MintedPhoneCode {
@@ -49,28 +41,27 @@ export class SandboxPhone {
       timestamp: ctx.clock.nowSeconds(),
     };
     ctx.issued('phoneNumber', record.purePhoneNumber);
-    await ctx.store.set(StoreKeys.sandboxPhoneCode(code), JSON.stringify(record), CODE_TTL_MS);
-    return { code, expiresIn: CODE_TTL_MS / SECOND };
+    await ctx.saveCode(StoreKeys.sandboxPhoneCode(code), record);
+    return { code, expiresIn: CODE_TTL_SECONDS };
   }
 
   /** `POST /wxa/business/getuserphonenumber?access_token=…` */
   async phoneNumber(q: URLSearchParams, body: unknown): Promise<WechatAnswer> {
     const { ctx } = this;
-    const appid = await this.tokens.tokenApp(q);
-    if (typeof appid === 'number') return ctx.error(appid);
-    const b = jsonObject(body);
-    if (typeof b === 'number') return ctx.error(b);
+    const post = await this.tokens.tokenPost(q, body);
+    if (typeof post === 'number') return ctx.error(post);
+    const { appid, body: b } = post;
     if (b.code === undefined || b.code === '') return ctx.error(SANDBOX_ERRCODE.CODE_MISSING);
     if (typeof b.code !== 'string' || (b.openid !== undefined && typeof b.openid !== 'string')) {
       return ctx.error(SANDBOX_ERRCODE.DATA_FORMAT_ERROR);
     }
-    const minted = parse<PhoneCodeRecord>(await ctx.store.get(StoreKeys.sandboxPhoneCode(b.code)));
+    const minted = await ctx.readJson<PhoneCodeRecord>(StoreKeys.sandboxPhoneCode(b.code));
     // Login codes live in another namespace: the wrong kind of code is simply invalid, like WeChat says.
     if (!minted || minted.appid !== appid) return ctx.error(SANDBOX_ERRCODE.INVALID_CODE);
     // Checked before the code is spent, so a mismatched call cannot burn the user's code.
     if (b.openid !== undefined && b.openid !== minted.openid) return ctx.error(SANDBOX_ERRCODE.INVALID_CODE);
     // A reused phone code is 40029 too (WeChat has no "phone code used" errcode).
-    if (!(await ctx.store.setIfAbsent(StoreKeys.sandboxPhoneCodeUsed(b.code), '1', CODE_TTL_MS))) {
+    if (!(await ctx.spendCode(StoreKeys.sandboxPhoneCodeUsed(b.code)))) {
       return ctx.error(SANDBOX_ERRCODE.INVALID_CODE);
     }
     return {

@@ -1,13 +1,6 @@
 import { isIP } from 'node:net';
 import { StoreKeys } from '../../common/store/store-keys';
-import {
-  DAY,
-  jsonObject,
-  parse,
-  SANDBOX_ERRCODE,
-  type SandboxContext,
-  type WechatAnswer,
-} from './sandbox-context';
+import { DAY, SANDBOX_ERRCODE, type SandboxContext, type WechatAnswer } from './sandbox-context';
 import type { SandboxLogin } from './sandbox-login';
 import type { SandboxTokens } from './sandbox-tokens';
 
@@ -52,20 +45,18 @@ export class SandboxRisk {
   /** `POST /wxa/getuserriskrank?access_token=…` */
   async riskRank(q: URLSearchParams, body: unknown): Promise<WechatAnswer> {
     const { ctx } = this;
-    const tokenAppid = await this.tokens.tokenApp(q);
-    if (typeof tokenAppid === 'number') return ctx.error(tokenAppid);
-    const b = jsonObject(body);
-    if (typeof b === 'number') return ctx.error(b);
-    const { appid, openid, scene, client_ip: clientIp } = b;
+    const post = await this.tokens.tokenPost(q, body);
+    if (typeof post === 'number') return ctx.error(post);
+    const { appid, openid, scene, client_ip: clientIp } = post.body;
     if (typeof appid !== 'string' || typeof openid !== 'string' || typeof clientIp !== 'string' || !openid)
       return ctx.error(SANDBOX_ERRCODE.DATA_FORMAT_ERROR);
     if (scene !== 0 && scene !== 1) return ctx.error(SANDBOX_ERRCODE.INVALID_SCENE);
     if (isIP(clientIp) === 0) return ctx.error(SANDBOX_ERRCODE.DATA_FORMAT_ERROR);
-    if (appid !== tokenAppid) return ctx.error(SANDBOX_ERRCODE.APPID_OPENID_MISMATCH);
+    if (appid !== post.appid) return ctx.error(SANDBOX_ERRCODE.APPID_OPENID_MISMATCH);
     // WeChat rates only users who used the mini program lately: here, users with a session.
     if ((await this.login.sessionKey(appid, openid)) === undefined)
       return ctx.error(SANDBOX_ERRCODE.USER_NOT_RECENT);
-    const record = parse<RiskRecord>(await ctx.store.get(StoreKeys.sandboxRisk(appid, openid)));
+    const record = await ctx.readJson<RiskRecord>(StoreKeys.sandboxRisk(appid, openid));
     if (record?.errcode !== undefined) return ctx.error(record.errcode);
     // `unoin_id` (sic): WeChat's spelling of its per-request id.
     return {

@@ -4,7 +4,6 @@ import {
   DAY,
   jsonObject,
   MINUTE,
-  parse,
   SANDBOX_ERRCODE,
   SECOND,
   type SandboxContext,
@@ -71,9 +70,8 @@ export class SandboxTokens {
     if (typeof b === 'number') return ctx.error(b);
     if (b.grant_type !== 'client_credential') return ctx.error(SANDBOX_ERRCODE.INVALID_GRANT_TYPE);
     const appid = typeof b.appid === 'string' ? b.appid : '';
-    const secret = ctx.apps.get(appid);
-    if (secret === undefined) return ctx.error(SANDBOX_ERRCODE.INVALID_APPID);
-    if (b.secret !== secret) return ctx.error(SANDBOX_ERRCODE.INVALID_SECRET);
+    const refused = ctx.credentialsError(appid, b.secret);
+    if (refused !== undefined) return ctx.error(refused);
     if (b.force_refresh !== undefined && typeof b.force_refresh !== 'boolean') {
       return ctx.error(SANDBOX_ERRCODE.DATA_FORMAT_ERROR);
     }
@@ -84,12 +82,23 @@ export class SandboxTokens {
   async tokenApp(q: URLSearchParams): Promise<string | number> {
     const token = q.get('access_token');
     if (!token) return SANDBOX_ERRCODE.ACCESS_TOKEN_MISSING;
-    const record = parse<TokenRecord>(await this.ctx.store.get(StoreKeys.sandboxToken(token)));
+    const record = await this.ctx.readJson<TokenRecord>(StoreKeys.sandboxToken(token));
     // Replaced by a force refresh → 40001 "not latest", which clients answer by fetching a new one.
     if (!record || record.epoch !== (await this.epoch(record.appid)))
       return SANDBOX_ERRCODE.INVALID_CREDENTIAL;
     if (this.ctx.clock.now() >= record.expiresAt) return SANDBOX_ERRCODE.ACCESS_TOKEN_EXPIRED;
     return record.appid;
+  }
+
+  /** A POST with `?access_token=…` and a JSON body: the token's app and the body, or WeChat's errcode. */
+  async tokenPost(
+    q: URLSearchParams,
+    body: unknown,
+  ): Promise<number | { appid: string; body: Record<string, unknown> }> {
+    const appid = await this.tokenApp(q);
+    if (typeof appid === 'number') return appid;
+    const b = jsonObject(body);
+    return typeof b === 'number' ? b : { appid, body: b };
   }
 
   /**
@@ -101,7 +110,7 @@ export class SandboxTokens {
     const { store } = this.ctx;
     const now = this.ctx.clock.now();
     const epoch = await this.epoch(appid);
-    const current = parse<CurrentToken>(await store.get(StoreKeys.sandboxStable(appid)));
+    const current = await this.ctx.readJson<CurrentToken>(StoreKeys.sandboxStable(appid));
     const live = current && current.epoch === epoch && current.expiresAt > now ? current : undefined;
     if (live && live.expiresAt - now > ACCESS_TOKEN_RENEW_WINDOW_MS) return tokenAnswer(live, now);
 
@@ -118,7 +127,7 @@ export class SandboxTokens {
       await this.setCurrent(appid, candidate);
       return tokenAnswer(candidate, now);
     }
-    const winner = parse<CurrentToken>(await store.get(claim));
+    const winner = await this.ctx.readJson<CurrentToken>(claim);
     if (!winner) {
       // The claim expired in between (only if this call stalled for hours): this candidate is as good as any.
       await this.setCurrent(appid, candidate);

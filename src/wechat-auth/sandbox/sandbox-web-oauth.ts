@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
 import { StoreKeys } from '../../common/store/store-keys';
-import {
-  CODE_TTL_MS,
-  parse,
-  SANDBOX_ERRCODE,
-  SECOND,
-  type SandboxContext,
-  type WechatAnswer,
-} from './sandbox-context';
+import { SANDBOX_ERRCODE, SECOND, type SandboxContext, type WechatAnswer } from './sandbox-context';
 
 /** A web access token lives 2 hours at WeChat (`expires_in: 7200`). */
 const SNS_TOKEN_TTL_MS = 7200 * SECOND;
@@ -133,7 +126,7 @@ export class SandboxWebOAuth {
         ? sandboxOpenid(appid, `snapshot-${ctx.random.bytes(6).toString('hex')}`)
         : sandboxOpenid(appid, persona);
       const grant: OAuthGrant = { appid, openid, scope, persona };
-      await ctx.store.set(StoreKeys.sandboxOAuthCode(code), JSON.stringify(grant), CODE_TTL_MS);
+      await ctx.saveCode(StoreKeys.sandboxOAuthCode(code), grant);
       back.searchParams.set('code', code);
     }
     if (state !== null) back.searchParams.set('state', state);
@@ -154,15 +147,14 @@ export class SandboxWebOAuth {
   async accessToken(q: URLSearchParams): Promise<WechatAnswer> {
     const { ctx } = this;
     const appid = q.get('appid') ?? '';
-    const secret = ctx.apps.get(appid);
-    if (secret === undefined) return ctx.error(SANDBOX_ERRCODE.INVALID_APPID);
-    if (q.get('secret') !== secret) return ctx.error(SANDBOX_ERRCODE.INVALID_SECRET);
+    const refused = ctx.credentialsError(appid, q.get('secret'));
+    if (refused !== undefined) return ctx.error(refused);
     if (q.get('grant_type') !== 'authorization_code') return ctx.error(SANDBOX_ERRCODE.INVALID_GRANT_TYPE);
     const code = q.get('code');
     if (!code) return ctx.error(SANDBOX_ERRCODE.CODE_MISSING);
-    const grant = parse<OAuthGrant>(await ctx.store.get(StoreKeys.sandboxOAuthCode(code)));
+    const grant = await ctx.readJson<OAuthGrant>(StoreKeys.sandboxOAuthCode(code));
     if (!grant || grant.appid !== appid) return ctx.error(SANDBOX_ERRCODE.INVALID_CODE);
-    if (!(await ctx.store.setIfAbsent(StoreKeys.sandboxOAuthCodeUsed(code), '1', CODE_TTL_MS)))
+    if (!(await ctx.spendCode(StoreKeys.sandboxOAuthCodeUsed(code))))
       return ctx.error(SANDBOX_ERRCODE.CODE_USED);
     const accessToken = ctx.random.bytes(32).toString('base64url');
     ctx.issued('accessToken', accessToken);
@@ -214,7 +206,7 @@ export class SandboxWebOAuth {
     const { ctx } = this;
     const token = q.get('access_token');
     if (!token) return { error: ctx.error(SANDBOX_ERRCODE.ACCESS_TOKEN_MISSING) };
-    const grant = parse<OAuthGrant>(await ctx.store.get(StoreKeys.sandboxSnsToken(token)));
+    const grant = await ctx.readJson<OAuthGrant>(StoreKeys.sandboxSnsToken(token));
     if (!grant) return { error: ctx.error(SANDBOX_ERRCODE.INVALID_CREDENTIAL) };
     const openid = q.get('openid');
     if (!openid) return { error: ctx.error(SANDBOX_ERRCODE.OPENID_MISSING) };

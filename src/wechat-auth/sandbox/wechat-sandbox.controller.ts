@@ -1,12 +1,12 @@
-import { All, Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { All, Body, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Access } from '../../common/auth/access.decorator';
 import { AppException } from '../../common/errors/app.exception';
+import type { ErrorCode } from '../../common/errors/error-codes';
 import { MintAppCodeRequest } from './mint-app-code.request';
 import { MintCodeRequest } from './mint-code.request';
 import { MintOpenDataRequest } from './mint-open-data.request';
 import { MintPhoneCodeRequest } from './mint-phone-code.request';
+import { SandboxController } from './sandbox-controller.decorator';
 import {
   NoSandboxSessionError,
   SandboxWechat,
@@ -25,9 +25,7 @@ const MOUNT = '/sandbox/wechat';
  * The mint routes play the mini program's side (wx.login, the phone button, open data); every other
  * path under /sandbox/wechat is WeChat's API, answered by SandboxWechat.
  */
-@ApiExcludeController()
-@Access({ public: true })
-@Controller('sandbox/wechat')
+@SandboxController('sandbox/wechat')
 export class WechatSandboxController {
   constructor(private readonly sandbox: SandboxWechat) {}
 
@@ -41,12 +39,7 @@ export class WechatSandboxController {
   @Post('app-codes')
   @HttpCode(201)
   async mintAppCode(@Body() body: MintAppCodeRequest): Promise<MintedAppCode> {
-    try {
-      return await this.sandbox.mintAppCode(body);
-    } catch (err) {
-      if (err instanceof UnknownSandboxAppError) throw new AppException('UNKNOWN_APPID', { cause: err });
-      throw err;
-    }
+    return this.sandbox.mintAppCode(body).catch(refusedAs(UnknownSandboxAppError, 'UNKNOWN_APPID'));
   }
 
   @Post('phone-codes')
@@ -58,12 +51,7 @@ export class WechatSandboxController {
   @Post('open-data')
   @HttpCode(201)
   async mintOpenData(@Body() body: MintOpenDataRequest): Promise<OpenData> {
-    try {
-      return await this.sandbox.mintOpenData(body);
-    } catch (err) {
-      if (err instanceof NoSandboxSessionError) throw new AppException('NO_WECHAT_SESSION', { cause: err });
-      throw err;
-    }
+    return this.sandbox.mintOpenData(body).catch(refusedAs(NoSandboxSessionError, 'NO_WECHAT_SESSION'));
   }
 
   // WeChat's browser pages of web OAuth (the Official Account authorize page, the website QR page).
@@ -96,6 +84,14 @@ export class WechatSandboxController {
     // Like WeChat: HTTP 200 for errors too, JSON labelled text/plain.
     await reply.status(answer.status).type('text/plain').send(JSON.stringify(answer.body));
   }
+}
+
+/** Rethrows the sandbox's refusal of kind `refusal` as the API's error `code`; any other error as it is. */
+function refusedAs(refusal: new (...args: never[]) => Error, code: ErrorCode): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof refusal) throw new AppException(code, { cause: err });
+    throw err;
+  };
 }
 
 function searchOf(req: FastifyRequest): URLSearchParams {

@@ -5,6 +5,7 @@ import { AppException } from '../../common/errors/app.exception';
 import { Random } from '../../common/random/random';
 import { KvStore } from '../../common/store/kv-store';
 import { StoreKeys } from '../../common/store/store-keys';
+import { takeOnce } from '../../common/store/take-once';
 import { toLoginResponse, type LoginResponse } from '../login/dto/login.response';
 import type { WechatLogin } from '../sign-in/sign-in.service';
 
@@ -45,9 +46,8 @@ export class LoginTicketService {
   async redeem(ticket: string): Promise<LoginResponse> {
     if (!TICKET.test(ticket)) throw new AppException('TICKET_INVALID');
     const key = ticketKey(ticket);
-    const sealed = await this.store.get(key);
-    if (sealed === null || !(await this.store.deleteIfEquals(key, sealed)))
-      throw new AppException('TICKET_INVALID');
+    const sealed = await takeOnce(this.store, key);
+    if (sealed === null) throw new AppException('TICKET_INVALID');
     try {
       return JSON.parse(this.box.open(sealed, key)) as LoginResponse;
     } catch (e) {

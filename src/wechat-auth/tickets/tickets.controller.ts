@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '../../common/auth/access.decorator';
 import { ApiErrors, BODY_ERRORS } from '../../common/errors/api-errors.decorator';
-import { NO_STORE_HEADERS, NoStore } from '../../common/http/no-store.decorator';
+import { NoStoreOk } from '../../common/http/no-store.decorator';
 import { LoginResponse } from '../login/dto/login.response';
 import { LoginTicketService } from './login-ticket.service';
 import { RedeemTicketRequest } from './redeem-ticket.request';
@@ -17,7 +17,7 @@ export class TicketsController {
   @UseGuards(ThrottlerGuard)
   @Post('redeem')
   @HttpCode(200)
-  @NoStore()
+  @NoStoreOk(LoginResponse)
   @ApiOperation({
     summary: 'Trade a browser login ticket for the login answer.',
     description:
@@ -25,7 +25,6 @@ export class TicketsController {
       'that ticket here (at once: it lives 60 s, and works once) and gets the same answer as the mini-program ' +
       'login. Of two redemptions at once, one wins; every other answer is 401 TICKET_INVALID.',
   })
-  @ApiOkResponse({ type: LoginResponse, headers: NO_STORE_HEADERS })
   @ApiErrors(...BODY_ERRORS, 'TICKET_INVALID', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE')
   redeem(@Body() body: RedeemTicketRequest): Promise<LoginResponse> {
     return this.tickets.redeem(body.ticket);

@@ -10,7 +10,13 @@ function setup() {
   const open = () => {
     for (let i = 0; i < THRESHOLD; i++) breaker.onFailure();
   };
-  return { clock, breaker, open };
+  /** Opens the breaker, waits out the cooldown and takes the one probe permit. */
+  const takeProbe = () => {
+    open();
+    clock.advance(COOLDOWN_MS);
+    return breaker.tryAcquire();
+  };
+  return { clock, breaker, open, takeProbe };
 }
 
 describe('CircuitBreaker', () => {
@@ -70,10 +76,8 @@ describe('CircuitBreaker', () => {
   });
 
   it("closes on the probe's success", () => {
-    const { clock, breaker, open } = setup();
-    open();
-    clock.advance(COOLDOWN_MS);
-    breaker.tryAcquire();
+    const { breaker, takeProbe } = setup();
+    takeProbe();
 
     breaker.onSuccess();
 
@@ -83,10 +87,8 @@ describe('CircuitBreaker', () => {
   });
 
   it("reopens for a full cooldown on the probe's failure, without waiting for the threshold again", () => {
-    const { clock, breaker, open } = setup();
-    open();
-    clock.advance(COOLDOWN_MS);
-    breaker.tryAcquire();
+    const { clock, breaker, takeProbe } = setup();
+    takeProbe();
 
     breaker.onFailure();
 
@@ -97,10 +99,8 @@ describe('CircuitBreaker', () => {
   });
 
   it('after a success closed it, needs the full threshold of failures to open again', () => {
-    const { clock, breaker, open } = setup();
-    open();
-    clock.advance(COOLDOWN_MS);
-    breaker.tryAcquire();
+    const { breaker, takeProbe } = setup();
+    takeProbe();
     breaker.onSuccess();
 
     for (let i = 0; i < THRESHOLD - 1; i++) breaker.onFailure();
@@ -109,10 +109,8 @@ describe('CircuitBreaker', () => {
   });
 
   it('an abandoned probe frees the way for another probe', () => {
-    const { clock, breaker, open } = setup();
-    open();
-    clock.advance(COOLDOWN_MS);
-    const probe = breaker.tryAcquire();
+    const { breaker, takeProbe } = setup();
+    const probe = takeProbe();
 
     breaker.onAbandon(probe);
 

@@ -9,6 +9,15 @@ function setup(max = 2, maxQueue = 2) {
   return { clock, limiter, deadline };
 }
 
+/** One slot, taken, and two callers queued for it. */
+async function oneTakenTwoQueued() {
+  const { limiter, deadline } = setup(1, 2);
+  const release = await limiter.acquire(deadline);
+  const second = track(limiter.acquire(deadline));
+  const third = track(limiter.acquire(deadline));
+  return { limiter, release, second, third };
+}
+
 describe('ConcurrencyLimiter', () => {
   it('grants up to max slots at once', async () => {
     const { limiter, deadline } = setup();
@@ -35,12 +44,9 @@ describe('ConcurrencyLimiter', () => {
   });
 
   it('hands a freed slot to the waiters in FIFO order', async () => {
-    const { limiter, deadline } = setup(1, 2);
-    const releaseFirst = await limiter.acquire(deadline);
-    const second = track(limiter.acquire(deadline));
-    const third = track(limiter.acquire(deadline));
+    const { limiter, release, second, third } = await oneTakenTwoQueued();
 
-    releaseFirst();
+    release();
     await flush();
 
     expect(second.state).toBe('fulfilled');
@@ -54,10 +60,7 @@ describe('ConcurrencyLimiter', () => {
   });
 
   it('a release function frees its slot only once', async () => {
-    const { limiter, deadline } = setup(1, 2);
-    const release = await limiter.acquire(deadline);
-    const second = track(limiter.acquire(deadline));
-    const third = track(limiter.acquire(deadline));
+    const { limiter, release, second, third } = await oneTakenTwoQueued();
 
     release();
     release();

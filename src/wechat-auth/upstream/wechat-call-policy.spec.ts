@@ -6,7 +6,7 @@ import type { ErrorCode } from '../../common/errors/error-codes';
 import { Random } from '../../common/random/random';
 import { MemoryKvStore } from '../../common/store/memory-kv-store';
 import type { WechatAppCredentials } from '../../config/app-config';
-import { deferred, flush } from '../../testing/async';
+import { deferred, flush, type Outcome, settle as settleOnClock } from '../../testing/async';
 import { testConfig } from '../../testing/test-config';
 import { Code2SessionCall, type Code2SessionResult, codeTag } from '../login/code2session.endpoint';
 import { Deadline } from './deadline';
@@ -134,26 +134,15 @@ function setup(
   return { clock, store, config, policy, send, attempts, answer, slowTimeout, fraction, sleep, login, echo };
 }
 
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+/** How much fake time a call here may take before it counts as a hang (breaker cooldowns, long deadlines). */
+const HANG_MS = 120_000;
 
-/** Flushes pending work and moves fake time forward 1 ms at a time until the promise settles. */
-async function settle<T>(promise: Promise<T>, clock: FakeClock, limitMs = 120_000): Promise<Settled<T>> {
-  let outcome: Settled<T> | undefined;
-  promise.then(
-    (value) => (outcome = { ok: true, value }),
-    (error: unknown) => (outcome = { ok: false, error }),
-  );
-  for (let waited = 0; ; waited++) {
-    await flush();
-    if (outcome) return outcome;
-    if (waited >= limitMs) throw new Error(`promise still pending after ${limitMs} ms of fake time`);
-    clock.advance(1);
-  }
-}
+const settle = <T>(promise: Promise<T>, clock: FakeClock): Promise<Outcome<T>> =>
+  settleOnClock(promise, clock, HANG_MS);
 
 async function failure(promise: Promise<unknown>, clock: FakeClock): Promise<AppException> {
   const outcome = await settle(promise, clock);
-  if (outcome.ok) throw new Error('expected a rejection');
+  if (outcome.state !== 'rejected') throw new Error('expected a rejection');
   expect(outcome.error).toBeInstanceOf(AppException);
   return outcome.error as AppException;
 }
@@ -191,7 +180,7 @@ describe('WechatCallPolicy: success', () => {
 
     const outcome = await settle(login(APP_ONE, 'code-1'), clock);
 
-    expect(outcome).toEqual({ ok: true, value: SESSION });
+    expect(outcome).toEqual({ state: 'fulfilled', value: SESSION });
     expect(send).toHaveBeenCalledTimes(1);
     expect(send).toHaveBeenCalledWith(
       new Code2SessionCall(false).request(APP_ONE, 'code-1'),
@@ -206,7 +195,7 @@ describe('WechatCallPolicy: success', () => {
     answer({ echo: 'hi' });
 
     expect(await settle(echo(new EchoEndpoint(), APP_ONE, 'TOKEN-abc'), clock)).toEqual({
-      ok: true,
+      state: 'fulfilled',
       value: 'hi',
     });
     expect(attempts[0]).toMatchObject({ path: '/wxa/echo', token: 'TOKEN-abc' });
@@ -255,7 +244,7 @@ describe('WechatCallPolicy: retries', () => {
 
     const outcome = await settle(login(APP_ONE, 'code-1'), clock);
 
-    expect(outcome).toEqual({ ok: true, value: SESSION });
+    expect(outcome).toEqual({ state: 'fulfilled', value: SESSION });
     expect(send).toHaveBeenCalledTimes(3);
     const request = new Code2SessionCall(false).request(APP_ONE, 'code-1');
     expect(send.mock.calls.every(([sent]) => JSON.stringify(sent) === JSON.stringify(request))).toBe(true);
@@ -315,7 +304,7 @@ describe('WechatCallPolicy: retries', () => {
 
     const outcome = await settle(login(APP_ONE, 'code-1'), clock);
 
-    expect(outcome).toEqual({ ok: false, error: bug });
+    expect(outcome).toEqual({ state: 'rejected', error: bug });
     expect(send).toHaveBeenCalledTimes(1);
   });
 });
@@ -398,7 +387,7 @@ describe('WechatCallPolicy: backoff', () => {
 
     const outcome = await settle(login(APP_ONE, 'code-1', { deadlineMs: 20_000 }), clock);
 
-    expect(outcome.ok).toBe(true);
+    expect(outcome.state).toBe('fulfilled');
     expect(send).toHaveBeenCalledTimes(6);
     // Windows 100, 200, 400, 800, 1000 (cap), halved by the jitter.
     expect(backoffs(sleep)).toEqual([50, 100, 200, 400, 500]);
@@ -415,7 +404,7 @@ describe('WechatCallPolicy: backoff', () => {
     answer(network(), network(), network(), network(), network(), SESSION_BODY);
 
     expect(await settle(login(APP_ONE, 'code-1', { deadlineMs: 20_000 }), clock)).toEqual({
-      ok: true,
+      state: 'fulfilled',
       value: SESSION,
     });
 
@@ -427,7 +416,7 @@ describe('WechatCallPolicy: backoff', () => {
     fraction.mockReturnValueOnce(0).mockReturnValueOnce(0.25);
     answer(errcode(-1), errcode(-1), SESSION_BODY);
 
-    expect(await settle(login(APP_ONE, 'code-1'), clock)).toEqual({ ok: true, value: SESSION });
+    expect(await settle(login(APP_ONE, 'code-1'), clock)).toEqual({ state: 'fulfilled', value: SESSION });
 
     expect(backoffs(sleep)).toEqual([0, 50]);
   });
@@ -564,9 +553,9 @@ describe('WechatCallPolicy: circuit breaker', () => {
 
     s.clock.advance(1000);
     s.answer(SESSION_BODY, SESSION_BODY);
-    expect(await settle(s.login(APP_ONE, 'code-b'), s.clock)).toEqual({ ok: true, value: SESSION });
+    expect(await settle(s.login(APP_ONE, 'code-b'), s.clock)).toEqual({ state: 'fulfilled', value: SESSION });
     expect(s.policy.breaker(APP_ONE.appid, 'jscode2session').current).toBe('closed');
-    expect(await settle(s.login(APP_ONE, 'code-c'), s.clock)).toEqual({ ok: true, value: SESSION });
+    expect(await settle(s.login(APP_ONE, 'code-c'), s.clock)).toEqual({ state: 'fulfilled', value: SESSION });
     expect(s.send).toHaveBeenCalledTimes(5);
   });
 
@@ -603,8 +592,11 @@ describe('WechatCallPolicy: circuit breaker', () => {
     s.clock.advance(30_000);
     s.answer(new TypeError('boom'), SESSION_BODY);
 
-    expect((await settle(s.login(APP_ONE, 'code-probe'), s.clock)).ok).toBe(false);
-    expect(await settle(s.login(APP_ONE, 'code-next'), s.clock)).toEqual({ ok: true, value: SESSION });
+    expect((await settle(s.login(APP_ONE, 'code-probe'), s.clock)).state).toBe('rejected');
+    expect(await settle(s.login(APP_ONE, 'code-next'), s.clock)).toEqual({
+      state: 'fulfilled',
+      value: SESSION,
+    });
   });
 
   it('business errcodes (40029) do not open it: WeChat answered', async () => {
@@ -630,7 +622,7 @@ describe('WechatCallPolicy: circuit breaker', () => {
     for (let i = 0; i < 5; i++) await failure(login(APP_ONE, `code-${i}`), clock);
 
     expect(policy.breaker(APP_ONE.appid, 'jscode2session').current).toBe('closed');
-    expect(await settle(login(APP_ONE, 'code-5'), clock)).toEqual({ ok: true, value: SESSION });
+    expect(await settle(login(APP_ONE, 'code-5'), clock)).toEqual({ state: 'fulfilled', value: SESSION });
     expect(send).toHaveBeenCalledTimes(6);
   });
 
@@ -639,7 +631,7 @@ describe('WechatCallPolicy: circuit breaker', () => {
     await openBreaker(s, 3);
     s.answer(SESSION_BODY);
 
-    expect(await settle(s.login(APP_TWO, 'code-2'), s.clock)).toEqual({ ok: true, value: SESSION });
+    expect(await settle(s.login(APP_TWO, 'code-2'), s.clock)).toEqual({ state: 'fulfilled', value: SESSION });
     expect(s.send).toHaveBeenCalledTimes(4);
     expect(s.attempts[3].appid).toBe(APP_TWO.appid);
   });
@@ -649,7 +641,10 @@ describe('WechatCallPolicy: circuit breaker', () => {
     await openBreaker(s, 3);
     s.answer({ echo: 'hi' });
 
-    expect(await settle(s.echo(new EchoEndpoint(), APP_ONE), s.clock)).toEqual({ ok: true, value: 'hi' });
+    expect(await settle(s.echo(new EchoEndpoint(), APP_ONE), s.clock)).toEqual({
+      state: 'fulfilled',
+      value: 'hi',
+    });
     expect(s.policy.breaker(APP_ONE.appid, 'echo').current).toBe('closed');
     expect(s.policy.breaker(APP_ONE.appid, 'jscode2session').current).toBe('open');
   });
@@ -675,7 +670,7 @@ describe('WechatCallPolicy: minute quota (45011)', () => {
     // 12:01:00: a new quota minute.
     clock.advance(5000);
     answer(SESSION_BODY);
-    expect(await settle(login(APP_ONE, 'code-3'), clock)).toEqual({ ok: true, value: SESSION });
+    expect(await settle(login(APP_ONE, 'code-3'), clock)).toEqual({ state: 'fulfilled', value: SESSION });
     expect(send).toHaveBeenCalledTimes(2);
   });
 
@@ -686,7 +681,7 @@ describe('WechatCallPolicy: minute quota (45011)', () => {
     await failure(login(APP_ONE, 'code-1'), clock);
     const outcome = await settle(login(APP_TWO, 'code-2'), clock);
 
-    expect(outcome).toEqual({ ok: true, value: SESSION });
+    expect(outcome).toEqual({ state: 'fulfilled', value: SESSION });
     expect(send).toHaveBeenCalledTimes(2);
     expect(attempts[1].appid).toBe(APP_TWO.appid);
   });
@@ -697,7 +692,10 @@ describe('WechatCallPolicy: minute quota (45011)', () => {
 
     await failure(login(APP_ONE, 'code-1'), clock);
 
-    expect(await settle(echo(new EchoEndpoint(), APP_ONE), clock)).toEqual({ ok: true, value: 'hi' });
+    expect(await settle(echo(new EchoEndpoint(), APP_ONE), clock)).toEqual({
+      state: 'fulfilled',
+      value: 'hi',
+    });
     expect(send).toHaveBeenCalledTimes(2);
   });
 
@@ -744,7 +742,7 @@ describe('WechatCallPolicy: minute quota (45011)', () => {
     await s.policy.onModuleInit();
     const ttl = jest.spyOn(s.store, 'ttl');
     s.answer(SESSION_BODY);
-    expect(await settle(s.login(APP_ONE, 'code-1'), s.clock)).toEqual({ ok: true, value: SESSION });
+    expect(await settle(s.login(APP_ONE, 'code-1'), s.clock)).toEqual({ state: 'fulfilled', value: SESSION });
     expect(ttl).not.toHaveBeenCalled();
 
     // One call holds the only slot; meanwhile another instance hits 45011: the next call is refused
@@ -817,7 +815,7 @@ describe('WechatCallPolicy: minute quota (45011)', () => {
     clock.advance(1); // 12:01:00.000
     const outcome = await settle(login(APP_ONE, 'code-3'), clock);
 
-    expect(outcome).toEqual({ ok: true, value: SESSION });
+    expect(outcome).toEqual({ state: 'fulfilled', value: SESSION });
     expect(send).toHaveBeenCalledTimes(2);
   });
 });
@@ -950,8 +948,11 @@ describe('WechatCallPolicy: concurrency cap', () => {
     expect(policy.limiter(APP_ONE.appid, 'jscode2session').inFlight).toBe(2);
     answer(SESSION_BODY, { echo: 'hi' });
 
-    expect(await settle(login(APP_TWO, 'code-x'), clock)).toEqual({ ok: true, value: SESSION });
-    expect(await settle(echo(new EchoEndpoint(), APP_ONE), clock)).toEqual({ ok: true, value: 'hi' });
+    expect(await settle(login(APP_TWO, 'code-x'), clock)).toEqual({ state: 'fulfilled', value: SESSION });
+    expect(await settle(echo(new EchoEndpoint(), APP_ONE), clock)).toEqual({
+      state: 'fulfilled',
+      value: 'hi',
+    });
     expect(send).toHaveBeenCalledTimes(4);
     expect(policy.limiter(APP_ONE.appid, 'jscode2session').queued).toBe(0);
 
@@ -989,7 +990,7 @@ describe('WechatCallPolicy: concurrency cap', () => {
     const outcome = await settle(c, clock);
 
     expect(attempts.slice(2)).toEqual([]);
-    expect(outcome.ok).toBe(false);
+    expect(outcome.state).toBe('rejected');
     expect((outcome as { error: AppException }).error.code).toBe('WX_UNAVAILABLE');
     expect(send).toHaveBeenCalledTimes(2);
     second.resolve(SESSION_BODY);
@@ -1019,7 +1020,7 @@ describe('WechatCallPolicy: what each endpoint says its errcodes mean', () => {
     const endpoint = new EchoEndpoint('echo', { 12345: { retryable: true } });
     answer(errcode(12345), { echo: 'hi' });
 
-    expect(await settle(echo(endpoint, APP_ONE), clock)).toEqual({ ok: true, value: 'hi' });
+    expect(await settle(echo(endpoint, APP_ONE), clock)).toEqual({ state: 'fulfilled', value: 'hi' });
     expect(send).toHaveBeenCalledTimes(2);
   });
 
@@ -1029,7 +1030,7 @@ describe('WechatCallPolicy: what each endpoint says its errcodes mean', () => {
     s.answer(network(), errcode(87009), network());
 
     await failure(s.echo(endpoint, APP_ONE), s.clock);
-    expect(await settle(s.echo(endpoint, APP_ONE), s.clock)).toEqual({ ok: true, value: 'stale' });
+    expect(await settle(s.echo(endpoint, APP_ONE), s.clock)).toEqual({ state: 'fulfilled', value: 'stale' });
     await failure(s.echo(endpoint, APP_ONE), s.clock);
 
     expect(s.send).toHaveBeenCalledTimes(3);
@@ -1046,7 +1047,7 @@ describe('WechatCallPolicy: what each endpoint says its errcodes mean', () => {
 
       const outcome = await settle(echo(new EchoEndpoint(), APP_ONE, 'TOKEN-old'), clock);
 
-      expect(outcome.ok).toBe(false);
+      expect(outcome.state).toBe('rejected');
       const error = (outcome as { error: unknown }).error;
       expect(error).toBeInstanceOf(InterfaceTokenRejected);
       expect(error).toMatchObject({ token: 'TOKEN-old', failure: rejected });
@@ -1086,7 +1087,7 @@ describe("WechatCallPolicy: the request's id on the call's log lines", () => {
         context: CONTEXT,
       },
     );
-    expect(await settle(call, clock)).toEqual({ ok: true, value: SESSION });
+    expect(await settle(call, clock)).toEqual({ state: 'fulfilled', value: SESSION });
     expect(send.mock.calls.map(([, log]) => log)).toEqual([
       { api: 'jscode2session', appid: APP_ONE.appid, code: codeTag('code-1'), requestId: CONTEXT.requestId },
       { api: 'jscode2session', appid: APP_ONE.appid, code: codeTag('code-1'), requestId: CONTEXT.requestId },

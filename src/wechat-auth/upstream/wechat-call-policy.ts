@@ -87,31 +87,15 @@ export class WechatCallPolicy implements OnModuleInit, OnModuleDestroy {
   }
 
   breaker(appid: string, endpoint: string): CircuitBreaker {
-    const key = `${appid}:${endpoint}`;
-    let breaker = this.breakers.get(key);
-    if (!breaker) {
-      breaker = new CircuitBreaker(
-        this.config.wechat.breakerThreshold,
-        this.config.wechat.breakerCooldownMs,
-        this.clock,
-      );
-      this.breakers.set(key, breaker);
-    }
-    return breaker;
+    const { breakerThreshold, breakerCooldownMs } = this.config.wechat;
+    const create = () => new CircuitBreaker(breakerThreshold, breakerCooldownMs, this.clock);
+    return perEndpoint(this.breakers, appid, endpoint, create);
   }
 
   limiter(appid: string, endpoint: string): ConcurrencyLimiter {
-    const key = `${appid}:${endpoint}`;
-    let limiter = this.limiters.get(key);
-    if (!limiter) {
-      limiter = new ConcurrencyLimiter(
-        this.config.wechat.maxConcurrency,
-        this.config.wechat.maxQueue,
-        this.clock,
-      );
-      this.limiters.set(key, limiter);
-    }
-    return limiter;
+    const { maxConcurrency, maxQueue } = this.config.wechat;
+    const create = () => new ConcurrencyLimiter(maxConcurrency, maxQueue, this.clock);
+    return perEndpoint(this.limiters, appid, endpoint, create);
   }
 
   async call<I, O>(
@@ -129,7 +113,7 @@ export class WechatCallPolicy implements OnModuleInit, OnModuleDestroy {
     };
     const limiter = this.limiter(app.appid, endpoint.name);
     // Before queueing for a slot: a call WeChat would refuse must not wait for one. With a slot free, the
-    // check before the first attempt (just below) is the same check, one Redis round trip fewer.
+    // check before the first attempt (just below) is the same check.
     if (limiter.full) await this.refuseIfQuotaBlocked(app.appid, endpoint.name);
     let release: () => void;
     try {
@@ -276,4 +260,15 @@ function parseOrUnparsable<I, O>(endpoint: WechatEndpoint<I, O>, body: Record<st
     if (e instanceof WechatUpstreamError) throw e;
     throw new WechatUpstreamError('unparsable');
   }
+}
+
+/** The (app, endpoint)'s entry of `map`, made by `create` on first use. */
+function perEndpoint<T>(map: Map<string, T>, appid: string, endpoint: string, create: () => T): T {
+  const key = `${appid}:${endpoint}`;
+  let entry = map.get(key);
+  if (!entry) {
+    entry = create();
+    map.set(key, entry);
+  }
+  return entry;
 }

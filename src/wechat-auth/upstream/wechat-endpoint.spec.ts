@@ -104,15 +104,18 @@ describe('toAppException (code2Session meanings)', () => {
     expect(toAppException(upstream, meaning, Date.UTC(2026, 0, 1, 0, 0, 59, 500)).extras.retryAfter).toBe(1);
   });
 
-  it.each([40013, 40125])('errcode %i (bad appid/secret) → WX_MISCONFIGURED 503 with Retry-After', (n) => {
-    const upstream = errcode(n);
-
+  /** The login's answer to `upstream`: `code`, 503, Retry-After `retryAfter`, WeChat's error kept as the cause. */
+  function expect503(upstream: WechatUpstreamError, code: string, retryAfter: number): void {
     const e = forLogin(upstream);
 
-    expect(e.code).toBe('WX_MISCONFIGURED');
+    expect(e.code).toBe(code);
     expect(e.getStatus()).toBe(503);
-    expect(e.extras.retryAfter).toBe(60);
+    expect(e.extras.retryAfter).toBe(retryAfter);
     expect(e.extras.cause).toBe(upstream);
+  }
+
+  it.each([40013, 40125])('errcode %i (bad appid/secret) → WX_MISCONFIGURED 503 with Retry-After', (n) => {
+    expect503(errcode(n), 'WX_MISCONFIGURED', 60);
   });
 
   it('errcode 45009 (daily quota) → WX_UNAVAILABLE with an hour of Retry-After', () => {
@@ -132,12 +135,7 @@ describe('toAppException (code2Session meanings)', () => {
     ['network', new WechatUpstreamError('network')],
     ['unparsable', new WechatUpstreamError('unparsable')],
   ])('%s → WX_UNAVAILABLE 503 with Retry-After', (_label, upstream) => {
-    const e = forLogin(upstream);
-
-    expect(e.code).toBe('WX_UNAVAILABLE');
-    expect(e.getStatus()).toBe(503);
-    expect(e.extras.retryAfter).toBe(5);
-    expect(e.extras.cause).toBe(upstream);
+    expect503(upstream, 'WX_UNAVAILABLE', 5);
   });
 
   it('no meaning → WX_UNAVAILABLE, never a 500', () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AppConfig } from '../../config/app-config';
+import { AppConfig, type WechatAppCredentials } from '../../config/app-config';
 import { WechatUpstreamError } from './wechat-upstream.error';
 
 /** What one HTTP exchange answers, as undici's `request` gives it: the body streamed, read here within a cap. */
@@ -37,6 +37,28 @@ export interface WechatRequest {
   path: string;
   query?: Record<string, string>;
   json?: Record<string, unknown>;
+}
+
+/** A `POST path?access_token=…` with a JSON body, as every endpoint called with the interface token takes it. */
+export function tokenPost(
+  path: string,
+  accessToken: string | undefined,
+  json: Record<string, unknown>,
+): WechatRequest {
+  return { method: 'POST', path, query: { access_token: accessToken ?? '' }, json };
+}
+
+/** A `GET path` trading a user's one-time code (named as the endpoint names it) with the app's credentials. */
+export function codeExchange(
+  path: string,
+  app: WechatAppCredentials,
+  code: Record<string, string>,
+): WechatRequest {
+  return {
+    method: 'GET',
+    path,
+    query: { appid: app.appid, secret: app.secret, ...code, grant_type: 'authorization_code' },
+  };
 }
 
 /** What may be logged about a call: the endpoint, the appid and tags that identify it without secrets. */

@@ -2,6 +2,7 @@ import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/comm
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock/clock';
+import { BackgroundWork } from '../../common/concurrency/background-work';
 import type { MeterKind } from './wechat-usage.entity';
 
 const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
@@ -21,7 +22,7 @@ export function beijingDay(ms: number): string {
 export class UsageMeter implements BeforeApplicationShutdown {
   private readonly logger = new Logger('WechatUsage');
   private readonly mysql: boolean;
-  private readonly writing = new Set<Promise<void>>();
+  private readonly writing = new BackgroundWork();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -41,21 +42,21 @@ export class UsageMeter implements BeforeApplicationShutdown {
       : 'INSERT INTO "wechat_usage" ("appid", "day", "api", "sent", "answered", "failed") VALUES (?, ?, ?, 1, ?, ?) ' +
         'ON CONFLICT ("appid", "day", "api") DO UPDATE SET "sent" = "sent" + 1, ' +
         '"answered" = "answered" + excluded."answered", "failed" = "failed" + excluded."failed"';
-    const write: Promise<void> = this.dataSource
-      .query(sql, params)
-      .then(() => undefined)
-      .catch((err: unknown) => {
-        this.logger.warn(
-          { appid, api, error: err instanceof Error ? err.name : typeof err },
-          'wechat usage not counted',
-        );
-      })
-      .finally(() => this.writing.delete(write));
-    this.writing.add(write);
+    this.writing.add(
+      this.dataSource
+        .query(sql, params)
+        .then(() => undefined)
+        .catch((err: unknown) => {
+          this.logger.warn(
+            { appid, api, error: err instanceof Error ? err.name : typeof err },
+            'wechat usage not counted',
+          );
+        }),
+    );
   }
 
   async flush(): Promise<void> {
-    while (this.writing.size > 0) await Promise.all([...this.writing]);
+    await this.writing.drain();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -3,7 +3,7 @@ import { codeTag } from '../login/login-code';
 import { LOGIN_CODE_ERRCODES } from '../login/login-code-call';
 import { answerString, answerUserIds, type WechatUserIds } from '../upstream/wechat-answer';
 import { WX, type ErrcodeMeaning, type WechatEndpoint } from '../upstream/wechat-endpoint';
-import type { LogContext, WechatRequest } from '../upstream/wechat-http';
+import { codeExchange, type LogContext, type WechatRequest } from '../upstream/wechat-http';
 
 /**
  * What `/sns/oauth2/access_token` answers that a login needs. The unionid comes only with snsapi_userinfo /
@@ -46,11 +46,7 @@ export class SnsAccessTokenCall implements WechatEndpoint<string, SnsAccessToken
   };
 
   request(app: WechatAppCredentials, code: string): WechatRequest {
-    return {
-      method: 'GET',
-      path: '/sns/oauth2/access_token',
-      query: { appid: app.appid, secret: app.secret, code, grant_type: 'authorization_code' },
-    };
+    return codeExchange('/sns/oauth2/access_token', app, { code });
   }
 
   logContext(code: string): LogContext {
