@@ -112,41 +112,52 @@ describe('loadConfig', () => {
       `JWT_SECRET is too weak for production (${reason}): use at least 32 random bytes, ` +
       'e.g. `openssl rand -base64 48` (or `openssl rand -hex 32`)';
 
-    // Each value started in production before; each now refuses, saying why and never echoing it.
+    // Each value started in production before; each now refuses, saying why and never echoing it. Some were
+    // found when tried from outside (all ≥ 32 bytes, all accepted before); the others are long enough for
+    // their alphabet and still not random, one rule each.
+    const refusedFor = (reason: string, secrets: string[]): Array<[string, string]> =>
+      secrets.map((secret) => [secret, reason]);
     it.each([
-      // Found when tried from outside (all ≥ 32 bytes, all accepted before).
-      ['passwordpasswordpasswordpassword', 'less than 256 bits of randomness'],
-      ['0123456789abcdef0123456789abcdef', 'less than 256 bits of randomness'],
-      ['abcdefghijklmnopqrstuvwxyz012345', 'less than 256 bits of randomness'],
-      ['your-256-bit-secret-your-256-bit', 'less than 256 bits of randomness'],
-      ['mysecretmysecretmysecretmysecret', 'less than 256 bits of randomness'],
-      ['12345678901234567890123456789012', 'less than 256 bits of randomness'],
-      ['todo-replace-this-before-deploy!!', 'less than 256 bits of randomness'],
-      // Long enough for their alphabet, and still not random: each rule on its own.
-      ['password'.repeat(8), 'it repeats itself'],
-      ['0123456789abcdef'.repeat(4), 'it repeats itself'],
-      ['mysecret'.repeat(8), 'it repeats itself'],
-      ['your-256-bit-secret-'.repeat(3), 'it repeats itself'],
-      ['todo-replace-this-before-deploy!!'.repeat(2), 'it repeats itself'],
-      ['abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_', 'it contains a run or sequence'],
-      ['Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA' + '123456' + 'eRuIo7Xb4Ne8Rk', 'it contains a run or sequence'],
-      ['Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA' + 'zzzzzz' + 'eRuIo7Xb4Ne8Rk', 'it contains a run or sequence'],
-      [
+      ...refusedFor('less than 256 bits of randomness', [
+        'passwordpasswordpasswordpassword',
+        '0123456789abcdef0123456789abcdef',
+        'abcdefghijklmnopqrstuvwxyz012345',
+        'your-256-bit-secret-your-256-bit',
+        'mysecretmysecretmysecretmysecret',
+        '12345678901234567890123456789012',
+        'todo-replace-this-before-deploy!!',
+        'x'.repeat(40),
+        '7'.repeat(76),
+        'changeme-changeme-changeme-changeme-1234',
+        'example-jwt-secret-that-is-long-enough-too',
+      ]),
+      ...refusedFor('it repeats itself', [
+        'password'.repeat(8),
+        '0123456789abcdef'.repeat(4),
+        'mysecret'.repeat(8),
+        'your-256-bit-secret-'.repeat(3),
+        'todo-replace-this-before-deploy!!'.repeat(2),
+        'correct horse battery staple correct horse battery',
+        'x'.repeat(64),
+        '7'.repeat(80),
+      ]),
+      ...refusedFor('it contains a run or sequence', [
+        'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_',
+        'Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA' + '123456' + 'eRuIo7Xb4Ne8Rk',
+        'Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA' + 'zzzzzz' + 'eRuIo7Xb4Ne8Rk',
         '3f9c0a7d1e5b8f2a6c4d09e7b1a3f5c8' + '01234567' + '9d2e4f6a8b0c1d3e5f7a9c2b',
-        'it contains a run or sequence',
-      ],
-      ['Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sAPasswordeRuIo7Xb4Ne8Rk', 'it contains a common word'],
-      ['Zr8vQ2pL9xW4mN7bK1cT-my-secret-y3jF5gD0sAeRuIo7Xb4Ne8Rk', 'it contains a common word'],
-      ['Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA-CHANGEME-eRuIo7Xb4Ne8', 'it contains a common word'],
-      ['correct horse battery staple correct horse battery', 'it repeats itself'],
-      ['correcthorsebatterystapleontherooftopwithmyfriends', 'it does not mix upper- and lower-case letters'],
-      ['ABABABAB01010101CDCDCDCD23232323EFEFEFEF45454545GHGHijij', 'it uses too few distinct characters'],
-      ['x'.repeat(40), 'less than 256 bits of randomness'],
-      ['x'.repeat(64), 'it repeats itself'],
-      ['7'.repeat(76), 'less than 256 bits of randomness'],
-      ['7'.repeat(80), 'it repeats itself'],
-      ['changeme-changeme-changeme-changeme-1234', 'less than 256 bits of randomness'],
-      ['example-jwt-secret-that-is-long-enough-too', 'less than 256 bits of randomness'],
+      ]),
+      ...refusedFor('it contains a common word', [
+        'Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sAPasswordeRuIo7Xb4Ne8Rk',
+        'Zr8vQ2pL9xW4mN7bK1cT-my-secret-y3jF5gD0sAeRuIo7Xb4Ne8Rk',
+        'Zr8vQ2pL9xW4mN7bK1cT6yH3jF5gD0sA-CHANGEME-eRuIo7Xb4Ne8',
+      ]),
+      ...refusedFor('it does not mix upper- and lower-case letters', [
+        'correcthorsebatterystapleontherooftopwithmyfriends',
+      ]),
+      ...refusedFor('it uses too few distinct characters', [
+        'ABABABAB01010101CDCDCDCD23232323EFEFEFEF45454545GHGHijij',
+      ]),
     ])('refuses the weak JWT_SECRET %s, saying why and not echoing it', (secret, reason) => {
       const { problems, message } = configError(production({ JWT_SECRET: secret }));
       expect(problems).toEqual([WEAK(reason)]);

@@ -59,7 +59,20 @@ function setup() {
     clock.advance(50);
     await flush();
   };
-  return { clock, store, box, ledger, newLedger, complete, run, startOnTwo, nextPoll };
+  /** A's exchange fails with `error` while B (exchanging with `exchangeB`) waits; then B's next poll. */
+  const aFailsWhileBWaits = async (
+    error: AppException,
+    exchangeB?: () => Promise<Code2SessionResult>,
+  ) => {
+    const answer = deferred<Code2SessionResult>();
+    const exchangeA = jest.fn(() => answer.promise);
+    const { first, second } = await startOnTwo(exchangeA, exchangeB);
+    await flush();
+    answer.reject(error);
+    await nextPoll();
+    return { first, second, exchangeA };
+  };
+  return { clock, store, box, ledger, newLedger, complete, run, startOnTwo, nextPoll, aFailsWhileBWaits };
 }
 
 beforeEach(() => {
@@ -385,30 +398,23 @@ describe('LoginCodeLedger (two instances sharing one store)', () => {
   });
 
   it("B gets A's final error", async () => {
-    const { startOnTwo, nextPoll } = setup();
-    const answer = deferred<Code2SessionResult>();
-    const exchange = jest.fn(() => answer.promise);
+    const { aFailsWhileBWaits } = setup();
 
-    const { first, second } = await startOnTwo(exchange);
-    await flush();
-    answer.reject(new AppException('WX_CODE_INVALID'));
-    await nextPoll();
+    const { first, second, exchangeA } = await aFailsWhileBWaits(new AppException('WX_CODE_INVALID'));
 
     expect(codeOf(first)).toBe('WX_CODE_INVALID');
     expect(codeOf(second)).toBe('WX_CODE_INVALID');
-    expect(exchange).toHaveBeenCalledTimes(1);
+    expect(exchangeA).toHaveBeenCalledTimes(1);
   });
 
   it('B takes over with its own exchange after A fails transiently', async () => {
-    const { startOnTwo, nextPoll } = setup();
-    const answer = deferred<Code2SessionResult>();
-    const exchangeA = jest.fn(() => answer.promise);
+    const { aFailsWhileBWaits } = setup();
     const exchangeB = jest.fn(() => Promise.resolve(RESULT));
 
-    const { first, second } = await startOnTwo(exchangeA, exchangeB);
-    await flush();
-    answer.reject(new AppException('WX_UNAVAILABLE'));
-    await nextPoll();
+    const { first, second, exchangeA } = await aFailsWhileBWaits(
+      new AppException('WX_UNAVAILABLE'),
+      exchangeB,
+    );
 
     expect(codeOf(first)).toBe('WX_UNAVAILABLE');
     expect(second).toEqual({ state: 'fulfilled', value: { ...LOGGED_IN, session: RESULT } });

@@ -11,10 +11,15 @@ const login = new Code2SessionCall(false);
 const meaning = (e: WechatUpstreamError): ErrcodeMeaning<unknown> | undefined =>
   e.details.errcode !== undefined ? meaningOf(login, e.details.errcode) : undefined;
 
+/** No answer at all: retried, and counted against WeChat. */
+const NO_ANSWER: Array<[string, WechatUpstreamError]> = [
+  ['a network error', new WechatUpstreamError('network')],
+  ['a timeout', new WechatUpstreamError('timeout')],
+];
+
 describe('isRetryable', () => {
   it.each<[string, WechatUpstreamError]>([
-    ['a network error', new WechatUpstreamError('network')],
-    ['a timeout', new WechatUpstreamError('timeout')],
+    ...NO_ANSWER,
     ['HTTP 500', http(500)],
     ['HTTP 502', http(502)],
     ['HTTP 503', http(503)],
@@ -59,8 +64,7 @@ describe('isRetryable', () => {
 
 describe('isUpstreamFailure', () => {
   it.each<[string, WechatUpstreamError]>([
-    ['a network error', new WechatUpstreamError('network')],
-    ['a timeout', new WechatUpstreamError('timeout')],
+    ...NO_ANSWER,
     ['HTTP 502', http(502)],
     ['HTTP 404', http(404)],
     ['an unparsable answer', new WechatUpstreamError('unparsable')],
