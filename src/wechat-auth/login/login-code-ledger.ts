@@ -73,11 +73,14 @@ export class LoginCodeLedger {
     const keptKey = StoreKeys.loginCodeAnswer(hash);
     // One round trip: the claim, and with it the answer an earlier request may have kept (or, when the claim
     // is held, its state). The pending claim expires by itself if its holder dies mid-call.
-    let claim: { created: boolean; value: string | null };
-    while (
-      !(claim = await this.store.claim(key, PENDING, Math.max(1000, deadline.remainingMs() + 1000), keptKey))
-        .created
-    ) {
+    let kept: string | null;
+    for (;;) {
+      const ttl = Math.max(1000, deadline.remainingMs() + 1000);
+      const claim = await this.store.claim(key, PENDING, ttl, keptKey);
+      if (claim.created) {
+        kept = claim.value;
+        break;
+      }
       const state = claim.value;
       if (state === USED) throw new AppException('WX_CODE_USED');
       if (state?.startsWith('error:')) throw remembered(state.slice('error:'.length) as ErrorCode);
@@ -89,7 +92,7 @@ export class LoginCodeLedger {
       }
       // null: the claim was just released; try to take it.
     }
-    let session = this.kept<S>(claim.value, keptKey);
+    let session = this.kept<S>(kept, keptKey);
     const wasKept = session !== undefined;
     if (!session) {
       try {
