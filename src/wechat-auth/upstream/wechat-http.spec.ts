@@ -57,7 +57,8 @@ function streamedResponse(chunks: number, headers: Record<string, string> = {}) 
     },
     destroy(error, callback) {
       stats.cancelled = true;
-      callback(error);
+      // As undici's body does: destroyed without a reason, it errors (RequestAbortedError).
+      callback(error ?? Object.assign(new Error('Request aborted'), { code: 'UND_ERR_ABORTED' }));
     },
   });
   return { response: answerOf(body, 200, headers), stats };

@@ -7,7 +7,10 @@ export interface HttpAnswer {
   statusCode: number;
   /** Lower-case names. */
   headers: Record<string, string | string[] | undefined>;
-  body: AsyncIterable<Uint8Array> & { destroy(error?: Error): unknown };
+  body: AsyncIterable<Uint8Array> & {
+    destroy(error?: Error): unknown;
+    on(event: 'error', listener: (error: Error) => void): unknown;
+  };
 }
 
 export interface HttpRequestInit {
@@ -157,7 +160,7 @@ class TooLarge extends Error {}
 async function readCapped(answer: HttpAnswer): Promise<string> {
   const length = answer.headers['content-length'];
   if (Number(Array.isArray(length) ? length[0] : (length ?? NaN)) > MAX_RESPONSE_BYTES) {
-    answer.body.destroy();
+    abandon(answer.body);
     throw new TooLarge();
   }
   const chunks: Uint8Array[] = [];
@@ -165,13 +168,22 @@ async function readCapped(answer: HttpAnswer): Promise<string> {
   for await (const chunk of answer.body) {
     size += chunk.byteLength;
     if (size > MAX_RESPONSE_BYTES) {
-      answer.body.destroy();
+      abandon(answer.body);
       throw new TooLarge();
     }
     chunks.push(chunk);
   }
   // Decoded whole: a UTF-8 character split across chunks comes out right.
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Stops reading an answer and frees its socket. undici's body emits an 'error' when destroyed (its
+ * RequestAbortedError): it gets a listener first, or it would be an uncaught exception and end the process.
+ */
+function abandon(body: HttpAnswer['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 function isTimeout(e: unknown): boolean {
