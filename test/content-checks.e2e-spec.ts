@@ -10,22 +10,13 @@ import type { SandboxMediaCheck } from '../src/wechat-auth/sandbox/sandbox-wecha
 import { UsageMeter } from '../src/wechat-auth/usage/usage-meter';
 import { beijingDay } from '../src/wechat-auth/usage/usage-meter';
 import { useSandboxApp, useTestApp, type TestAppFixture } from './support/use-test-app';
+import { SkewedClock } from './support/skewed-clock';
 
 const TOKEN = 'contentPushToken42';
 const TEXT_API = '/wxa/msg_sec_check';
 const MEDIA_API = '/wxa/media_check_async';
 const MINUTE = 60_000;
 
-/** The service's clock: real time plus an offset, so the 30-minute re-submit is reached without waiting. */
-class SkewedClock extends Clock {
-  offset = 0;
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms).unref());
-  }
-}
 
 /** Requests of one signed-in user. */
 function userOf(f: TestAppFixture, access: string) {

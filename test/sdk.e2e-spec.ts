@@ -22,21 +22,12 @@ import { createTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, TEST_DB, type TestDatabase } from './support/test-database';
 import { useSandboxApp } from './support/use-test-app';
 import { StandInWx } from './sdk/stand-in-wx';
+import { SkewedClock } from './support/skewed-clock';
 
 const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
 const PUSH_TOKEN = 'sdkPushToken42';
 const N = 8;
 
-/** The service's clock, real time plus an offset, so a test can expire access tokens without waiting. */
-class SkewedClock extends Clock {
-  offset = 0;
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms).unref());
-  }
-}
 
 /**
  * The mini-program SDK (sdk/miniprogram) in Node under a stand-in `wx`, against the real service and the tests'
