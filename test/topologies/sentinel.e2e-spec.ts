@@ -65,25 +65,39 @@ describe('Redis Sentinel: two instances and a failover (topologies)', () => {
       }
     })();
 
-    await new Promise((r) => setTimeout(r, 500));
-    const killedAt = Date.now();
-    await set.master.kill();
-    // down-after-milliseconds 1000, then the sentinels agree and promote the replica.
-    await eventually(
-      'the sentinels promote the replica',
-      async () => (await set.currentMasterPort()) === set.replica.port,
-      30_000,
-    );
-    const promotedMs = Date.now() - killedAt;
-    // Both instances write again (a login needs the store's login-code ledger).
-    await eventually(
-      'logins succeed on both instances again',
-      async () => (await env.login(env.a)).status === 200 && (await env.login(env.b)).status === 200,
-      30_000,
-    );
-    const recoveredMs = Date.now() - killedAt;
-    stop = true;
-    await load;
+    // Whatever fails below, the load stops: a loop left running keeps jest from exiting.
+    let promotedMs = 0;
+    let recoveredMs: number;
+    let lastLogins = '';
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const killedAt = Date.now();
+      await set.master.kill();
+      // down-after-milliseconds 1000, then the sentinels agree and promote the replica.
+      await eventually(
+        'the sentinels promote the replica',
+        async () => (await set.currentMasterPort()) === set.replica.port,
+        30_000,
+      );
+      promotedMs = Date.now() - killedAt;
+      // Both instances write again (a login needs the store's login-code ledger). What they answered last
+      // goes into the failure message.
+      await eventually(
+        'logins succeed on both instances again',
+        async () => {
+          const answers = [await env.login(env.a), await env.login(env.b)];
+          lastLogins = answers.map((r) => `${r.status} ${r.body?.code ?? ''}`.trim()).join(' / ');
+          return answers.every((r) => r.status === 200);
+        },
+        30_000,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message} (last answers A / B: ${lastLogins}; promoted after ${promotedMs} ms)`);
+      });
+      recoveredMs = Date.now() - killedAt;
+    } finally {
+      stop = true;
+      await load;
+    }
 
     const failures = seen.filter((s) => !(s.status < 500 || (s.status === 503 && Number(s.retryAfter) > 0)));
     expect(failures).toEqual([]);

@@ -168,6 +168,8 @@ describe('createKvStore', () => {
       const ended = new Promise((resolve) => store.client.once('end', resolve));
       store.client.disconnect();
       await ended;
+      // Closed too: an open store connects an ended client again.
+      await store.close();
       while (sockets.size > 0) await new Promise((r) => setTimeout(r, 5));
       const warnings = lines.filter((l) => l.startsWith('warn'));
       expect(warnings).toHaveLength(1);

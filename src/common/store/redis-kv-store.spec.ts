@@ -12,7 +12,7 @@ import { StoreUnavailableError } from './store-unavailable.error';
  * ioredis' real statuses, timeouts and error replies are what the logic expects.
  */
 
-const TIMINGS = { heartbeatMs: 100, probeMs: 50 };
+const TIMINGS = { heartbeatMs: 100, probeMs: 50, restartMs: 70 };
 
 /** The store's failure: a StoreUnavailableError with a 5 s retry hint (answered 503 + Retry-After: 5). */
 async function expect503(promise: Promise<unknown>): Promise<StoreUnavailableError> {
@@ -34,6 +34,7 @@ class FakeConnection extends EventEmitter {
   readonly publish = jest.fn<Promise<number>, [string, string]>();
   readonly disconnect = jest.fn<void, [boolean?]>();
   readonly quit = jest.fn<Promise<string>, []>(() => Promise.resolve('OK'));
+  readonly connect = jest.fn<Promise<void>, []>(() => Promise.resolve());
   /** The store defines its scripts as commands on the connection. */
   readonly defineCommand = jest.fn<void, [string, { numberOfKeys: number; lua: string }]>();
   readonly duplicates: FakeConnection[] = [];
@@ -155,6 +156,35 @@ describe('RedisKvStore (fake connection)', () => {
       expect(store.unavailable).toBe(false);
       client.get.mockResolvedValueOnce('v');
       await expect(store.get('k')).resolves.toBe('v');
+    });
+
+    it('a connection ioredis gave up on (end) is connected again after restartMs, and again after each failed attempt, until closed', async () => {
+      client.status = 'end';
+      client.emit('end');
+      await jest.advanceTimersByTimeAsync(TIMINGS.restartMs - 1);
+      expect(client.connect).not.toHaveBeenCalled();
+      // The attempt fails: ioredis ends the client again.
+      client.connect.mockImplementationOnce(async () => {
+        client.emit('end');
+        throw new Error('Connection is closed.');
+      });
+      await jest.advanceTimersByTimeAsync(1);
+      expect(client.connect).toHaveBeenCalledTimes(1);
+      await jest.advanceTimersByTimeAsync(TIMINGS.restartMs);
+      expect(client.connect).toHaveBeenCalledTimes(2);
+      // Reconnected (by this attempt or by ioredis itself): a late timer does not connect twice.
+      client.status = 'ready';
+      client.emit('end');
+      await jest.advanceTimersByTimeAsync(TIMINGS.restartMs);
+      expect(client.connect).toHaveBeenCalledTimes(2);
+      client.status = 'end';
+      client.emit('end');
+      await store.close();
+      await jest.advanceTimersByTimeAsync(10 * TIMINGS.restartMs);
+      expect(client.connect).toHaveBeenCalledTimes(2);
+      // Nothing to quit on an ended connection (a disconnect() would hold a timer for a stream already gone).
+      expect(client.quit).not.toHaveBeenCalled();
+      expect(client.disconnect).not.toHaveBeenCalled();
     });
 
     it('closing stops the probe', async () => {
@@ -458,7 +488,10 @@ describe('RedisKvStore (private redis-server)', () => {
       created: false,
       value: 'pending',
     });
-    await expect(store.claim('{u}', 'pending', 10_000, '{u}:kept')).resolves.toEqual({ created: true, value: null });
+    await expect(store.claim('{u}', 'pending', 10_000, '{u}:kept')).resolves.toEqual({
+      created: true,
+      value: null,
+    });
     await expect(store.deleteIfEquals('b', 'other')).resolves.toBe(false);
     await expect(store.deleteIfEquals('b', 'w')).resolves.toBe(true);
     await store.set('x*1', '1', 10_000);
@@ -501,6 +534,31 @@ describe('RedisKvStore (private redis-server)', () => {
       await other.kill();
       await eventually('reconnecting', () => client.status === 'reconnecting');
       expect(await duration(expect503(store.get('k')))).toBeLessThan(50);
+    } finally {
+      await other.kill();
+    }
+  });
+
+  it('a connection ioredis ended for good (a retry strategy that gives up) is connected again once the server answers', async () => {
+    const other = await PrivateRedis.create();
+    const client = new Redis(other.port, '127.0.0.1', {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 500,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      retryStrategy: () => null,
+      disconnectTimeout: 50,
+    });
+    client.on('error', () => undefined);
+    const store = new RedisKvStore(client, 'restart:', TIMINGS);
+    clients.push(client);
+    stores.push(store);
+    try {
+      await eventually('ended', () => client.status === 'end');
+      await expect503(store.get('k'));
+      await other.start();
+      await ready(client);
+      await store.set('k', 'v', 1000);
+      await expect(store.get('k')).resolves.toBe('v');
     } finally {
       await other.kill();
     }

@@ -1,53 +1,7 @@
-import { type Cluster, type Redis, ReplyError, type Result } from 'ioredis';
+import { type Cluster, type Redis, ReplyError } from 'ioredis';
 import { KvStore } from './kv-store';
+import { SCRIPTS } from './redis-scripts';
 import { StoreUnavailableError } from './store-unavailable.error';
-
-const INCREMENT_WITH_TTL = `
-local v = redis.call('INCRBY', KEYS[1], ARGV[2])
-if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return v`;
-
-/** INCR, the window's expiry when the key is new, and the ms left: one round trip per rate-limit hit. */
-const HIT = `
-local v = redis.call('INCR', KEYS[1])
-local t = redis.call('PTTL', KEYS[1])
-if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); t = tonumber(ARGV[1]) end
-return {v, t}`;
-
-/** Compare-and-delete: a lock holder whose lease expired must not delete the next holder's lock. */
-const DELETE_IF_EQUALS = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-/**
- * SET NX with expiry, then what the caller needs next: the companion's value (created) or the key's own (not).
- * KEYS[1] and KEYS[2] share a hash tag, so a Cluster runs it on one slot.
- */
-const CLAIM = `
-if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return {1, redis.call('GET', KEYS[2])} end
-return {0, redis.call('GET', KEYS[1])}`;
-
-/**
- * The scripts, as commands ioredis defines on the client (EVALSHA, EVAL once on NOSCRIPT). Not `eval()`: with
- * auto-pipelining in a Cluster, ioredis groups a command by its first argument, which for EVAL is the script's
- * text, not a key — so EVALs of keys on different nodes landed in one pipeline and were refused ("All keys in the
- * pipeline should belong to the same slots allocation group"). A defined command's first argument is its key.
- */
-const SCRIPTS = {
-  kvIncrementWithTtl: { numberOfKeys: 1, lua: INCREMENT_WITH_TTL },
-  kvHit: { numberOfKeys: 1, lua: HIT },
-  kvDeleteIfEquals: { numberOfKeys: 1, lua: DELETE_IF_EQUALS },
-  kvClaim: { numberOfKeys: 2, lua: CLAIM },
-} as const;
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    kvIncrementWithTtl(key: string, ttlMs: number, by: number): Result<number, Context>;
-    kvHit(key: string, windowMs: number): Result<[number, number], Context>;
-    kvDeleteIfEquals(key: string, value: string): Result<number, Context>;
-    kvClaim(key: string, companion: string, value: string, ttlMs: number): Result<[created: number, value?: string | null], Context>;
-  }
-}
 
 /** ioredis states in which a command could only wait in the offline queue for a connection that is not there. */
 const DISCONNECTED: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
@@ -67,6 +21,8 @@ export interface RedisKvStoreTimings {
    * (1 s), which bounds one attempt but not a Cluster's retries towards a node that just went away.
    */
   deadlineMs: number;
+  /** A main connection ioredis gave up on (status `end`) is connected again this much later, and again after each failure. */
+  restartMs: number;
 }
 
 const DEFAULT_TIMINGS: RedisKvStoreTimings = {
@@ -74,6 +30,7 @@ const DEFAULT_TIMINGS: RedisKvStoreTimings = {
   probeMs: 500,
   resubscribeMs: 500,
   deadlineMs: 1500,
+  restartMs: 500,
 };
 
 /**
@@ -115,6 +72,11 @@ export class RedisKvStore extends KvStore {
     for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
     // A (re)established connection answers again.
     client.on('ready', () => (this.suspect = false));
+    // ioredis ends a connection for good in a case its retry strategy never sees: with Sentinel, a failover
+    // announced (+switch-master) while the client is already reconnecting aborts the sentinel lookup under
+    // way, and the client ends ("Connection is closed") instead of following the failover. The store does
+    // not stay ended while it is open: it connects again, as long as it takes.
+    client.on('end', () => this.restartLater());
   }
 
   /** Whether commands are currently refused without trying (connection down or not answering). */
@@ -296,13 +258,18 @@ export class RedisKvStore extends KvStore {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    const quit = (c: Redis | Cluster) =>
-      c.quit().then(
+    const quit = async (c: Redis | Cluster) => {
+      // An ended connection has nothing left to quit, and disconnect() would keep a timer (ioredis'
+      // disconnectTimeout) waiting for a stream that already closed. With Sentinel it still ends the
+      // failover detector's connections.
+      if (c.status === 'end') return sentinelBacked(c) ? c.disconnect() : undefined;
+      return c.quit().then(
         // A QUIT leaves the connector as it is: with Sentinel its failover detector keeps connections to
         // the sentinels, which only disconnect() ends.
         () => (sentinelBacked(c) ? c.disconnect() : undefined),
         () => c.disconnect(),
       );
+    };
     await Promise.all([...this.subscribers].map(quit));
     await quit(this.client);
   }
@@ -349,6 +316,15 @@ export class RedisKvStore extends KvStore {
         );
       });
     probe();
+  }
+
+  private restartLater(): void {
+    if (this.closed) return;
+    this.after(this.timings.restartMs, () => {
+      if (this.closed || this.client.status !== 'end') return;
+      // A failed attempt ends the client again, and its `end` schedules the next one.
+      this.client.connect().catch(() => undefined);
+    });
   }
 
   private after(ms: number, fn: () => void): void {
