@@ -3,7 +3,9 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { registerLingeringClose, type LingerLimits } from './lingering-close';
 
-const LIMITS: LingerLimits = { maxMs: 800, idleMs: 300, maxBytes: 2 * 1024 * 1024 };
+// The idle and time limits far apart (and the upper bounds loose): on a loaded 2-core machine a close can come
+// a few hundred ms late, and each test must still tell which limit closed the connection.
+const LIMITS: LingerLimits = { maxMs: 2000, idleMs: 300, maxBytes: 2 * 1024 * 1024 };
 
 describe('lingering close', () => {
   let app: FastifyInstance;
@@ -54,13 +56,13 @@ describe('lingering close', () => {
     const { status, closedAfterMs } = await lingerFor(Buffer.alloc(100, 'a'), 50);
     expect(status).toBe('413');
     expect(closedAfterMs).toBeGreaterThanOrEqual(LIMITS.maxMs - 50);
-    expect(closedAfterMs).toBeLessThan(LIMITS.maxMs + 400);
+    expect(closedAfterMs).toBeLessThan(LIMITS.maxMs + 1000);
   });
 
   it('closes a client that floods at the byte limit, well before the time limit', async () => {
     const { status, closedAfterMs } = await lingerFor(Buffer.alloc(256 * 1024, 'a'), 5);
     expect(status).toBe('413');
-    expect(closedAfterMs).toBeLessThan(LIMITS.maxMs - 200);
+    expect(closedAfterMs).toBeLessThan(LIMITS.maxMs - 500);
   });
 
   it('closes a client that stops sending at the idle limit', async () => {
