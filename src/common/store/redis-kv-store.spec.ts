@@ -419,7 +419,9 @@ async function duration(promise: Promise<unknown>): Promise<number> {
 describe('RedisKvStore (private redis-server)', () => {
   jest.setTimeout(10_000);
   // The client options of createKvStore, with a shorter command timeout and reconnection delay.
-  const COMMAND_TIMEOUT_MS = 200;
+  const COMMAND_TIMEOUT_MS = 500;
+  /** "At once": well under the command timeout, with room for a loaded 2-core machine. */
+  const AT_ONCE_MS = 200;
   const connect = (port: number) =>
     new Redis(port, '127.0.0.1', {
       maxRetriesPerRequest: 1,
@@ -523,9 +525,9 @@ describe('RedisKvStore (private redis-server)', () => {
     const other = await PrivateRedis.create();
     const { client, store } = open(other.port);
     await eventually('reconnecting', () => client.status === 'reconnecting');
-    expect(await duration(expect503(store.get('k')))).toBeLessThan(50);
-    expect(await duration(expect503(store.set('k', 'v', 1000)))).toBeLessThan(50);
-    expect(await duration(expect503(store.ping()))).toBeLessThan(50);
+    expect(await duration(expect503(store.get('k')))).toBeLessThan(AT_ONCE_MS);
+    expect(await duration(expect503(store.set('k', 'v', 1000)))).toBeLessThan(AT_ONCE_MS);
+    expect(await duration(expect503(store.ping()))).toBeLessThan(AT_ONCE_MS);
     try {
       await other.start();
       await ready(client);
@@ -533,7 +535,7 @@ describe('RedisKvStore (private redis-server)', () => {
       await expect(store.get('k')).resolves.toBe('v');
       await other.kill();
       await eventually('reconnecting', () => client.status === 'reconnecting');
-      expect(await duration(expect503(store.get('k')))).toBeLessThan(50);
+      expect(await duration(expect503(store.get('k')))).toBeLessThan(AT_ONCE_MS);
     } finally {
       await other.kill();
     }
@@ -570,10 +572,10 @@ describe('RedisKvStore (private redis-server)', () => {
     redis.pause();
     const first = await duration(expect503(store.get('k')));
     expect(first).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 20);
-    expect(first).toBeLessThan(COMMAND_TIMEOUT_MS + 300);
+    expect(first).toBeLessThan(COMMAND_TIMEOUT_MS + 1000);
     expect(store.unavailable).toBe(true);
-    expect(await duration(expect503(store.get('k')))).toBeLessThan(50);
-    expect(await duration(expect503(store.increment('c', 1000)))).toBeLessThan(50);
+    expect(await duration(expect503(store.get('k')))).toBeLessThan(AT_ONCE_MS);
+    expect(await duration(expect503(store.increment('c', 1000)))).toBeLessThan(AT_ONCE_MS);
     // /health waits for a real answer (bounded by the command timeout).
     expect(await duration(expect503(store.ping()))).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 20);
     redis.resume();
