@@ -8,14 +8,16 @@ const common = {
 };
 
 module.exports = {
+  // e2e suites start real apps (migrations on MariaDB included) in their hooks: seconds on a busy 2-core machine,
+  // past jest's 5 s default; a hang still fails, just later. Global on purpose: jest-circus reads the timeout of
+  // the global config only, a project's own `testTimeout` is ignored. Suites that need longer say so
+  // (jest.setTimeout).
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
       ...common,
       displayName: 'e2e',
-      // Each suite starts real apps (migrations on MariaDB included) in its hooks: seconds on a busy 2-core
-      // machine, past jest's 5 s default. A hang still fails, just later.
-      testTimeout: 30_000,
       testMatch: [
         '<rootDir>/test/*.e2e-spec.ts',
         // Hostile-input tables (issue: access control), each input listed and each answer asserted.
@@ -36,7 +38,6 @@ module.exports = {
           {
             ...common,
             displayName: 'browser',
-            testTimeout: 60_000,
             testMatch: ['<rootDir>/test/browser/*.e2e-spec.ts'],
           },
         ]

@@ -118,8 +118,6 @@ async function startFakeServer(): Promise<FakeServer> {
 // Wide enough that a loaded 2-core machine (other suites running) still connects within the acquire bound.
 // Deadlines far enough apart, and upper bounds loose enough, for a loaded 2-core machine to tell them apart.
 const LIMITS: DatabaseLimits = { poolSize: 1, acquireTimeoutMs: 500, queueLimit: 1, queryTimeoutMs: 2000 };
-// A transaction case waits up to two query deadlines, three cases in one test.
-jest.setTimeout(20_000);
 
 function dataSource(port: number, limits: DatabaseLimits = LIMITS): DataSource {
   return new DataSource(
