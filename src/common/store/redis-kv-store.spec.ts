@@ -422,12 +422,12 @@ describe('RedisKvStore (private redis-server)', () => {
   const COMMAND_TIMEOUT_MS = 500;
   /** "At once": well under the command timeout, with room for a loaded 2-core machine. */
   const AT_ONCE_MS = 200;
-  const connect = (port: number) =>
+  const connect = (port: number, retryStrategy: () => number | null = () => 20) =>
     new Redis(port, '127.0.0.1', {
       maxRetriesPerRequest: 1,
       connectTimeout: 500,
       commandTimeout: COMMAND_TIMEOUT_MS,
-      retryStrategy: () => 20,
+      retryStrategy,
       // disconnect() while reconnecting waits this long for a stream that already closed (ioredis, default 2 s).
       disconnectTimeout: 50,
     });
@@ -436,8 +436,8 @@ describe('RedisKvStore (private redis-server)', () => {
   let stores: RedisKvStore[];
   let n = 0;
 
-  const open = (port = redis.port, prefix = `t${++n}:`) => {
-    const client = connect(port);
+  const open = (port = redis.port, prefix = `t${++n}:`, retryStrategy?: () => number | null) => {
+    const client = connect(port, retryStrategy);
     client.on('error', () => undefined);
     const store = new RedisKvStore(client, prefix, TIMINGS);
     clients.push(client);
@@ -543,17 +543,7 @@ describe('RedisKvStore (private redis-server)', () => {
 
   it('a connection ioredis ended for good (a retry strategy that gives up) is connected again once the server answers', async () => {
     const other = await PrivateRedis.create();
-    const client = new Redis(other.port, '127.0.0.1', {
-      maxRetriesPerRequest: 1,
-      connectTimeout: 500,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      retryStrategy: () => null,
-      disconnectTimeout: 50,
-    });
-    client.on('error', () => undefined);
-    const store = new RedisKvStore(client, 'restart:', TIMINGS);
-    clients.push(client);
-    stores.push(store);
+    const { client, store } = open(other.port, 'restart:', () => null);
     try {
       await eventually('ended', () => client.status === 'end');
       await expect503(store.get('k'));
