@@ -17,7 +17,6 @@ const TEXT_API = '/wxa/msg_sec_check';
 const MEDIA_API = '/wxa/media_check_async';
 const MINUTE = 60_000;
 
-
 /** Requests of one signed-in user. */
 function userOf(f: TestAppFixture, access: string) {
   const auth = { authorization: `Bearer ${access}` };

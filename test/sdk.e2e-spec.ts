@@ -28,7 +28,6 @@ const APPS = { wxapp_one: 'secret-one', wxapp_two: 'secret-two' };
 const PUSH_TOKEN = 'sdkPushToken42';
 const N = 8;
 
-
 /**
  * The mini-program SDK (sdk/miniprogram) in Node under a stand-in `wx`, against the real service and the tests'
  * fake WeChat: every rule of the SDK, counting wx.login calls and the requests it sends. Then alova's token
