@@ -101,7 +101,9 @@ describe('GET /health under a flood (e2e)', () => {
     // One ping per started second (the first probe pings at once), whatever the number of probes.
     expect(pings.length).toBeGreaterThan(0);
     expect(pings.length).toBeLessThanOrEqual(Math.ceil(ms / 1000) + 1);
-    for (let i = 1; i < pings.length; i++) expect(pings[i] - pings[i - 1]).toBeGreaterThanOrEqual(990);
+    // The check spaces the pings' starts 1 s apart; the query is seen a little after each start, by an amount a
+    // loaded machine varies (989 ms seen once in CI), so the gaps get 100 ms of slack: a flood would be ms apart.
+    for (let i = 1; i < pings.length; i++) expect(pings[i] - pings[i - 1]).toBeGreaterThanOrEqual(900);
   }, 30_000);
 
   it('liveness does no I/O at all', async () => {
